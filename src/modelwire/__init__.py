@@ -1,0 +1,113 @@
+"""modelwire: one registry, one service object and an exact usage ledger for LLM calls.
+
+Public names are imported lazily (PEP 562) so ``import modelwire`` stays cheap: no vendor SDK,
+SQLAlchemy or pandas is loaded until something uses it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    # errors
+    "ModelwireError": "modelwire.errors",
+    "ConfigError": "modelwire.errors",
+    "ModelNotFoundError": "modelwire.errors",
+    "ProviderError": "modelwire.errors",
+    "AuthenticationError": "modelwire.errors",
+    "RateLimitError": "modelwire.errors",
+    "ContextWindowError": "modelwire.errors",
+    "ProviderUnavailableError": "modelwire.errors",
+    "TimeoutError": "modelwire.errors",
+    "InvalidRequestError": "modelwire.errors",
+    "AllModelsFailedError": "modelwire.errors",
+    # data
+    "ModelInfo": "modelwire.types",
+    "ModelCost": "modelwire.types",
+    "Message": "modelwire.types",
+    "ChatRequest": "modelwire.types",
+    "ChatResponse": "modelwire.types",
+    "Usage": "modelwire.types",
+    "StreamEvent": "modelwire.types",
+    "CapabilityStrength": "modelwire.capabilities",
+    # configuration
+    "Config": "modelwire.config.schema",
+    "ProviderConfig": "modelwire.config.schema",
+    "load_config": "modelwire.config.loader",
+    # core objects
+    "ModelRegistry": "modelwire.registry",
+    "ModelFactory": "modelwire.factory",
+    "ChatModel": "modelwire.providers.base",
+    "ProviderContext": "modelwire.providers.base",
+    "ModelService": "modelwire.service",
+    "BoundModel": "modelwire.service",
+    "BatchResult": "modelwire.service",
+    "default_service": "modelwire.access",
+    "set_default_service": "modelwire.access",
+    "models": "modelwire.access",
+    "ModelEnum": "modelwire.enums",
+    # usage
+    "UsageEvent": "modelwire.usage.events",
+    "UsageSink": "modelwire.usage.events",
+    "InMemoryUsageSink": "modelwire.usage.events",
+    "compute_cost": "modelwire.usage.pricing",
+    "UsageLedger": "modelwire.usage.ledger",
+    # discovery and routing
+    "ModelDiscoveryService": "modelwire.discovery",
+    "DiscoveryResult": "modelwire.discovery",
+    "ModelGroup": "modelwire.routing.group",
+    "detect_task_type": "modelwire.routing.tasks",
+}
+
+__all__ = [*sorted(_LAZY), "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelwire' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from modelwire.access import default_service, models, set_default_service
+    from modelwire.capabilities import CapabilityStrength
+    from modelwire.config.loader import load_config
+    from modelwire.config.schema import Config, ProviderConfig
+    from modelwire.errors import (
+        AllModelsFailedError,
+        AuthenticationError,
+        ConfigError,
+        ContextWindowError,
+        InvalidRequestError,
+        ModelNotFoundError,
+        ModelwireError,
+        ProviderError,
+        ProviderUnavailableError,
+        RateLimitError,
+        TimeoutError,
+    )
+    from modelwire.factory import ModelFactory
+    from modelwire.providers.base import ChatModel, ProviderContext
+    from modelwire.registry import ModelRegistry
+    from modelwire.service import BatchResult, BoundModel, ModelService
+    from modelwire.types import (
+        ChatRequest,
+        ChatResponse,
+        Message,
+        ModelCost,
+        ModelInfo,
+        StreamEvent,
+        Usage,
+    )
+    from modelwire.usage.events import InMemoryUsageSink, UsageEvent, UsageSink
+    from modelwire.usage.pricing import compute_cost

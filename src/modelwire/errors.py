@@ -1,0 +1,169 @@
+"""The one exception hierarchy modelwire raises.
+
+Every provider error carries the provider name, the model id and the provider's request id when
+known, so a log line or a usage row can always be traced back to the vendor's side. Messages never
+contain secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "AllModelsFailedError",
+    "AuthenticationError",
+    "ConfigError",
+    "ContextWindowError",
+    "InvalidRequestError",
+    "ModelNotFoundError",
+    "ModelwireError",
+    "ProviderError",
+    "ProviderUnavailableError",
+    "RateLimitError",
+    "TimeoutError",
+]
+
+
+class ModelwireError(Exception):
+    """Base class of every error modelwire raises on purpose."""
+
+
+class ConfigError(ModelwireError):
+    """Configuration could not be loaded or validated.
+
+    ``problems`` lists ``(location, message)`` pairs; a location reads like
+    ``modelwire.yaml:12 providers.openai.timeout_s``.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, str]] | str) -> None:
+        if isinstance(problems, str):
+            problems = [("", problems)]
+        self.problems: list[tuple[str, str]] = list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        lines = [f"{loc}: {msg}" if loc else msg for loc, msg in self.problems]
+        if len(lines) == 1:
+            return lines[0]
+        return f"{len(lines)} configuration problems:\n" + "\n".join(f"  - {x}" for x in lines)
+
+
+class ModelNotFoundError(ModelwireError, KeyError):
+    """A model name, alias or id that the registry does not know."""
+
+    def __init__(self, name: str, suggestions: Sequence[str] = (), detail: str = "") -> None:
+        self.name = name
+        self.suggestions = list(suggestions)
+        msg = f"unknown model {name!r}"
+        if detail:
+            msg += f": {detail}"
+        if self.suggestions:
+            msg += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        self.message = msg
+        super().__init__(msg)
+
+    def __str__(self) -> str:  # KeyError would quote the message again
+        return self.message
+
+
+class ProviderError(ModelwireError):
+    """A call to a provider failed.
+
+    ``retryable`` tells the retry policy whether trying again may help.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model_id: str | None = None,
+        request_id: str | None = None,
+        status_code: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        self.message = message
+        self.provider = provider
+        self.model_id = model_id
+        self.request_id = request_id
+        self.status_code = status_code
+        if retryable is not None:
+            self.retryable = retryable
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        ctx = []
+        if self.model_id:
+            ctx.append(f"model={self.model_id}")
+        elif self.provider:
+            ctx.append(f"provider={self.provider}")
+        if self.status_code is not None:
+            ctx.append(f"status={self.status_code}")
+        if self.request_id:
+            ctx.append(f"request_id={self.request_id}")
+        if ctx:
+            parts.append("(" + ", ".join(ctx) + ")")
+        return " ".join(parts)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[ProviderError], message: str, state: dict[str, Any]) -> ProviderError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class AuthenticationError(ProviderError):
+    """The provider rejected the credentials (never retried)."""
+
+
+class RateLimitError(ProviderError):
+    """The provider asked us to slow down; ``retry_after`` is in seconds when it said."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ContextWindowError(ProviderError):
+    """The request does not fit the model's context window."""
+
+
+class ProviderUnavailableError(ProviderError):
+    """Server error, overload or a broken connection: worth retrying later."""
+
+    retryable = True
+
+
+class TimeoutError(ProviderError):  # noqa: A001 - deliberate, exported as mw.TimeoutError
+    """The provider did not answer in time."""
+
+    retryable = True
+
+
+class InvalidRequestError(ProviderError):
+    """The provider rejected the request as malformed (never retried)."""
+
+
+class AllModelsFailedError(ProviderError):
+    """Every member of a group (or every retry) failed; ``attempts`` holds each error in order."""
+
+    def __init__(self, message: str, attempts: Sequence[BaseException] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.attempts = list(attempts)
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        if not self.attempts:
+            return base
+        tail = "; ".join(f"{type(e).__name__}: {e}" for e in self.attempts)
+        return f"{base}: {tail}"
