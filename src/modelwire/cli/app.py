@@ -1,0 +1,22 @@
+"""The ``modelwire`` command: sub-commands are registered here, each defined in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="modelwire",
+    help="Call LLMs from several providers through one registry, and see what they cost.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Sub-command registrations (one line each; keep them in this block).
+
+
+def main() -> None:
+    """Console-script entry point: user errors print one line and exit 2."""
+    from modelwire.cli.errors import run_app
+
+    run_app(app)
