@@ -43,7 +43,7 @@ _LAZY: dict[str, str] = {
     "ChatModel": "modelwire.providers.base",
     "ProviderContext": "modelwire.providers.base",
     "ModelService": "modelwire.service",
-    "BoundModel": "modelwire.service",
+    "BoundModel": "modelwire.binding",
     "BatchResult": "modelwire.service",
     "default_service": "modelwire.access",
     "set_default_service": "modelwire.access",
@@ -80,6 +80,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from modelwire.access import default_service, models, set_default_service
+    from modelwire.binding import BoundModel
     from modelwire.capabilities import CapabilityStrength
     from modelwire.config.loader import load_config
     from modelwire.config.schema import Config, ProviderConfig
@@ -99,7 +100,7 @@ if TYPE_CHECKING:
     from modelwire.factory import ModelFactory
     from modelwire.providers.base import ChatModel, ProviderContext
     from modelwire.registry import ModelRegistry
-    from modelwire.service import BatchResult, BoundModel, ModelService
+    from modelwire.service import BatchResult, ModelService
     from modelwire.types import (
         ChatRequest,
         ChatResponse,

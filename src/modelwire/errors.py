@@ -144,7 +144,7 @@ class ProviderUnavailableError(ProviderError):
     retryable = True
 
 
-class TimeoutError(ProviderError):  # noqa: A001 - deliberate, exported as mw.TimeoutError
+class TimeoutError(ProviderError):
     """The provider did not answer in time."""
 
     retryable = True

@@ -8,6 +8,7 @@ share a connection pool and two entries with different keys never share anything
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -43,7 +44,9 @@ class ProviderContext:
     def __repr__(self) -> str:
         return f"ProviderContext(name={self.name!r}, type={self.type!r})"
 
-    def client(self, key: str, build: Callable[[], T], close: Callable[[T], Any] | None = None) -> T:
+    def client(
+        self, key: str, build: Callable[[], T], close: Callable[[T], Any] | None = None
+    ) -> T:
         """Return the client stored under ``key``, building it on first use."""
         found = self._clients.get(key)
         if found is not None:
@@ -57,7 +60,7 @@ class ProviderContext:
                     client = found
                     self._closers.append(lambda: close(client))
                 self._closed = False
-        return found  # type: ignore[no-any-return]
+        return found
 
     def api_key(self) -> str | None:
         """The configured secret, unwrapped only at the moment a client needs it."""
@@ -71,10 +74,8 @@ class ProviderContext:
             self._clients = {}
             self._closed = True
         for closer in closers:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort
                 closer()
-            except Exception:  # noqa: BLE001 - closing is best effort, never raises into close()
-                pass
 
 
 class ChatModel(ABC):

@@ -10,7 +10,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 __all__ = ["InMemoryUsageSink", "UsageEvent", "UsageSink", "UsageStatus"]
 
-UsageStatus = Literal["ok", "error"]
+UsageStatus = Literal["ok", "error", "cancelled"]
 
 
 @dataclass(slots=True, frozen=True)

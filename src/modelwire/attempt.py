@@ -1,0 +1,152 @@
+"""Bookkeeping of one attempt at one model: latency, time to first token, cost, usage event.
+
+Shared by the sync, async and streaming call paths of ``ModelService`` so each records exactly
+one usage event per attempt, whatever way the attempt ends.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from modelwire.types import ChatRequest, ChatResponse, StreamEvent, Usage
+from modelwire.usage.events import UsageEvent, UsageSink, UsageStatus
+from modelwire.usage.pricing import compute_cost
+
+if TYPE_CHECKING:
+    from modelwire.providers.base import ChatModel
+
+__all__ = ["Attempt", "render_prompt"]
+
+
+def render_prompt(request: ChatRequest) -> str:
+    """The request as plain text, for ledgers that store prompts."""
+    lines = [f"system: {request.system}"] if request.system else []
+    lines += [f"{m.role}: {m.content}" for m in request.messages]
+    return "\n".join(lines)
+
+
+class Attempt:
+    """Measures one attempt and reports it to the sink once."""
+
+    __slots__ = (
+        "attempt",
+        "caller",
+        "group",
+        "model",
+        "request",
+        "sink",
+        "start",
+        "store_prompts",
+        "stream",
+        "ttft_ms",
+    )
+
+    def __init__(
+        self,
+        sink: UsageSink | None,
+        model: ChatModel,
+        request: ChatRequest,
+        *,
+        caller: str | None,
+        group: str | None,
+        attempt: int,
+        stream: bool = False,
+        store_prompts: bool = False,
+    ) -> None:
+        self.sink = sink
+        self.model = model
+        self.request = request
+        self.caller = caller
+        self.group = group
+        self.attempt = attempt
+        self.stream = stream
+        self.store_prompts = store_prompts
+        self.ttft_ms: float | None = None
+        self.start = time.perf_counter()
+
+    def elapsed_ms(self) -> float:
+        """Milliseconds since the attempt started."""
+        return (time.perf_counter() - self.start) * 1000.0
+
+    def first_token(self) -> None:
+        """Note the time to first token (once)."""
+        if self.ttft_ms is None:
+            self.ttft_ms = self.elapsed_ms()
+
+    def succeeded(self, response: ChatResponse) -> ChatResponse:
+        """Fill cost, latency and attempt number into ``response`` and record the attempt."""
+        response.latency_ms = self.elapsed_ms()
+        response.cost_usd = compute_cost(response.usage, self.model.info.cost)
+        response.attempts = self.attempt
+        self._emit(
+            "ok",
+            response.usage,
+            response.cost_usd,
+            response.latency_ms,
+            response.request_id,
+            None,
+            response.text,
+        )
+        return response
+
+    def stream_finished(self, final: StreamEvent | None, text: str) -> StreamEvent:
+        """The closing event of a stream, with cost and timings; records the attempt."""
+        usage = (final.usage if final else None) or Usage()
+        cost = compute_cost(usage, self.model.info.cost)
+        latency = self.elapsed_ms()
+        request_id = final.request_id if final else None
+        self._emit("ok", usage, cost, latency, request_id, None, text)
+        return StreamEvent(
+            done=True,
+            model_id=self.model.info.id,
+            usage=usage,
+            cost_usd=cost,
+            finish_reason=final.finish_reason if final else None,
+            request_id=request_id,
+            latency_ms=latency,
+            ttft_ms=self.ttft_ms,
+        )
+
+    def failed(self, error: BaseException, status: UsageStatus = "error") -> None:
+        """Record a failed (or cancelled) attempt with the error's type and request id."""
+        request_id = getattr(error, "request_id", None)
+        self._emit(status, Usage(), None, self.elapsed_ms(), request_id, type(error).__name__, None)
+
+    def _emit(
+        self,
+        status: UsageStatus,
+        usage: Usage,
+        cost: Decimal | None,
+        latency_ms: float,
+        request_id: str | None,
+        error_type: str | None,
+        output: str | None,
+    ) -> None:
+        if self.sink is None:
+            return
+        info = self.model.info
+        self.sink.record(
+            UsageEvent(
+                model_id=info.id,
+                provider=info.provider,
+                status=status,
+                attempt=self.attempt,
+                caller=self.caller,
+                group=self.group,
+                error_type=error_type,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+                cost_usd=cost,
+                latency_ms=latency_ms,
+                ttft_ms=self.ttft_ms,
+                request_id=request_id,
+                stream=self.stream,
+                prompt=render_prompt(self.request) if self.store_prompts else None,
+                output=output if self.store_prompts else None,
+            )
+        )

@@ -1,0 +1,56 @@
+"""Helpers shared by CLI commands: building a service from options, money and number formatting."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelwire.config.schema import Config
+    from modelwire.service import ModelService
+    from modelwire.usage.events import UsageSink
+
+
+def load(config: Path | None) -> Config:
+    """The configuration from ``--config`` or the default search."""
+    from modelwire.config.loader import load_config
+
+    return load_config(config)
+
+
+def open_ledger(config: Config, db: str | None) -> UsageSink | None:
+    """The ledger ``--db`` names, or the configured one; ``None`` when usage is disabled."""
+    if db is None and not config.usage.enabled:
+        return None
+    from modelwire.usage.ledger import UsageLedger
+
+    return UsageLedger(
+        db or config.usage.database,
+        batch_size=config.usage.batch_size,
+        flush_interval_ms=config.usage.flush_interval_ms,
+        store_prompts=config.usage.store_prompts,
+    )
+
+
+def build_service(config: Config, *, db: str | None = None, ledger: bool = True) -> ModelService:
+    """A service over ``config``, recording to the ledger unless ``ledger`` is false."""
+    from modelwire.registry import ModelRegistry
+    from modelwire.service import ModelService
+
+    sink = open_ledger(config, db) if ledger else None
+    return ModelService(
+        ModelRegistry.from_config(config), sink, store_prompts=config.usage.store_prompts
+    )
+
+
+def money(value: Decimal | None, places: int = 6) -> str:
+    """USD with fixed places, or ``unpriced`` when the price is unknown."""
+    if value is None:
+        return "unpriced"
+    return f"${value:,.{places}f}"
+
+
+def price(value: Decimal | None) -> str:
+    """A per-million-token price, or ``-``."""
+    return "-" if value is None else f"${value.normalize():f}"

@@ -1,0 +1,382 @@
+"""ModelRegistry: every model an application may use, readable from any thread without a lock.
+
+Readers load ``self._snap`` (one attribute read) and look up plain dicts in it. Writers build a new
+``_Snapshot`` under a write lock and swap it in, so a reader sees either the old or the new state,
+never a half-updated one. Each model id has a ``_Slot`` that builds its model object at most once
+(per-slot lock, outside the write lock); a failed build is not cached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelwire.capabilities import CapabilityStrength
+from modelwire.errors import ModelNotFoundError, ModelwireError
+from modelwire.factory import ModelFactory
+from modelwire.naming import normalise, suggest
+from modelwire.providers.base import ProviderContext
+from modelwire.types import ModelInfo
+
+if TYPE_CHECKING:
+    from modelwire.config.schema import Config
+    from modelwire.providers.base import ChatModel
+
+__all__ = ["DuplicateModelError", "ModelRegistry"]
+
+
+class DuplicateModelError(ModelwireError, ValueError):
+    """``register_model`` found the id (or an alias) taken and ``replace`` was false."""
+
+
+class _Slot:
+    __slots__ = ("info", "instance", "lock")
+
+    def __init__(self, info: ModelInfo) -> None:
+        self.info = info
+        self.instance: ChatModel | None = None
+        self.lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    slots: Mapping[str, _Slot] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    version: int = 0
+
+
+class ModelRegistry:
+    """Thread-safe registry of models: lock-free reads, atomic writes, lazy exactly-once builds."""
+
+    def __init__(
+        self,
+        factory: ModelFactory | None = None,
+        config: Config | None = None,
+        providers: Mapping[str, ProviderContext] | None = None,
+    ) -> None:
+        if config is None:
+            from modelwire.config.schema import Config
+
+            config = Config()
+        self.config: Config = config
+        self._providers: dict[str, ProviderContext] = dict(providers or {})
+        for name, pcfg in config.providers.items():
+            self._providers.setdefault(name, ProviderContext(name, pcfg))
+        self.factory = factory or ModelFactory(self.provider)
+        if factory is not None and factory._provider_lookup is None:
+            factory._provider_lookup = self.provider
+        self._snap = _Snapshot()
+        self._write_lock = threading.Lock()
+
+    # construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_config(
+        cls, config: Config | str | Path | None = None, *, catalog: bool = True
+    ) -> ModelRegistry:
+        """A registry of every configured provider's catalog models plus the configured models.
+
+        ``config`` is a ``Config``, a path to a YAML file, or ``None`` for the default search.
+        Configured fields win over the catalog's, field by field.
+        """
+        from modelwire.config.schema import Config
+
+        if not isinstance(config, Config):
+            from modelwire.config.loader import load_config
+
+            config = load_config(config)
+        registry = cls(config=config)
+        registry.update_models(registry._configured_models(config, catalog=catalog))
+        return registry
+
+    def _configured_models(self, config: Config, *, catalog: bool) -> list[ModelInfo]:
+        from modelwire.model_merge import info_from_entry
+
+        found: dict[str, ModelInfo] = {}
+        cat = None
+        if catalog:
+            from modelwire.catalog import load_catalog
+
+            cat = load_catalog()
+            for name, ctx in self._providers.items():
+                for info in cat.for_provider(name, ctx.type):
+                    found[info.id] = info
+        for model_id, entry in config.models.items():
+            provider = model_id.partition(":")[0]
+            ptype = self._providers[provider].type
+            base = found.get(model_id)
+            if base is None and cat is not None:
+                base = self._catalog_base(cat, ptype, model_id.partition(":")[2])
+            found[model_id] = info_from_entry(model_id, entry, base, ptype)
+        for alias, target in config.aliases.items():
+            if target in found and alias not in found[target].aliases:
+                info = found[target]
+                found[target] = info.model_copy(update={"aliases": (*info.aliases, alias)})
+        return list(found.values())
+
+    @staticmethod
+    def _catalog_base(cat: Any, ptype: str, name: str) -> ModelInfo | None:
+        base: ModelInfo | None = cat.lookup(ptype, name)
+        if base is None and ptype == "mock":
+            base = cat.find_by_name(name)
+        return base
+
+    # providers ----------------------------------------------------------------------------
+
+    @property
+    def providers(self) -> Mapping[str, ProviderContext]:
+        """The configured provider entries, by name."""
+        return self._providers
+
+    def provider(self, name: str) -> ProviderContext:
+        """The provider entry called ``name``."""
+        try:
+            return self._providers[name]
+        except KeyError:
+            raise ModelNotFoundError(
+                name, suggest(name, self._providers), detail="no such provider is configured"
+            ) from None
+
+    # writes -------------------------------------------------------------------------------
+
+    def register_model(self, info: ModelInfo, replace: bool = False) -> None:
+        """Add a model. With ``replace=True`` an existing id is swapped for the new definition;
+        calls already running on the old model object finish normally."""
+        self.update_models([info], replace=replace)
+
+    def unregister_model(self, model_id: str) -> None:
+        """Remove a model (by id or alias) and its aliases."""
+        with self._write_lock:
+            snap = self._snap
+            canonical = self._canonical(snap, model_id)
+            if canonical is None:
+                raise ModelNotFoundError(model_id, suggest(model_id, self._names(snap)))
+            slots = dict(snap.slots)
+            del slots[canonical]
+            aliases = {a: t for a, t in snap.aliases.items() if t != canonical}
+            self._snap = _Snapshot(slots, aliases, snap.version + 1)
+
+    def update_models(
+        self, add: Iterable[ModelInfo] = (), remove: Iterable[str] = (), *, replace: bool = True
+    ) -> None:
+        """Add, replace and remove models in one atomic swap (used by discovery and reload)."""
+        add = list(add)
+        for info in add:
+            if info.provider not in self._providers:
+                raise ModelwireError(
+                    f"cannot register {info.id!r}: provider {info.provider!r} is not configured"
+                )
+        with self._write_lock:
+            snap = self._snap
+            slots = dict(snap.slots)
+            aliases = dict(snap.aliases)
+            for model_id in remove:
+                if slots.pop(model_id, None) is not None:
+                    aliases = {a: t for a, t in aliases.items() if t != model_id}
+            for info in add:
+                old = slots.get(info.id)
+                if old is not None and not replace:
+                    raise DuplicateModelError(f"model {info.id!r} is already registered")
+                if old is not None:
+                    aliases = {a: t for a, t in aliases.items() if t != info.id}
+                slots[info.id] = _Slot(info)
+            for info in add:
+                for alias in info.aliases:
+                    taken = aliases.get(alias)
+                    if alias in slots or (taken is not None and taken != info.id and not replace):
+                        raise DuplicateModelError(
+                            f"alias {alias!r} of {info.id!r} is already used by {taken or alias!r}"
+                        )
+                    aliases[alias] = info.id
+            self._snap = _Snapshot(slots, aliases, snap.version + 1)
+
+    # reads (lock-free) --------------------------------------------------------------------
+
+    def get_model(self, name: str) -> ChatModel:
+        """The model object for an id or alias, built on first use (exactly once)."""
+        slot = self._snap.slots.get(name)
+        if slot is None:
+            slot = self._slot_for(name)
+        instance = slot.instance
+        if instance is not None:
+            return instance
+        with slot.lock:
+            if slot.instance is None:
+                slot.instance = self.factory.create_model(
+                    slot.info, self.provider(slot.info.provider)
+                )
+            return slot.instance
+
+    def get_model_info(self, name: str) -> ModelInfo:
+        """The metadata of a model (id or alias)."""
+        slot = self._snap.slots.get(name)
+        return (slot or self._slot_for(name)).info
+
+    def resolve(self, name: str) -> str:
+        """The canonical id of an id, alias, or unambiguous bare model name."""
+        slot = self._snap.slots.get(name)
+        return (slot or self._slot_for(name)).info.id
+
+    def is_registered(self, name: str) -> bool:
+        """True when ``name`` is a registered id or alias (no model is created)."""
+        snap = self._snap
+        return name in snap.slots or name in snap.aliases
+
+    def list_models(self, provider: str | None = None) -> list[ModelInfo]:
+        """Registered models, sorted by id, optionally of one provider entry."""
+        infos = [s.info for s in self._snap.slots.values()]
+        if provider is not None:
+            infos = [i for i in infos if i.provider == provider]
+        return sorted(infos, key=lambda i: i.id)
+
+    def find_models(
+        self,
+        capabilities: Mapping[str, CapabilityStrength | str] | None = None,
+        max_input_cost_per_mtok: float | str | None = None,
+        min_context: int | None = None,
+        provider: str | None = None,
+    ) -> list[ModelInfo]:
+        """Models meeting every requirement, cheapest input price first (unpriced last)."""
+        from decimal import Decimal
+
+        need = {k: CapabilityStrength.parse(v) for k, v in (capabilities or {}).items()}
+        limit = None if max_input_cost_per_mtok is None else Decimal(str(max_input_cost_per_mtok))
+        out = []
+        for info in self.list_models(provider):
+            if not info.available:
+                continue
+            if any(info.capabilities.get(k, 0) < v for k, v in need.items()):
+                continue
+            price = info.cost.input_per_mtok if info.cost else None
+            if limit is not None and (price is None or price > limit):
+                continue
+            if min_context is not None and (info.context_window or 0) < min_context:
+                continue
+            out.append(info)
+        return sorted(out, key=_price_key)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of providers, models, aliases and built model objects."""
+        snap = self._snap
+        by_provider: dict[str, int] = {}
+        for slot in snap.slots.values():
+            by_provider[slot.info.provider] = by_provider.get(slot.info.provider, 0) + 1
+        return {
+            "providers": len(self._providers),
+            "models": len(snap.slots),
+            "aliases": len(snap.aliases),
+            "instantiated": sum(1 for s in snap.slots.values() if s.instance is not None),
+            "models_by_provider": dict(sorted(by_provider.items())),
+            "version": snap.version,
+        }
+
+    def close(self) -> None:
+        """Release every provider entry's clients (models stay registered; clients rebuild)."""
+        for ctx in self._providers.values():
+            ctx.close()
+
+    def __enter__(self) -> ModelRegistry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return len(self._snap.slots)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.is_registered(name)
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry(models={len(self)}, providers={sorted(self._providers)})"
+
+    # name resolution ----------------------------------------------------------------------
+
+    @staticmethod
+    def _names(snap: _Snapshot) -> list[str]:
+        return [*snap.slots, *snap.aliases]
+
+    def _canonical(self, snap: _Snapshot, name: str) -> str | None:
+        if name in snap.slots:
+            return name
+        return snap.aliases.get(name)
+
+    def _slot_for(self, name: str) -> _Slot:
+        """Slow path of a lookup: alias, bare name, or an open provider's new id."""
+        snap = self._snap
+        target = snap.aliases.get(name)
+        if target is not None and target in snap.slots:
+            return snap.slots[target]
+        if not isinstance(name, str) or not name:
+            raise ModelNotFoundError(str(name), detail="a model name must be a non-empty string")
+        provider, sep, model = name.partition(":")
+        if not sep:
+            matches = [s for s in snap.slots.values() if s.info.name == name]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                ids = sorted(s.info.id for s in matches)
+                raise ModelNotFoundError(name, ids, detail="ambiguous bare model name")
+        elif provider in self._providers and model:
+            slot = self._open_slot(provider, model, name)
+            if slot is not None:
+                return slot
+        raise ModelNotFoundError(name, suggest(name, self._names(snap)))
+
+    def _open_slot(self, provider: str, model: str, model_id: str) -> _Slot | None:
+        ctx = self._providers[provider]
+        if not self.factory.provider_class(ctx.type).open_model_set:
+            return None
+        from modelwire.catalog import load_catalog
+
+        base = self._catalog_base(load_catalog(), ctx.type, model)
+        data = base.model_dump(exclude={"id", "provider", "name", "source"}) if base else {}
+        data["provider_type"] = ctx.type
+        info = ModelInfo(id=model_id, source="config", **data)
+        with contextlib.suppress(DuplicateModelError):  # another thread registered it first
+            self.update_models([info], replace=False)
+        return self._snap.slots[model_id]
+
+    def resolve_attribute(self, provider: str, attr: str) -> str:
+        """Map a namespace attribute (``models.openai.gpt_4o_mini``) to a model id."""
+        ctx = self.provider(provider)
+        want = normalise(attr)
+        snap = self._snap
+        ids = sorted(
+            i
+            for i, s in snap.slots.items()
+            if s.info.provider == provider and (normalise(s.info.name) == want)
+        )
+        if len(ids) == 1:
+            return ids[0]
+        if len(ids) > 1:
+            raise ModelNotFoundError(f"{provider}.{attr}", ids, detail="ambiguous name")
+        alias_hits = sorted(
+            {
+                t
+                for a, t in snap.aliases.items()
+                if normalise(a) == want and t.startswith(provider + ":")
+            }
+        )
+        if len(alias_hits) == 1:
+            return alias_hits[0]
+        if self.factory.provider_class(ctx.type).open_model_set:
+            from modelwire.catalog import load_catalog
+
+            known = sorted(
+                {i.name for i in load_catalog().entries.values() if normalise(i.name) == want}
+            )
+            return f"{provider}:{known[0] if known else attr.replace('_', '-')}"
+        names = [s.info.name for s in snap.slots.values() if s.info.provider == provider]
+        raise ModelNotFoundError(
+            f"{provider}.{attr}", [f"{provider}.{normalise(n)}" for n in suggest(attr, names)]
+        )
+
+
+def _price_key(info: ModelInfo) -> tuple[int, Any, str]:
+    price = info.cost.input_per_mtok if info.cost else None
+    return (price is None, price or 0, info.id)

@@ -1,0 +1,419 @@
+"""ModelService: the one object applications call models through.
+
+``invoke_model`` resolves a name (id, alias, enum member or group), builds a ``ChatRequest``,
+calls the model with the retry policy, and returns a ``ChatResponse`` with usage, exact cost and
+latency. Every attempt, failed ones included, is one ``UsageEvent`` sent to the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from modelwire.attempt import Attempt
+from modelwire.binding import BoundModel
+from modelwire.errors import ModelwireError, ProviderError
+from modelwire.types import ChatRequest, ChatResponse, Message, StreamEvent, normalise_messages
+
+if TYPE_CHECKING:
+    from modelwire.providers.base import ChatModel
+    from modelwire.registry import ModelRegistry
+    from modelwire.routing.retry import RetryPolicy
+    from modelwire.usage.events import UsageSink
+
+__all__ = ["BatchResult", "BoundModel", "ModelService", "Prompt"]
+
+Prompt = str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]]
+
+_REQUEST_FIELDS = ("system", "max_tokens", "temperature", "top_p", "stop", "seed", "timeout")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """One item of ``invoke_batch``: the response, or the error that item raised."""
+
+    index: int
+    response: ChatResponse | None = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the item succeeded."""
+        return self.error is None
+
+    @property
+    def text(self) -> str | None:
+        """The response text, or ``None`` when the item failed."""
+        return self.response.text if self.response is not None else None
+
+
+class ModelService:
+    """Invoke models by name: plain, streaming, async and batch, with usage recorded per attempt."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry | None = None,
+        ledger: UsageSink | None = None,
+        *,
+        default_model: str | None = None,
+        caller: str | None = None,
+        store_prompts: bool = False,
+    ) -> None:
+        if registry is None:
+            from modelwire.registry import ModelRegistry
+
+            registry = ModelRegistry.from_config()
+        self.registry = registry
+        self.ledger = ledger
+        self.default_model = default_model or registry.config.default_model
+        self.caller = caller if caller is not None else registry.config.caller
+        self.store_prompts = store_prompts
+        self._policies: dict[str, RetryPolicy] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelService(models={len(self.registry)}, default_model={self.default_model!r}, "
+            f"caller={self.caller!r}, ledger={type(self.ledger).__name__ if self.ledger else None})"
+        )
+
+    # request building ---------------------------------------------------------------------
+
+    def _name(self, model: str | None) -> str:
+        name = model if model is not None else self.default_model
+        if not name:
+            raise ModelwireError("no model given and no default_model configured")
+        return str(name)
+
+    @staticmethod
+    def build_request(
+        prompt: Prompt, params: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
+    ) -> ChatRequest:
+        """A ``ChatRequest`` from a prompt and call parameters; ``defaults`` fill unset fields."""
+        fields: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in (defaults or {}).items():
+            (fields if key in _REQUEST_FIELDS else extra)[key] = value
+        for key in _REQUEST_FIELDS:
+            value = params.get(key)
+            if value is not None:
+                fields[key] = value
+        unknown = set(params) - set(_REQUEST_FIELDS) - {"provider_params"}
+        if unknown:
+            raise TypeError(f"unexpected parameter(s): {', '.join(sorted(unknown))}")
+        stop = fields.get("stop")
+        if isinstance(stop, str):
+            fields["stop"] = (stop,)
+        elif stop is not None:
+            fields["stop"] = tuple(stop)
+        passthrough = params.get("provider_params")
+        if passthrough:
+            extra.update(passthrough)
+        return ChatRequest(messages=normalise_messages(prompt), provider_params=extra, **fields)
+
+    def _retry_policy(self, model: ChatModel) -> RetryPolicy:
+        policy = self._policies.get(model.provider.name)
+        if policy is None:
+            from modelwire.routing.retry import RetryPolicy
+
+            retry = self.registry.config.retry
+            policy = RetryPolicy.from_config(
+                retry.model_copy(update={"max_attempts": 1 + model.provider.config.max_retries})
+            )
+            self._policies[model.provider.name] = policy
+        return policy
+
+    def _attempt(
+        self,
+        model: ChatModel,
+        request: ChatRequest,
+        caller: str | None,
+        group: str | None,
+        attempt: int,
+        stream: bool = False,
+    ) -> Attempt:
+        return Attempt(
+            self.ledger,
+            model,
+            request,
+            caller=caller,
+            group=group,
+            attempt=attempt,
+            stream=stream,
+            store_prompts=self.store_prompts,
+        )
+
+    # plain calls --------------------------------------------------------------------------
+
+    def invoke_model(
+        self,
+        model: str | None = None,
+        prompt: Prompt = "",
+        *,
+        caller: str | None = None,
+        **params: Any,
+    ) -> ChatResponse:
+        """Call a model (id, alias, enum member or group) and wait for the answer.
+
+        ``params`` are ``system``, ``max_tokens``, ``temperature``, ``top_p``, ``stop``, ``seed``,
+        ``timeout`` and ``provider_params`` (passed to the provider untouched).
+        """
+        target = self.registry.get_model(self._name(model))
+        request = self.build_request(prompt, params, target.info.params)
+        return self.call(target, request, caller=caller)
+
+    __call__ = invoke_model
+
+    def call(
+        self,
+        model: ChatModel,
+        request: ChatRequest,
+        *,
+        caller: str | None = None,
+        group: str | None = None,
+        first_attempt: int = 1,
+    ) -> ChatResponse:
+        """Run ``request`` on a model object with its retry policy, recording every attempt."""
+        policy = self._retry_policy(model)
+        who = caller if caller is not None else self.caller
+        attempt = first_attempt
+        while True:
+            rec = self._attempt(model, request, who, group, attempt)
+            try:
+                response = model.invoke(request)
+            except BaseException as err:
+                rec.failed(err, "cancelled" if isinstance(err, KeyboardInterrupt) else "error")
+                if not (isinstance(err, ProviderError) and policy.should_retry(err, attempt)):
+                    raise
+                policy.sleep(policy.delay(err, attempt))
+                attempt += 1
+                continue
+            return rec.succeeded(response)
+
+    async def ainvoke_model(
+        self,
+        model: str | None = None,
+        prompt: Prompt = "",
+        *,
+        caller: str | None = None,
+        **params: Any,
+    ) -> ChatResponse:
+        """The same as ``invoke_model``, for asyncio."""
+        target = self.registry.get_model(self._name(model))
+        request = self.build_request(prompt, params, target.info.params)
+        return await self.acall(target, request, caller=caller)
+
+    async def acall(
+        self,
+        model: ChatModel,
+        request: ChatRequest,
+        *,
+        caller: str | None = None,
+        group: str | None = None,
+        first_attempt: int = 1,
+    ) -> ChatResponse:
+        """The same as ``call``, for asyncio."""
+        policy = self._retry_policy(model)
+        who = caller if caller is not None else self.caller
+        attempt = first_attempt
+        while True:
+            rec = self._attempt(model, request, who, group, attempt)
+            try:
+                response = await model.ainvoke(request)
+            except BaseException as err:
+                cancelled = isinstance(err, asyncio.CancelledError | KeyboardInterrupt)
+                rec.failed(err, "cancelled" if cancelled else "error")
+                if not (isinstance(err, ProviderError) and policy.should_retry(err, attempt)):
+                    raise
+                await policy.asleep(policy.delay(err, attempt))
+                attempt += 1
+                continue
+            return rec.succeeded(response)
+
+    # streaming ----------------------------------------------------------------------------
+
+    def stream_model(
+        self,
+        model: str | None = None,
+        prompt: Prompt = "",
+        *,
+        caller: str | None = None,
+        **params: Any,
+    ) -> Iterator[StreamEvent]:
+        """Yield ``StreamEvent``s as text arrives; the last has ``done=True``, usage and cost.
+
+        A retryable failure is retried only before any text has reached the caller.
+        """
+        target = self.registry.get_model(self._name(model))
+        request = self.build_request(prompt, params, target.info.params)
+        return self.call_stream(target, request, caller=caller)
+
+    def call_stream(
+        self,
+        model: ChatModel,
+        request: ChatRequest,
+        *,
+        caller: str | None = None,
+        group: str | None = None,
+        first_attempt: int = 1,
+    ) -> Iterator[StreamEvent]:
+        """Stream ``request`` from a model object (the generator behind ``stream_model``)."""
+        policy = self._retry_policy(model)
+        who = caller if caller is not None else self.caller
+        attempt = first_attempt
+        while True:
+            rec = self._attempt(model, request, who, group, attempt, stream=True)
+            parts: list[str] = []
+            final: StreamEvent | None = None
+            try:
+                for event in model.stream(request):
+                    if event.done:
+                        final = event
+                        continue
+                    if event.text:
+                        rec.first_token()
+                        parts.append(event.text)
+                    yield event
+            except GeneratorExit as err:
+                rec.failed(err, "cancelled")
+                raise
+            except BaseException as err:
+                rec.failed(err, "cancelled" if isinstance(err, KeyboardInterrupt) else "error")
+                retry = not parts and isinstance(err, ProviderError)
+                if not (retry and policy.should_retry(err, attempt)):
+                    raise
+                policy.sleep(policy.delay(err, attempt))
+                attempt += 1
+                continue
+            yield rec.stream_finished(final, "".join(parts))
+            return
+
+    async def astream_model(
+        self,
+        model: str | None = None,
+        prompt: Prompt = "",
+        *,
+        caller: str | None = None,
+        **params: Any,
+    ) -> AsyncIterator[StreamEvent]:
+        """The same as ``stream_model``, as an async iterator."""
+        target = self.registry.get_model(self._name(model))
+        request = self.build_request(prompt, params, target.info.params)
+        async for event in self.acall_stream(target, request, caller=caller):
+            yield event
+
+    async def acall_stream(
+        self,
+        model: ChatModel,
+        request: ChatRequest,
+        *,
+        caller: str | None = None,
+        group: str | None = None,
+        first_attempt: int = 1,
+    ) -> AsyncIterator[StreamEvent]:
+        """The same as ``call_stream``, for asyncio."""
+        policy = self._retry_policy(model)
+        who = caller if caller is not None else self.caller
+        attempt = first_attempt
+        while True:
+            rec = self._attempt(model, request, who, group, attempt, stream=True)
+            parts: list[str] = []
+            final: StreamEvent | None = None
+            try:
+                async for event in model.astream(request):
+                    if event.done:
+                        final = event
+                        continue
+                    if event.text:
+                        rec.first_token()
+                        parts.append(event.text)
+                    yield event
+            except (GeneratorExit, asyncio.CancelledError) as err:
+                rec.failed(err, "cancelled")
+                raise
+            except BaseException as err:
+                rec.failed(err, "cancelled" if isinstance(err, KeyboardInterrupt) else "error")
+                retry = not parts and isinstance(err, ProviderError)
+                if not (retry and policy.should_retry(err, attempt)):
+                    raise
+                await policy.asleep(policy.delay(err, attempt))
+                attempt += 1
+                continue
+            yield rec.stream_finished(final, "".join(parts))
+            return
+
+    # batch and binding --------------------------------------------------------------------
+
+    def invoke_batch(
+        self,
+        model: str | None,
+        prompts: Sequence[Prompt],
+        *,
+        max_concurrency: int = 8,
+        caller: str | None = None,
+        **params: Any,
+    ) -> list[BatchResult]:
+        """Call one model with many prompts, at most ``max_concurrency`` at once.
+
+        Results come back in input order; an item that fails carries its error and the others
+        are unaffected.
+        """
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        name = self._name(model)
+
+        def one(index: int, prompt: Prompt) -> BatchResult:
+            try:
+                return BatchResult(index, self.invoke_model(name, prompt, caller=caller, **params))
+            except Exception as err:
+                return BatchResult(index, error=err)
+
+        if not prompts:
+            return []
+        workers = min(max_concurrency, len(prompts))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="modelwire-batch") as pool:
+            return list(pool.map(one, range(len(prompts)), prompts))
+
+    async def ainvoke_batch(
+        self,
+        model: str | None,
+        prompts: Sequence[Prompt],
+        *,
+        max_concurrency: int = 8,
+        caller: str | None = None,
+        **params: Any,
+    ) -> list[BatchResult]:
+        """The same as ``invoke_batch``, for asyncio."""
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        gate = asyncio.Semaphore(max_concurrency)
+        name = self._name(model)
+
+        async def one(index: int, prompt: Prompt) -> BatchResult:
+            async with gate:
+                try:
+                    resp = await self.ainvoke_model(name, prompt, caller=caller, **params)
+                    return BatchResult(index, resp)
+                except Exception as err:
+                    return BatchResult(index, error=err)
+
+        return list(await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts))))
+
+    def bind(self, model: str | None = None, **params: Any) -> BoundModel:
+        """A model with parameters fixed: ``service.bind("mini", temperature=0).max_tokens(50)``."""
+        return BoundModel(self, self._name(model), params)
+
+    def close(self) -> None:
+        """Flush and close the ledger (if it can be closed) and release provider clients."""
+        closer = getattr(self.ledger, "close", None)
+        if callable(closer):
+            closer()
+        self.registry.close()
+
+    def __enter__(self) -> ModelService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
