@@ -13,12 +13,14 @@ app = typer.Typer(
 )
 
 # Sub-command registrations (one line each; keep them in this block).
+from modelwire.cli import config_cmd as _config  # noqa: E402
 from modelwire.cli import demo as _demo  # noqa: E402
 from modelwire.cli import models_cmd as _models  # noqa: E402
 
 app.command()(_demo.demo)
 app.command()(_models.models)
 app.command()(_models.ask)
+app.add_typer(_config.app, name="config")
 
 
 def main() -> None:

@@ -1,0 +1,250 @@
+"""Load configuration: find the file, parse it with line numbers, merge the layers, validate.
+
+Layers, lowest first: built-in defaults < (the catalog, applied later by the registry) < the file
+< ``MODELWIRE_*`` environment variables < ``overrides`` from code. Every problem found is reported
+at once in one :class:`~modelwire.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from modelwire.config import problems as _p
+from modelwire.config.env import (
+    CONFIG_PATH_VAR,
+    VENDOR_KEY_VARS,
+    builtin_defaults,
+    env_layer,
+    substitute_tree,
+)
+from modelwire.config.schema import Config
+from modelwire.config.validate import allowed_fields, validate_config
+from modelwire.errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "config_to_dict",
+    "default_config",
+    "find_config_file",
+    "load_config",
+    "parse_config_text",
+    "user_config_file",
+]
+
+CONFIG_FILE_NAME = "modelwire.yaml"
+MASK = "**********"
+_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password")
+
+
+def user_config_file() -> Path:
+    """``<user config dir>/modelwire.yaml`` (platformdirs ``user_config_dir("modelwire")``)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("modelwire")) / CONFIG_FILE_NAME
+
+
+def find_config_file(env: Mapping[str, str] | None = None) -> Path | None:
+    """The configuration file to use when none is named, or ``None`` (built-in defaults).
+
+    Order: the file ``MODELWIRE_CONFIG`` names (an error if it does not exist), then
+    ``./modelwire.yaml``, then ``<user config dir>/modelwire.yaml``.
+    """
+    env = os.environ if env is None else env
+    named = env.get(CONFIG_PATH_VAR)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError([(named, f"file not found (named by {CONFIG_PATH_VAR})")])
+        return path
+    for candidate in (Path.cwd() / CONFIG_FILE_NAME, user_config_file()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Load, merge and validate the configuration.
+
+    ``path`` names the file; when ``None`` the search order of :func:`find_config_file` applies,
+    and without any file the built-in defaults are used. ``env`` replaces ``os.environ`` for
+    ``${VAR}`` substitution, ``MODELWIRE_*`` variables and vendor API keys. ``overrides`` is
+    deep-merged last. Raises :class:`~modelwire.errors.ConfigError` listing every problem.
+    """
+    env = os.environ if env is None else env
+    file = Path(path) if path is not None else find_config_file(env)
+    if file is None:
+        return _build(None, "", env, overrides)
+    shown = str(path) if path is not None else str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([(shown, "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([(shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except OSError as exc:
+        raise ConfigError([(shown, f"cannot read the file: {exc.strerror or exc}")]) from None
+    return parse_config_text(text, shown, overrides=overrides, env=env)
+
+
+def parse_config_text(
+    text: str,
+    source_name: str = "<string>",
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Like :func:`load_config` for YAML ``text`` already in hand; ``source_name`` labels errors."""
+    from modelwire.config.yaml_lines import YamlSyntaxError, parse_yaml
+
+    env = os.environ if env is None else env
+    try:
+        parsed = parse_yaml(text)
+    except YamlSyntaxError as exc:
+        where = source_name if exc.line is None else f"{source_name}:{exc.line}"
+        raise ConfigError([(where, exc.message)]) from None
+    return _build(parsed, source_name, env, overrides)
+
+
+def default_config(*, env: Mapping[str, str] | None = None) -> Config:
+    """The built-in defaults alone: the ``mock`` provider plus vendors whose API key is set."""
+    env = os.environ if env is None else env
+    return Config.model_validate(builtin_defaults(env))
+
+
+def config_to_dict(cfg: Config, *, mask_secrets: bool = True) -> dict[str, Any]:
+    """``cfg`` as plain JSON-able data; API keys and credential-like headers are masked."""
+    data: dict[str, Any] = cfg.model_dump(mode="json", serialize_as_any=True)
+    for entry in data.get("providers", {}).values():
+        headers = entry.get("headers") or {}
+        if mask_secrets:
+            for name in headers:
+                if any(w in name.lower() for w in _SECRET_HEADER_WORDS):
+                    headers[name] = MASK
+    if not mask_secrets:
+        for name, provider in cfg.providers.items():
+            if provider.api_key is not None:
+                data["providers"][name]["api_key"] = provider.api_key.get_secret_value()
+    return data
+
+
+def _build(
+    parsed: Any, source: str, env: Mapping[str, str], overrides: Mapping[str, Any] | None
+) -> Config:
+    problems = _p.Problems()
+    origins = _p.Origins()
+    poisoned: set[_p.Path] = set()
+    file_data: dict[str, Any] = {}
+    if parsed is not None:
+        for path, line, message in parsed.issues:
+            problems.add(path, message, where=f"{source}:{line}")
+        data = parsed.data
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            found = _p.show_value(data)
+            raise ConfigError(
+                [(f"{source}:1", f"expected a mapping of configuration sections; got {found}")]
+            )
+        data, subst = substitute_tree(data, env)
+        for path, message in subst:
+            problems.add(path, message)
+            poisoned.add(path)
+        file_data = data
+
+    merged = builtin_defaults(env)
+    _record(origins, merged, (), lambda p: ("defaults", None))
+    file_providers = file_data.get("providers")
+    if isinstance(file_providers, dict):
+        for vendor in VENDOR_KEY_VARS:  # a file's own entry replaces the built-in one wholesale
+            if vendor in file_providers:
+                merged["providers"].pop(vendor, None)
+    if parsed is not None:
+        lines: dict[_p.Path, int] = parsed.lines
+        origins.set((), source, lines.get(()))
+        _merge(merged, file_data, (), origins, lambda p: (source, _nearest(lines, p)))
+
+    fields = frozenset(allowed_fields(Config))
+    layer, setters, env_problems = env_layer(env, fields)
+    for var, message in env_problems:
+        problems.add(None, message, where=f"${var}")
+    _merge(merged, layer, (), origins, lambda p: (f"${_setter(setters, p)}", None))
+
+    if overrides:
+        plain = _plain(overrides)
+        if not isinstance(plain, dict):
+            raise ConfigError([("overrides", "expected a mapping")])
+        _merge(merged, plain, (), origins, lambda p: ("overrides", None))
+
+    cfg = validate_config(merged, problems, poisoned)
+    if problems or cfg is None:
+        raise ConfigError(problems.render(origins))
+    return cfg.model_copy(update={"source": source or None})
+
+
+def _nearest(lines: Mapping[_p.Path, int], path: _p.Path) -> int | None:
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path)
+
+
+def _setter(setters: Mapping[_p.Path, str], path: _p.Path) -> str:
+    probe = path
+    while probe and probe not in setters:
+        probe = probe[:-1]
+    return setters.get(probe, "MODELWIRE_*")
+
+
+def _record(origins: _p.Origins, value: Any, path: _p.Path, label: Any) -> None:
+    name, line = label(path)
+    origins.set(path, name, line)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _record(origins, v, (*path, k), label)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _record(origins, v, (*path, i), label)
+
+
+def _merge(
+    base: dict[str, Any], layer: Mapping[str, Any], path: _p.Path, origins: _p.Origins, label: Any
+) -> None:
+    """Deep-merge ``layer`` into ``base`` (mappings merge key by key; anything else replaces)."""
+    for key, value in layer.items():
+        at = (*path, key)
+        current = base.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            if key not in base:
+                origins.set(at, *label(at))
+            _merge(current, value, at, origins, label)
+        else:
+            base[key] = _copy(value)
+            _record(origins, value, at, label)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Overrides as plain data: pydantic models become the fields that were set on them."""
+    if isinstance(value, BaseModel):
+        return {k: _plain(v) for k, v in value.model_dump(exclude_unset=True).items()}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,329 @@
+"""Validate merged configuration data, collecting every problem with its field path.
+
+Provider entries are validated first, each against the settings class of its type, so their
+problems read ``providers.<name>.<field>``; cross-references (model keys, group members, aliases)
+are checked next; the rest goes through :class:`~modelwire.config.schema.Config`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from modelwire.config.problems import Path, Problems, show_value
+from modelwire.config.schema import (
+    BUILTIN_PROVIDER_TYPES,
+    Config,
+    ProviderConfig,
+    provider_settings_class,
+    resolve_provider_type,
+)
+
+__all__ = ["allowed_fields", "translate_error", "validate_config"]
+
+_RANGE = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
+_RANGE_CTX = {
+    "greater_than": "gt",
+    "greater_than_equal": "ge",
+    "less_than": "lt",
+    "less_than_equal": "le",
+}
+_EXPECTED = {
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "string_type": "a string",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "finite_number": "a finite number",
+}
+
+
+def validate_config(
+    merged: dict[str, Any], problems: Problems, poisoned: set[Path]
+) -> Config | None:
+    """Validate ``merged``; record every problem in ``problems``; ``None`` when there were any."""
+    data = dict(merged)
+    if "source" in data:  # a Config attribute, but not something a file may set
+        data.pop("source")
+        problems.add(("source",), _unknown_field_message("source", Config))
+    providers = data.get("providers")
+    if isinstance(providers, dict):
+        data["providers"] = _validate_providers(providers, problems, poisoned)
+    _check_prices(data, problems)
+    configured = set(providers) if isinstance(providers, dict) else None
+    _check_references(data, configured, problems)
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        cross_checked = bool(problems)
+        for err in exc.errors():
+            if not err["loc"] and cross_checked:
+                continue  # Config's own cross-check; ours above already named each case
+            path, msg = translate_error(err, (), Config)
+            if not _poisoned(path, poisoned):
+                problems.add(path, msg)
+        return None
+    return None if problems else cfg
+
+
+def _poisoned(path: Path, poisoned: set[Path]) -> bool:
+    return any(path[: len(p)] == p for p in poisoned)
+
+
+def _validate_providers(
+    providers: dict[str, Any], problems: Problems, poisoned: set[Path]
+) -> dict[str, ProviderConfig]:
+    out: dict[str, ProviderConfig] = {}
+    known = ", ".join(sorted(BUILTIN_PROVIDER_TYPES))
+    for name, raw in providers.items():
+        at: Path = ("providers", name)
+        placeholder = ProviderConfig.model_construct(type=None)
+        out[name] = placeholder
+        if isinstance(raw, ProviderConfig):
+            out[name] = raw
+            continue
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            problems.add(at, f"expected a mapping of provider settings; got {show_value(raw)}")
+            continue
+        rtype = raw.get("type")
+        if rtype is not None and not isinstance(rtype, str):
+            problems.add((*at, "type"), f"expected a provider type name; got {show_value(rtype)}")
+            continue
+        try:
+            ptype = resolve_provider_type(str(name), rtype)
+        except ValueError:
+            problems.add(
+                (*at, "type"),
+                f"missing 'type': {name!r} is not a provider type, so the entry must name one "
+                f"(known types: {known})",
+            )
+            continue
+        try:
+            cls = provider_settings_class(ptype)
+        except Exception:  # unknown to the built-ins and to every plugin
+            problems.add((*at, "type"), f"unknown provider type {ptype!r}; known types: {known}")
+            continue
+        try:
+            out[name] = cls.model_validate({**raw, "type": ptype})
+        except ValidationError as exc:
+            for err in exc.errors():
+                path, msg = translate_error(err, at, cls)
+                if not _poisoned(path, poisoned):
+                    problems.add(path, msg)
+    return out
+
+
+def _check_prices(data: dict[str, Any], problems: Problems) -> None:
+    """Reject prices that are not finite, non-negative numbers before pydantic sees them."""
+    models = data.get("models")
+    if not isinstance(models, dict):
+        return
+    models = data["models"] = dict(models)
+    for model_id, entry in list(models.items()):
+        cost = entry.get("cost") if isinstance(entry, dict) else None
+        if not isinstance(cost, dict):
+            continue
+        fixed = dict(cost)
+        for key, value in cost.items():
+            if (
+                not key.endswith("_per_mtok")
+                or value is None
+                or isinstance(value, bool | list | dict)
+            ):
+                continue
+            try:
+                dec = Decimal(repr(value) if isinstance(value, float) else str(value))
+                ok = dec.is_finite() and dec >= 0
+            except (InvalidOperation, ValueError):
+                ok = False
+            if not ok:
+                at: Path = ("models", model_id, "cost", key)
+                problems.add(
+                    at, f"expected a price >= 0 in USD per million tokens; got {show_value(value)}"
+                )
+                fixed[key] = None
+        models[model_id] = {**entry, "cost": fixed}
+
+
+def _check_references(
+    data: dict[str, Any], configured: set[str] | None, problems: Problems
+) -> None:
+    """Model keys, group members and aliases must name configured providers; aliases are unique."""
+    listing = ", ".join(sorted(configured)) if configured else "none"
+
+    def provider_ok(ref: Any, at: Path, what: str) -> None:
+        if configured is None or not isinstance(ref, str) or ":" not in ref:
+            return
+        provider = ref.partition(":")[0]
+        if provider not in configured:
+            problems.add(
+                at,
+                f"{what} {ref!r} names provider {provider!r}, which is not configured "
+                f"(configured providers: {listing})",
+            )
+
+    owners: dict[str, str] = {}
+
+    def claim(alias: Any, owner: str, at: Path) -> None:
+        if not isinstance(alias, str):
+            return
+        if alias in owners and owners[alias] != owner:
+            problems.add(at, f"alias {alias!r} is already used by {owners[alias]!r}")
+        else:
+            owners[alias] = owner
+
+    models = data.get("models")
+    if isinstance(models, dict):
+        for model_id, entry in models.items():
+            provider, sep, name = str(model_id).partition(":")
+            if not (sep and provider and name):
+                problems.add(
+                    ("models", model_id),
+                    f"a model key must look like '<provider>:<model>' "
+                    f"(e.g. 'openai:gpt-4o-mini'); got {model_id!r}",
+                )
+            else:
+                provider_ok(model_id, ("models", model_id), "model")
+            if isinstance(entry, dict) and isinstance(entry.get("aliases"), list):
+                for i, alias in enumerate(entry["aliases"]):
+                    claim(alias, str(model_id), ("models", model_id, "aliases", i))
+    groups = data.get("groups")
+    if isinstance(groups, dict):
+        for gname, group in groups.items():
+            if ":" in str(gname):
+                problems.add(("groups", gname), "a group name must not contain ':' (ids do)")
+            if not isinstance(group, dict):
+                continue
+            members = group.get("members")
+            if isinstance(members, list):
+                for i, member in enumerate(members):
+                    provider_ok(member, ("groups", gname, "members", i), "member")
+            weights = group.get("weights")
+            if isinstance(weights, dict) and isinstance(members, list):
+                for key in weights:
+                    if key not in members:
+                        problems.add(
+                            ("groups", gname, "weights", key),
+                            f"a weight for {key!r}, which is not a member of the group",
+                        )
+            if isinstance(group.get("aliases"), list):
+                for i, alias in enumerate(group["aliases"]):
+                    claim(alias, str(gname), ("groups", gname, "aliases", i))
+    aliases = data.get("aliases")
+    if isinstance(aliases, dict):
+        for alias, target in aliases.items():
+            claim(alias, str(target), ("aliases", alias))
+            provider_ok(target, ("aliases", alias), "alias target")
+    provider_ok(data.get("default_model"), ("default_model",), "default model")
+
+
+def translate_error(
+    err: Mapping[str, Any], prefix: Path, root: type[BaseModel]
+) -> tuple[Path, str]:
+    """One pydantic error as ``(field path, message)``: what was expected and what was found."""
+    loc: Path = tuple(err["loc"])
+    kind = str(err["type"])
+    ctx = err.get("ctx") or {}
+    found = err.get("input")
+    if loc and loc[-1] == "[key]":
+        path = (*prefix, *loc[:-1])
+        return path, f"expected a string key; got {show_value(found)}"
+    path = (*prefix, *loc)
+    shown = show_value(found, path)
+    if kind == "extra_forbidden":
+        owner = model_at(root, loc[:-1])
+        return path, _unknown_field_message(str(loc[-1]), owner)
+    if kind == "missing":
+        return path, f"required field {str(loc[-1])!r} is missing" if loc else "required"
+    if kind == "literal_error":
+        return path, f"expected one of {ctx.get('expected')}; got {shown}"
+    if kind in _RANGE:
+        bound = ctx.get(_RANGE_CTX[kind])
+        return path, f"expected a number {_RANGE[kind]} {bound}; got {shown}"
+    if kind == "too_short":
+        n = ctx.get("min_length")
+        return path, f"expected at least {n} item{'s' if n != 1 else ''}; got {shown}"
+    if kind == "value_error":
+        text = str(err.get("msg", "")).removeprefix("Value error, ")
+        if shown.endswith("(value hidden)"):
+            return path, f"invalid value: {shown}"
+        return path, text if "got" in text else f"{text}; got {shown}"
+    if kind in _EXPECTED:
+        return path, f"expected {_EXPECTED[kind]}; got {shown}"
+    text = str(err.get("msg", "invalid value"))
+    if text.startswith("Input should be "):
+        text = "expected " + text.removeprefix("Input should be ")
+    return path, f"{text}; got {shown}"
+
+
+def _unknown_field_message(field: str, owner: type[BaseModel] | None) -> str:
+    if owner is None:
+        return f"unknown field {field!r}"
+    allowed = allowed_fields(owner)
+    close = difflib.get_close_matches(field, allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown field {field!r}{hint}; allowed fields: {', '.join(allowed)}"
+
+
+def allowed_fields(cls: type[BaseModel]) -> list[str]:
+    """The field names a configuration section accepts, in declaration order."""
+    return [name for name, f in cls.model_fields.items() if not f.exclude]
+
+
+def model_at(root: type[BaseModel], path: Path) -> type[BaseModel] | None:
+    """The pydantic model class that validates the value at ``path`` under ``root``, if any."""
+    tp: Any = root
+    for seg in path:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = tp.model_fields.get(str(seg))
+            if info is None:
+                return None
+            tp = info.annotation
+            continue
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin in (dict, Mapping) and len(args) == 2:
+            tp = args[1]
+        elif origin in (list, tuple) and args:
+            tp = args[0]
+        else:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        arms = [a for a in typing.get_args(tp) if a is not type(None)]
+        for arm in arms:
+            if isinstance(arm, type) and issubclass(arm, BaseModel):
+                return arm
+        return arms[0] if arms else tp
+    return tp
