@@ -1,0 +1,5 @@
+"""``python -m modelwire.cli`` runs the command line."""
+
+from modelwire.cli.app import main
+
+main()
