@@ -55,7 +55,9 @@ def test_registered_provider_is_built_through_config() -> None:
         registry.register_model(ModelInfo(id="mine:e1"))
         model = registry.get_model("mine:e1")
         assert isinstance(model, Echo)
-        assert registry.factory.create_model(registry.get_model_info("mine:e1")).info.id == "mine:e1"
+        assert (
+            registry.factory.create_model(registry.get_model_info("mine:e1")).info.id == "mine:e1"
+        )
         assert model.invoke(ChatRequest.build("ping")).text == "ping"
     finally:
         ModelFactory.unregister_provider("echo")

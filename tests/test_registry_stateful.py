@@ -95,6 +95,5 @@ class RegistryMachine(RuleBasedStateMachine):
         assert not self.problems, self.problems
 
 
-RegistryMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=30,
-                                             deadline=None)
+RegistryMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
 TestRegistryMachine = RegistryMachine.TestCase

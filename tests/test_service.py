@@ -16,9 +16,11 @@ def make(**mock: object) -> tuple[ModelService, InMemoryUsageSink]:
     sink = InMemoryUsageSink()
     registry = mock_registry("mock:mini", **mock)
     registry.config = registry.config.model_copy(
-        update={"retry": registry.config.retry.model_copy(update={"base_delay_s": 0.0,
-                                                                   "max_delay_s": 0.0,
-                                                                   "max_retry_after_s": 0.0})}
+        update={
+            "retry": registry.config.retry.model_copy(
+                update={"base_delay_s": 0.0, "max_delay_s": 0.0, "max_retry_after_s": 0.0}
+            )
+        }
     )
     return ModelService(registry, sink, caller="tests"), sink
 
@@ -36,7 +38,10 @@ def test_invoke_returns_text_usage_cost_latency_and_records_one_event() -> None:
     assert resp.latency_ms >= 0
     [event] = sink.events
     assert (event.model_id, event.status, event.attempt, event.caller) == (
-        "mock:mini", "ok", 1, "tests"
+        "mock:mini",
+        "ok",
+        1,
+        "tests",
     )
     assert event.cost_usd == resp.cost_usd and event.prompt is None and event.output is None
 
@@ -128,8 +133,9 @@ def test_async_invoke_and_stream() -> None:
 def test_batch_keeps_order_and_reports_item_errors() -> None:
     service, _ = make()
     prompts = [f"prompt {i}" for i in range(20)]
-    results = service.invoke_batch("mock:mini", [*prompts[:10], [], *prompts[10:]],
-                                   max_concurrency=4)
+    results = service.invoke_batch(
+        "mock:mini", [*prompts[:10], [], *prompts[10:]], max_concurrency=4
+    )
     assert [r.index for r in results] == list(range(21))
     assert not results[10].ok and isinstance(results[10].error, ValueError)
     good = [r for r in results if r.ok]

@@ -69,8 +69,11 @@ def main() -> None:
         return get("m7")
 
     rows = []
-    for label, fn in (("registry.get_model(id)", lookup), ("registry.get_model(alias)", alias_lookup),
-                      ("dict read under Lock", locked_read)):
+    for label, fn in (
+        ("registry.get_model(id)", lookup),
+        ("registry.get_model(alias)", alias_lookup),
+        ("dict read under Lock", locked_read),
+    ):
         one = _rate(fn, 1, args.seconds)
         four = _rate(fn, 4, args.seconds)
         rows.append((label, one, four))
