@@ -48,6 +48,8 @@ def show_value(value: Any, path: Sequence[str | int] = ()) -> str:
     kind = _kind(value)
     if isinstance(value, SecretStr) or is_secret_path(path):
         return f"{kind} (value hidden)"
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list | tuple):

@@ -51,7 +51,7 @@ class ProviderConfig(_Strict):
     base_url: str | None = None
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=20)
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)  # may carry credentials
 
 
 MockErrorKind = Literal["rate_limit", "server", "timeout", "auth"]
@@ -145,7 +145,9 @@ class BreakerConfig(_Strict):
     cooldown_s: float = Field(default=30.0, ge=0)
 
 
-GroupStrategy = Literal["failover", "round_robin", "weighted", "cost_optimized", "latency", "task_aware"]
+GroupStrategy = Literal[
+    "failover", "round_robin", "weighted", "cost_optimized", "latency", "task_aware"
+]
 
 
 class GroupConfig(_Strict):

@@ -267,6 +267,9 @@ def translate_error(
     if kind == "too_short":
         n = ctx.get("min_length")
         return path, f"expected at least {n} item{'s' if n != 1 else ''}; got {shown}"
+    if len(path) >= 2 and path[-2] == "capabilities" and kind != "extra_forbidden":
+        names = "basic, moderate, strong, exceptional"
+        return path, f"expected a capability strength ({names}, or 1-4); got {shown}"
     if kind == "value_error":
         text = str(err.get("msg", "")).removeprefix("Value error, ")
         if shown.endswith("(value hidden)"):

@@ -54,6 +54,9 @@ def parse_yaml(text: str) -> ParsedYaml:
             what = exc.problem or "invalid YAML"
             if exc.context:
                 what = f"{exc.context}, {what}"
+            start = exc.context_mark
+            if start is not None and mark is not None and start.line != mark.line:
+                what += f" (the construct began at line {start.line + 1})"
             raise YamlSyntaxError(
                 f"YAML syntax error: {what}", None if mark is None else mark.line + 1
             ) from None
@@ -106,20 +109,26 @@ class _Walker:
     def _mapping(self, node: Any, path: Path) -> dict[str, Any]:
         import yaml
 
-        self.loader.flatten_mapping(node)  # resolves YAML merge keys (<<: *anchor)
-        out: dict[str, Any] = {}
         first_line: dict[str, int] = {}
-        for key_node, value_node in node.value:
+        for key_node, _ in node.value:  # duplicates among the keys written here (not merged)
             line = key_node.start_mark.line + 1
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.issues.append((path, line, "a mapping key must be a plain value"))
                 continue
-            key = str(key_node.value)  # keys are names: `yes:` or `1:` stay the text written
+            key = str(key_node.value)
             if key in first_line:
                 msg = f"duplicate key {key!r} (first defined at line {first_line[key]})"
                 self.issues.append(((*path, key), line, msg))
+            else:
+                first_line[key] = line
+        self.loader.flatten_mapping(node)  # merge keys (<<: *anchor) first, then the keys here
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
                 continue
-            first_line[key] = line
-            self.lines[(*path, key)] = line
-            out[key] = self.build(value_node, (*path, key))
+            key = str(key_node.value)  # keys are names: `yes:` or `1:` stay the text written
+            self.lines[(*path, key)] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, (*path, key))  # the last one wins
         return out
