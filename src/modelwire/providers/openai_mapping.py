@@ -1,0 +1,163 @@
+"""Pure mapping between modelwire types and the OpenAI Chat Completions wire format.
+
+No SDK import here: functions take and return plain dicts, or read SDK objects by attribute, so
+they are cheap to test on recorded payloads.
+
+Request mapping
+    ``system`` becomes the first message; ``max_tokens``, ``temperature``, ``top_p``, ``stop``
+    and ``seed`` map one to one, except for reasoning models (``ModelInfo.reasoning`` or the
+    ``o1``/``o3``/``o4``/``gpt-5`` families) which get ``max_completion_tokens`` and no
+    ``temperature``/``top_p`` (they reject them). Streams ask for ``stream_options.include_usage``.
+    ``provider_params`` are merged last, untouched, so they can override anything.
+
+Usage mapping (DESIGN.md §4)
+    ``input_tokens = prompt_tokens`` (cached included), ``cache_read_tokens =
+    prompt_tokens_details.cached_tokens``, ``output_tokens = completion_tokens`` (reasoning
+    included), ``reasoning_tokens = completion_tokens_details.reasoning_tokens``,
+    ``cache_write_tokens = 0`` (OpenAI caches automatically and does not bill writes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo, Usage
+
+__all__ = [
+    "NON_CHAT_PATTERN",
+    "REASONING_PATTERN",
+    "StreamState",
+    "build_params",
+    "is_chat_model",
+    "is_reasoning_model",
+    "response_from_completion",
+    "usage_from_openai",
+]
+
+#: Model families that take ``max_completion_tokens`` and refuse sampling parameters.
+REASONING_PATTERN = re.compile(r"^(o1|o3|o4)(-|$)|^gpt-5(\b|-|\.|$)")
+
+#: Model ids that ``list_models`` leaves out: they do not serve Chat Completions.
+NON_CHAT_PATTERN = re.compile(
+    r"embed|whisper|tts|transcribe|audio|realtime|dall-e|gpt-image|image|moderation|"
+    r"^(babbage|davinci)|^sora|search-api|computer-use",
+    re.IGNORECASE,
+)
+
+
+def _family(name: str) -> str:
+    """The bare model name: ``openai/o3-mini`` (OpenRouter style) → ``o3-mini``."""
+    return name.rsplit("/", 1)[-1].lower()
+
+
+def is_reasoning_model(info: ModelInfo) -> bool:
+    """Whether ``info`` is a reasoning model (flag in the catalog/config, or by family name)."""
+    return info.reasoning or bool(REASONING_PATTERN.search(_family(info.name)))
+
+
+def is_chat_model(model_id: str) -> bool:
+    """Whether a listed model id is a chat model (see ``NON_CHAT_PATTERN``)."""
+    return not NON_CHAT_PATTERN.search(model_id)
+
+
+def build_params(info: ModelInfo, request: ChatRequest, *, stream: bool = False) -> dict[str, Any]:
+    """The keyword arguments of ``chat.completions.create`` for ``request`` (timeout excluded)."""
+    messages: list[dict[str, Any]] = []
+    if request.system:
+        messages.append({"role": "system", "content": request.system})
+    messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+    params: dict[str, Any] = {"model": info.name, "messages": messages}
+    reasoning = is_reasoning_model(info)
+    if request.max_tokens is not None:
+        params["max_completion_tokens" if reasoning else "max_tokens"] = request.max_tokens
+    if not reasoning:
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.top_p is not None:
+            params["top_p"] = request.top_p
+    if request.stop:
+        params["stop"] = list(request.stop)
+    if request.seed is not None:
+        params["seed"] = request.seed
+    if stream:
+        params["stream"] = True
+        params["stream_options"] = {"include_usage": True}
+    params.update(request.provider_params)
+    return params
+
+
+def _get(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and value > 0 else 0
+
+
+def usage_from_openai(usage: Any) -> Usage:
+    """Normalise an OpenAI ``usage`` object or dict (``None`` gives zeros)."""
+    if usage is None:
+        return Usage()
+    return Usage(
+        input_tokens=_int(_get(usage, "prompt_tokens")),
+        output_tokens=_int(_get(usage, "completion_tokens")),
+        cache_read_tokens=_int(_get(_get(usage, "prompt_tokens_details"), "cached_tokens")),
+        cache_write_tokens=0,
+        reasoning_tokens=_int(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens")),
+    )
+
+
+def response_from_completion(
+    completion: Any, info: ModelInfo, request_id: str | None = None
+) -> ChatResponse:
+    """A ``ChatResponse`` from a ``ChatCompletion`` (SDK object or dict)."""
+    choices = _get(completion, "choices") or []
+    first = choices[0] if choices else None
+    message = _get(first, "message")
+    text = _get(message, "content") or ""
+    return ChatResponse(
+        text=str(text),
+        model_id=info.id,
+        usage=usage_from_openai(_get(completion, "usage")),
+        finish_reason=_get(first, "finish_reason"),
+        request_id=request_id or _get(completion, "_request_id"),
+        raw=completion,
+    )
+
+
+class StreamState:
+    """Accumulates a Chat Completions stream: text deltas, the finish reason, the final usage."""
+
+    __slots__ = ("chars", "finish_reason", "usage")
+
+    def __init__(self) -> None:
+        self.chars = 0
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+
+    def feed(self, chunk: Any) -> str:
+        """Take one chunk (SDK object or dict); return its new text (possibly empty)."""
+        usage = _get(chunk, "usage")
+        if usage is not None:
+            self.usage = usage_from_openai(usage)
+        choices = _get(chunk, "choices") or []
+        if not choices:
+            return ""
+        first = choices[0]
+        reason = _get(first, "finish_reason")
+        if reason:
+            self.finish_reason = str(reason)
+        text = _get(_get(first, "delta"), "content") or ""
+        self.chars += len(text)
+        return str(text)
+
+    @property
+    def finished(self) -> bool:
+        """True once a chunk carried a finish reason."""
+        return self.finish_reason is not None
