@@ -134,3 +134,11 @@ def test_capability_match() -> None:
 
 def test_lazy_public_export() -> None:
     assert modelwire.detect_task_type is detect_task_type
+
+
+def test_long_prompts_are_scanned_at_both_ends_only() -> None:
+    filler = "lorem ipsum " * 2000
+    assert detect_task_type("Write a poem about autumn.\n" + filler) is TaskType.CREATIVE_WRITING
+    assert detect_task_type(filler + "\nWrite a poem about autumn.") is TaskType.CREATIVE_WRITING
+    middle = filler + " Describe this image. " + filler
+    assert detect_task_type(middle) is TaskType.CONVERSATIONAL
