@@ -318,3 +318,8 @@ def test_loading_does_not_import_yaml_at_import_time() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_an_empty_api_key_counts_as_unset() -> None:
+    cfg = parse_config_text("providers:\n  openai: {api_key: '${NO_KEY:-}'}\n", env={})
+    assert cfg.providers["openai"].api_key is None

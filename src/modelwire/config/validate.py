@@ -109,6 +109,8 @@ def _validate_providers(
         if not isinstance(raw, dict):
             problems.add(at, f"expected a mapping of provider settings; got {show_value(raw)}")
             continue
+        if raw.get("api_key") == "":  # `${KEY:-}` with KEY unset: no key, not an empty one
+            raw = {k: v for k, v in raw.items() if k != "api_key"}
         rtype = raw.get("type")
         if rtype is not None and not isinstance(rtype, str):
             problems.add((*at, "type"), f"expected a provider type name; got {show_value(rtype)}")
