@@ -1,0 +1,278 @@
+"""Gemini (``google-genai``) wire mapping: contents and generation config out, text and usage in.
+
+Pure functions on plain data and on the SDK's response objects (attribute access), testable
+without a network and without importing ``google.genai``.
+
+Request mapping (``build_contents`` / ``build_config``):
+
+* ``user`` messages → role ``user``; ``assistant`` → role ``model``; each as one text part;
+* ``system`` (and ``system``-role messages, in order) → ``system_instruction``; ``tool`` messages
+  are rejected;
+* ``max_tokens`` → ``max_output_tokens`` (sent only when given: Gemini needs no limit);
+  ``temperature``, ``top_p``, ``seed`` → the same names; ``stop`` → ``stop_sequences``;
+* ``timeout`` → the per-request ``http_options.timeout`` (milliseconds);
+* ``provider_params`` pass through untouched: keys that are ``GenerateContentConfig`` fields
+  (``thinking_config``, ``safety_settings``, ``response_mime_type``, …) go into the config, any
+  other key is merged into the JSON request body as is (``http_options.extra_body``).
+
+Usage mapping (``usage_from``), DESIGN.md §4: ``prompt_token_count`` already includes cached
+tokens, so ``input = prompt_token_count + tool_use_prompt_token_count``,
+``cache_read = cached_content_token_count``, ``output = candidates_token_count +
+thoughts_token_count`` and ``reasoning = thoughts_token_count``; Gemini has no cache-write count.
+Then ``input + output == total_token_count``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from modelwire.errors import InvalidRequestError
+from modelwire.types import ChatRequest, ModelInfo, Usage
+
+__all__ = [
+    "CONFIG_FIELDS",
+    "StreamState",
+    "build_config",
+    "build_contents",
+    "finish_reason",
+    "response_finish_reason",
+    "response_text",
+    "retry_delay_from_body",
+    "usage_from",
+]
+
+#: ``GenerateContentConfig`` field names (google-genai 1.x-3.x) a ``provider_params`` key may name.
+CONFIG_FIELDS: frozenset[str] = frozenset(
+    {
+        "audio_timestamp",
+        "automatic_function_calling",
+        "cached_content",
+        "candidate_count",
+        "frequency_penalty",
+        "image_config",
+        "labels",
+        "logprobs",
+        "media_resolution",
+        "model_selection_config",
+        "presence_penalty",
+        "response_json_schema",
+        "response_logprobs",
+        "response_mime_type",
+        "response_modalities",
+        "response_schema",
+        "routing_config",
+        "safety_settings",
+        "service_tier",
+        "speech_config",
+        "stop_sequences",
+        "system_instruction",
+        "thinking_config",
+        "tool_config",
+        "tools",
+        "top_k",
+        "max_output_tokens",
+        "temperature",
+        "top_p",
+        "seed",
+    }
+)
+
+_FINISH_REASONS: dict[str, str] = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "MALFORMED_FUNCTION_CALL": "tool_calls",
+}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+def _get(obj: Any, name: str) -> Any:
+    """Attribute or key access, so SDK objects and plain dicts map alike."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def build_contents(
+    request: ChatRequest, info: ModelInfo
+) -> tuple[list[dict[str, Any]], str | None]:
+    """``(contents, system_instruction)`` for ``request``."""
+    system_parts: list[str] = [request.system] if request.system else []
+    contents: list[dict[str, Any]] = []
+    for message in request.messages:
+        if message.role == "system":
+            system_parts.append(message.content)
+        elif message.role in ("user", "assistant"):
+            role = "user" if message.role == "user" else "model"
+            contents.append({"role": role, "parts": [{"text": message.content}]})
+        else:
+            raise InvalidRequestError(
+                f"the google provider does not accept {message.role!r} messages",
+                provider=info.provider,
+                model_id=info.id,
+            )
+    if not contents:
+        raise InvalidRequestError(
+            "a Gemini request needs at least one user or assistant message",
+            provider=info.provider,
+            model_id=info.id,
+        )
+    return contents, ("\n\n".join(system_parts) if system_parts else None)
+
+
+def build_config(request: ChatRequest, system_instruction: str | None) -> dict[str, Any]:
+    """The ``GenerateContentConfig`` (as a dict) for ``request``."""
+    config: dict[str, Any] = {}
+    if system_instruction is not None:
+        config["system_instruction"] = system_instruction
+    if request.max_tokens is not None:
+        config["max_output_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.top_p is not None:
+        config["top_p"] = request.top_p
+    if request.stop:
+        config["stop_sequences"] = list(request.stop)
+    if request.seed is not None:
+        config["seed"] = request.seed
+    http_options: dict[str, Any] = {}
+    extra_body: dict[str, Any] = {}
+    for key, value in request.provider_params.items():
+        if key in CONFIG_FIELDS:
+            config[key] = value
+        else:
+            extra_body[key] = value
+    if extra_body:
+        http_options["extra_body"] = extra_body
+    if request.timeout is not None:
+        http_options["timeout"] = max(1, round(request.timeout * 1000))
+    if http_options:
+        config["http_options"] = http_options
+    return config
+
+
+def usage_from(metadata: Any) -> Usage:
+    """Normalise Gemini ``usage_metadata`` (object or dict, snake or camel case)."""
+    if metadata is None:
+        return Usage()
+
+    def count(snake: str, camel: str) -> int:
+        value = _get(metadata, snake)
+        if value is None and isinstance(metadata, Mapping):
+            value = metadata.get(camel)
+        return _int(value)
+
+    prompt = count("prompt_token_count", "promptTokenCount")
+    tool_prompt = count("tool_use_prompt_token_count", "toolUsePromptTokenCount")
+    cached = count("cached_content_token_count", "cachedContentTokenCount")
+    candidates = count("candidates_token_count", "candidatesTokenCount")
+    thoughts = count("thoughts_token_count", "thoughtsTokenCount")
+    return Usage(
+        input_tokens=prompt + tool_prompt,
+        output_tokens=candidates + thoughts,
+        cache_read_tokens=cached,
+        cache_write_tokens=0,
+        reasoning_tokens=thoughts,
+    )
+
+
+def finish_reason(reason: Any) -> str | None:
+    """A Gemini ``finish_reason`` in modelwire's (OpenAI-style) vocabulary."""
+    if reason is None:
+        return None
+    name = str(getattr(reason, "value", reason))
+    if name == "FINISH_REASON_UNSPECIFIED":
+        return None
+    return _FINISH_REASONS.get(name, name.lower())
+
+
+def _first_candidate(response: Any) -> Any:
+    candidates = _get(response, "candidates") or ()
+    return candidates[0] if candidates else None
+
+
+def response_text(response: Any) -> str:
+    """The text parts of the first candidate (thought parts excluded)."""
+    content = _get(_first_candidate(response), "content")
+    parts: list[str] = []
+    for part in _get(content, "parts") or ():
+        text = _get(part, "text")
+        if text and not _get(part, "thought"):
+            parts.append(text)
+    return "".join(parts)
+
+
+def response_finish_reason(response: Any) -> str | None:
+    """The finish reason of the first candidate, or ``content_filter`` for a blocked prompt."""
+    candidate = _first_candidate(response)
+    if candidate is None:
+        feedback = _get(response, "prompt_feedback")
+        return "content_filter" if _get(feedback, "block_reason") is not None else None
+    return finish_reason(_get(candidate, "finish_reason"))
+
+
+def retry_delay_from_body(body: Any) -> float | None:
+    """Seconds from a ``google.rpc.RetryInfo`` detail (``"retryDelay": "37s"``) of an error body."""
+    error = _get(body, "error")
+    details = _get(error if error is not None else body, "details")
+    if not isinstance(details, list):
+        return None
+    for detail in details:
+        delay = _get(detail, "retryDelay") or _get(detail, "retry_delay")
+        if isinstance(delay, str):
+            match = _DURATION.match(delay)
+            if match:
+                return float(match.group(1))
+    return None
+
+
+class StreamState:
+    """Folds ``generate_content_stream`` chunks into text, the final usage and finish reason.
+
+    Gemini repeats ``usage_metadata`` on chunks with running totals; the last one seen wins.
+    ``finished`` turns true once a candidate reports a finish reason (or the prompt is blocked).
+    """
+
+    __slots__ = ("_metadata", "chars", "finish_reason", "finished", "response_id")
+
+    def __init__(self) -> None:
+        self._metadata: Any = None
+        self.finish_reason: str | None = None
+        self.response_id: str | None = None
+        self.finished = False
+        self.chars = 0
+
+    def feed(self, chunk: Any) -> str:
+        """Take one chunk; return its new text (often empty)."""
+        metadata = _get(chunk, "usage_metadata")
+        if metadata is not None:
+            self._metadata = metadata
+        response_id = _get(chunk, "response_id")
+        if response_id:
+            self.response_id = response_id
+        reason = response_finish_reason(chunk)
+        if reason is not None:
+            self.finish_reason = reason
+            self.finished = True
+        text = response_text(chunk)
+        self.chars += len(text)
+        return text
+
+    @property
+    def usage(self) -> Usage:
+        """The normalised usage of the last chunk that carried one."""
+        return usage_from(self._metadata)
