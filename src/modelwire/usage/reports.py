@@ -1,0 +1,266 @@
+"""Reading the ledger: summaries (from the rollup when the grouping allows), record iteration.
+
+``since`` is inclusive and ``until`` exclusive. Both accept a ``datetime`` (naive means UTC), a
+``date`` (midnight UTC), a ``timedelta`` (that long before now), or a string: an ISO date or
+datetime, or a relative span ``30m``, ``12h``, ``7d``, ``2w``. ``Nd``/``Nw`` mean the last N
+calendar days (7·N for weeks), today included, starting at midnight UTC; ``Nm``/``Nh`` are exact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from modelwire.usage.pricing import from_nanos
+from modelwire.usage.rows import US_PER_DAY, US_PER_HOUR, UsageRecord, to_us
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = [
+    "GROUP_KEYS",
+    "SUMMARY_FIELDS",
+    "When",
+    "iter_records",
+    "parse_when",
+    "summary",
+    "uses_rollup",
+]
+
+When = datetime | date | timedelta | str | None
+
+GROUP_KEYS = ("model", "provider", "caller", "group", "day", "hour", "status")
+SUMMARY_FIELDS = (
+    "calls",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "unpriced_calls",
+)
+_TOKENS = SUMMARY_FIELDS[2:7]
+_REL = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
+_EPOCH_DAY = date(1970, 1, 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def parse_when(value: When, now: datetime | None = None) -> int | None:
+    """A bound as UTC microseconds since the epoch (see the module docstring for the forms)."""
+    if value is None:
+        return None
+    now = now or datetime.now(UTC)
+    if isinstance(value, datetime):
+        return to_us(value)
+    if isinstance(value, date):
+        return (value - _EPOCH_DAY).days * US_PER_DAY
+    if isinstance(value, timedelta):
+        return to_us(now - value)
+    m = _REL.match(value)
+    if m:
+        n, unit = int(m.group(1)), m.group(2).lower()
+        if unit == "m":
+            return to_us(now - timedelta(minutes=n))
+        if unit == "h":
+            return to_us(now - timedelta(hours=n))
+        days = n * (7 if unit == "w" else 1)
+        today = (to_us(now) // US_PER_DAY) * US_PER_DAY
+        return today - max(days - 1, 0) * US_PER_DAY
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return parse_when(date.fromisoformat(text))
+        return to_us(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise ValueError(
+            f"cannot read {value!r} as a time: use an ISO date/datetime or 30m, 12h, 7d, 2w"
+        ) from None
+
+
+def _check_by(by: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(by, str):
+        by = tuple(x.strip() for x in by.split(",") if x.strip())
+    keys = tuple(by)
+    for k in keys:
+        if k not in GROUP_KEYS:
+            raise ValueError(f"cannot group by {k!r}; choose from {', '.join(GROUP_KEYS)}")
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate grouping key in {keys}")
+    return keys
+
+
+def uses_rollup(by: Sequence[str], since_us: int | None, until_us: int | None) -> bool:
+    """True when the daily rollup can answer this summary exactly."""
+    from modelwire.usage.tables import ROLLUP_GROUPS
+
+    aligned = all(b is None or b % US_PER_DAY == 0 for b in (since_us, until_us))
+    return aligned and all(k in ROLLUP_GROUPS for k in _check_by(by))
+
+
+def _key_value(key: str, v: Any) -> Any:
+    if key == "day":
+        if isinstance(v, str):
+            return date.fromisoformat(v)
+        return _EPOCH_DAY + timedelta(days=int(v))
+    if key == "hour":
+        return _EPOCH + timedelta(microseconds=int(v) * US_PER_HOUR)
+    if key == "caller" and v == "":
+        return None
+    return v
+
+
+def summary(
+    engine: Engine,
+    by: Sequence[str] = ("model",),
+    since: When = None,
+    until: When = None,
+    caller: str | None = None,
+    model: str | None = None,
+    source: str = "auto",
+) -> list[dict[str, Any]]:
+    """Grouped totals: the ``by`` keys then ``SUMMARY_FIELDS``; see ``UsageLedger.summary``.
+
+    ``source`` is ``"auto"`` (the rollup when it can answer), ``"rows"`` or ``"rollup"`` (which
+    raises ``ValueError`` when the rollup cannot answer exactly).
+    """
+    from sqlalchemy import case, func, select
+
+    from modelwire.usage.tables import CALLS, DAILY
+
+    keys = _check_by(by)
+    since_us, until_us = parse_when(since), parse_when(until)
+    cols: list[Any]
+    group_cols: list[Any]
+    if source not in ("auto", "rows", "rollup"):
+        raise ValueError(f"source must be 'auto', 'rows' or 'rollup', not {source!r}")
+    can = uses_rollup(keys, since_us, until_us)
+    if source == "rollup" and not can:
+        raise ValueError("the daily rollup cannot answer this grouping or these bounds")
+    if can and source != "rows":
+        t = DAILY
+        group_cols = [t.c[{"model": "model_id"}.get(k, k)] for k in keys]
+        cols = [
+            func.sum(t.c.calls),
+            func.sum(case((t.c.status == "error", t.c.calls), else_=0)),
+            *(func.sum(t.c[x]) for x in _TOKENS),
+            func.sum(t.c.cost_nanos),
+            func.sum(t.c.unpriced_calls),
+        ]
+        where = []
+        if since_us is not None:
+            where.append(t.c.day >= _key_value("day", since_us // US_PER_DAY).isoformat())
+        if until_us is not None:
+            where.append(t.c.day < _key_value("day", until_us // US_PER_DAY).isoformat())
+        if caller is not None:
+            where.append(t.c.caller == caller)
+    else:
+        t = CALLS
+        exprs = {
+            "model": t.c.model_id,
+            "provider": t.c.provider,
+            "caller": t.c.caller,
+            "group": t.c.group_name,
+            "status": t.c.status,
+            "day": t.c.ts_us // US_PER_DAY,
+            "hour": t.c.ts_us // US_PER_HOUR,
+        }
+        group_cols = [exprs[k] for k in keys]
+        cols = [
+            func.count(),
+            func.sum(case((t.c.status == "error", 1), else_=0)),
+            *(func.sum(t.c[x]) for x in _TOKENS),
+            func.sum(t.c.cost_nanos),
+            func.sum(case((t.c.cost_nanos.is_(None), 1), else_=0)),
+        ]
+        where = []
+        if since_us is not None:
+            where.append(t.c.ts_us >= since_us)
+        if until_us is not None:
+            where.append(t.c.ts_us < until_us)
+        if caller is not None:
+            where.append(t.c.caller == caller)
+    if model is not None:
+        where.append(t.c.model_id == model)
+    stmt = select(*group_cols, *cols).where(*where)
+    if group_cols:
+        stmt = stmt.group_by(*group_cols)
+    with engine.connect() as conn:
+        result = conn.execute(stmt).all()
+    out: list[dict[str, Any]] = []
+    n = len(keys)
+    for r in result:
+        calls = int(r[n] or 0)
+        if calls == 0:
+            continue
+        row: dict[str, Any] = {k: _key_value(k, r[i]) for i, k in enumerate(keys)}
+        row["calls"] = calls
+        row["errors"] = int(r[n + 1] or 0)
+        for j, name in enumerate(_TOKENS):
+            row[name] = int(r[n + 2 + j] or 0)
+        unpriced = int(r[n + 8] or 0)
+        cost = r[n + 7]
+        row["cost_usd"] = None if unpriced == calls else from_nanos(int(cost or 0))
+        row["unpriced_calls"] = unpriced
+        out.append(row)
+    out.sort(key=lambda d: tuple((d[k] is None, d[k]) for k in keys))
+    return out
+
+
+def total_cost(rows: Sequence[dict[str, Any]]) -> Decimal | None:
+    """The sum of ``cost_usd`` over summary rows (``None`` when every row is unpriced)."""
+    costs = [r["cost_usd"] for r in rows if r["cost_usd"] is not None]
+    return sum(costs, Decimal(0)) if costs else None
+
+
+def iter_records(
+    engine: Engine,
+    *,
+    since: When = None,
+    until: When = None,
+    model: str | None = None,
+    caller: str | None = None,
+    status: str | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+    chunk: int = 1000,
+) -> Iterator[UsageRecord]:
+    """Stored rows in id order (or newest first), fetched in chunks so no cursor stays open."""
+    from sqlalchemy import select
+
+    from modelwire.usage.tables import CALLS
+
+    t = CALLS
+    where: list[Any] = []
+    since_us, until_us = parse_when(since), parse_when(until)
+    if since_us is not None:
+        where.append(t.c.ts_us >= since_us)
+    if until_us is not None:
+        where.append(t.c.ts_us < until_us)
+    if model is not None:
+        where.append(t.c.model_id == model)
+    if caller is not None:
+        where.append(t.c.caller == caller)
+    if status is not None:
+        where.append(t.c.status == status)
+    cursor = after_id
+    left = limit
+    while left is None or left > 0:
+        size = chunk if left is None else min(chunk, left)
+        stmt = select(t).where(*where)
+        if cursor is not None:
+            stmt = stmt.where(t.c.id < cursor if newest_first else t.c.id > cursor)
+        stmt = stmt.order_by(t.c.id.desc() if newest_first else t.c.id).limit(size)
+        with engine.connect() as conn:
+            batch = [UsageRecord.from_row(dict(m)) for m in conn.execute(stmt).mappings()]
+        yield from batch
+        if len(batch) < size:
+            return
+        cursor = batch[-1].id
+        if left is not None:
+            left -= len(batch)

@@ -1,0 +1,273 @@
+"""The write-behind queue and its writer thread.
+
+Producers append to a deque (atomic under the GIL; no lock on the fast path). One daemon thread
+per queue drains it in batches of up to ``batch_size`` events, waiting at most
+``flush_interval_s`` for a batch to fill. ``flush()`` puts a marker in the queue and waits for the
+writer to pass it, so it returns once everything recorded before it is committed.
+
+The queue is bounded: when it holds ``queue_size`` events, ``put`` waits for room up to
+``put_timeout_s`` and then raises ``LedgerFullError``; nothing is ever dropped silently. A failed
+batch is kept and retried (with backoff) before anything newer is written, so rows land in order.
+
+Interpreter exit drains every open queue (``atexit``, which also runs after ``sys.exit`` and an
+unhandled exception). After ``os.fork()`` the child starts with an empty queue and no thread;
+its first ``put`` starts its own writer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from modelwire.errors import ModelwireError
+from modelwire.usage.events import UsageEvent
+
+__all__ = ["LedgerClosedError", "LedgerFullError", "LedgerWriteError", "WriteBehind"]
+
+log = logging.getLogger("modelwire.usage")
+
+
+class LedgerFullError(ModelwireError):
+    """``record()`` waited ``put_timeout_s`` for room in a full queue (the database is too slow
+    or unreachable). The event was not recorded."""
+
+
+class LedgerClosedError(ModelwireError):
+    """``record()`` on a closed ledger."""
+
+
+class LedgerWriteError(ModelwireError):
+    """The writer could not write queued events (``flush``/``close`` report it)."""
+
+
+class _Marker:
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+_open: set[WriteBehind] = set()
+_open_lock = threading.Lock()
+_hooks_installed = False
+
+
+def _install_hooks() -> None:
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_drain_all_at_exit)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _drain_all_at_exit() -> None:
+    for w in list(_open):
+        try:
+            w.close(timeout=60.0)
+        except Exception as exc:  # exiting: report, never raise from atexit
+            log.error("usage ledger: could not drain at exit: %s", exc)
+
+
+def _after_fork_in_child() -> None:
+    global _open_lock
+    _open_lock = threading.Lock()
+    for w in list(_open):
+        w._reset_after_fork()
+    import sys
+
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None and _open:
+        # multiprocessing children leave through os._exit (no atexit); drain from its finaliser.
+        mp_util.Finalize(None, _drain_all_at_exit, exitpriority=100)
+
+
+class WriteBehind:
+    """A bounded queue of events and the thread that writes them with ``write``."""
+
+    def __init__(
+        self,
+        write: Callable[[Sequence[UsageEvent]], None],
+        *,
+        batch_size: int = 512,
+        flush_interval_s: float = 0.2,
+        queue_size: int = 100_000,
+        put_timeout_s: float = 30.0,
+        after_fork: Callable[[], None] | None = None,
+        name: str = "modelwire-usage-writer",
+    ) -> None:
+        if batch_size < 1 or queue_size < 1:
+            raise ValueError("batch_size and queue_size must be at least 1")
+        self._write = write
+        self._batch = batch_size
+        self._interval = max(flush_interval_s, 0.0)
+        self._maxsize = queue_size
+        self._put_timeout = put_timeout_s
+        self._after_fork = after_fork
+        self._name = name
+        self._closed = False
+        self._init_state()
+        _install_hooks()
+        with _open_lock:
+            _open.add(self)
+
+    def _init_state(self) -> None:
+        self._dq: deque[UsageEvent | _Marker] = deque()
+        self._wake = threading.Event()
+        self._space = threading.Condition(threading.Lock())
+        self._waiting = 0
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        self._error: BaseException | None = None
+        self._failed_events: list[UsageEvent] = []
+        self._pid = os.getpid()
+
+    def _reset_after_fork(self) -> None:
+        # The parent's thread does not exist here and the parent writes its own queue.
+        self._init_state()
+        if self._after_fork is not None:
+            self._after_fork()
+
+    # -- producer side -------------------------------------------------------------------------
+
+    def put(self, event: UsageEvent) -> None:
+        """Enqueue ``event``; wait for room when full (``LedgerFullError`` after the timeout)."""
+        if self._closed:
+            raise LedgerClosedError("this usage ledger is closed")
+        dq = self._dq
+        if len(dq) >= self._maxsize:
+            self._wait_for_room()
+        dq.append(event)
+        if self._thread is None:
+            self._start()
+        if len(dq) >= self._batch and not self._wake.is_set():
+            self._wake.set()
+
+    def _wait_for_room(self) -> None:
+        deadline = time.monotonic() + self._put_timeout
+        with self._space:
+            self._waiting += 1
+            try:
+                while len(self._dq) >= self._maxsize:
+                    if self._thread is None:
+                        self._start()
+                    self._wake.set()
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        err = f"; last write error: {self._error}" if self._error else ""
+                        raise LedgerFullError(
+                            f"usage ledger queue full ({self._maxsize} events) for "
+                            f"{self._put_timeout:g}s: the database is not keeping up{err}"
+                        )
+                    self._space.wait(min(left, 0.5))
+            finally:
+                self._waiting -= 1
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._stop:
+                t = threading.Thread(target=self._run, name=self._name, daemon=True)
+                t.start()
+                self._thread = t
+
+    def pending(self) -> int:
+        """Items queued and not yet taken by the writer (a flush in progress counts as one)."""
+        return len(self._dq)
+
+    # -- control -------------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Return once everything put before this call is written (or raise the write error)."""
+        if self._thread is None and not self._dq:
+            return
+        m = _Marker()
+        self._dq.append(m)
+        if self._thread is None:
+            self._start()
+        self._wake.set()
+        if not m.done.wait(timeout):
+            raise LedgerWriteError(f"usage ledger flush did not finish within {timeout}s")
+        if m.error is not None:
+            raise LedgerWriteError(f"usage ledger could not write: {m.error}") from m.error
+
+    def close(self, timeout: float | None = None) -> None:
+        """Drain the queue, stop the writer; further puts raise ``LedgerClosedError``."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._pid == os.getpid():
+                self.flush(timeout)
+        finally:
+            self._stop = True
+            self._wake.set()
+            t = self._thread
+            if t is not None and t is not threading.current_thread():
+                t.join(timeout if timeout is not None else 5.0)
+            with _open_lock:
+                _open.discard(self)
+
+    # -- writer thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        dq = self._dq
+        wake = self._wake
+        batch_size = self._batch
+        pause = 0.05
+        while True:
+            if len(dq) < batch_size and not self._stop:
+                wake.wait(self._interval)
+                wake.clear()
+            if not dq:
+                if self._stop:
+                    return
+                continue
+            events: list[UsageEvent] = []
+            markers: list[_Marker] = []
+            popleft = dq.popleft
+            try:
+                while len(events) < batch_size:
+                    item = popleft()
+                    if type(item) is _Marker:
+                        markers.append(item)
+                        break
+                    events.append(item)  # type: ignore[arg-type]
+            except IndexError:
+                pass
+            error: BaseException | None = None
+            if events:
+                try:
+                    self._write(events)
+                    self._error = None
+                    pause = 0.05
+                except Exception as exc:
+                    error = self._error = exc
+            if error is not None:
+                if self._stop:
+                    log.error("usage ledger: %d events not written: %s", len(events), error)
+                    self._failed_events.extend(events)
+                else:
+                    # Keep them, in order, at the head of the queue and try again later.
+                    dq.extendleft(reversed(events))
+                    log.warning("usage ledger: write failed, retrying in %.2fs: %s", pause, error)
+            elif self._waiting:
+                with self._space:
+                    self._space.notify_all()
+            for m in markers:
+                m.error = error
+                m.done.set()
+            if error is not None and not self._stop:
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    def failed_events(self) -> list[UsageEvent]:
+        """Events the writer gave up on while closing (empty unless the database failed)."""
+        return list(self._failed_events)
