@@ -29,6 +29,7 @@ __all__ = [
     "CostConfig",
     "DiscoveryConfig",
     "GroupConfig",
+    "HuggingFaceLocalConfig",
     "MockProviderConfig",
     "ModelEntry",
     "ProviderConfig",
@@ -69,6 +70,26 @@ class MockProviderConfig(ProviderConfig):
     stream_chunk_words: int = Field(default=3, ge=1)
 
 
+class HuggingFaceLocalConfig(ProviderConfig):
+    """The in-process ``huggingface_local`` provider: where and how ``transformers`` models run.
+
+    ``device``: ``cpu``, ``cuda`` or ``auto`` (CUDA when available, else CPU). ``dtype``: weight
+    precision (``auto`` keeps the checkpoint's). ``max_batch_size``: how many concurrent
+    non-streaming calls with equal parameters one forward pass may serve (1: one call at a time).
+    ``trust_remote_code`` stays false unless you trust the checkpoint's own Python code.
+    ``model_dir``: a directory whose sub-directories are models (``<name>`` resolves there first).
+    ``local_files_only``: never contact the Hugging Face Hub.
+    """
+
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    max_batch_size: int = Field(default=1, ge=1, le=256)
+    batch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
+    trust_remote_code: bool = False
+    model_dir: str | None = None
+    local_files_only: bool = False
+
+
 BUILTIN_PROVIDER_TYPES: dict[str, type[ProviderConfig]] = {
     "mock": MockProviderConfig,
     "openai": ProviderConfig,
@@ -76,6 +97,7 @@ BUILTIN_PROVIDER_TYPES: dict[str, type[ProviderConfig]] = {
     "anthropic": ProviderConfig,
     "google": ProviderConfig,
     "huggingface": ProviderConfig,
+    "huggingface_local": HuggingFaceLocalConfig,
 }
 
 

@@ -12,4 +12,6 @@ BUILTIN_PROVIDERS: dict[str, str] = {
     "openai_compatible": "modelwire.providers.openai:OpenAICompatibleChatModel",
     "anthropic": "modelwire.providers.anthropic:AnthropicChatModel",
     "google": "modelwire.providers.google:GeminiChatModel",
+    "huggingface": "modelwire.providers.huggingface:HuggingFaceChatModel",
+    "huggingface_local": "modelwire.providers.hf_local.provider:HuggingFaceLocalChatModel",
 }
