@@ -323,3 +323,9 @@ def test_loading_does_not_import_yaml_at_import_time() -> None:
 def test_an_empty_api_key_counts_as_unset() -> None:
     cfg = parse_config_text("providers:\n  openai: {api_key: '${NO_KEY:-}'}\n", env={})
     assert cfg.providers["openai"].api_key is None
+
+
+def test_empty_sections_and_entries_mean_defaults() -> None:
+    cfg = parse_config_text("providers:\nmodels:\n  mock:bare:\nusage:\ngroups:\n", env={})
+    assert cfg.models["mock:bare"].aliases == []
+    assert cfg.usage.enabled and cfg.providers.keys() == {"mock"}

@@ -156,7 +156,8 @@ def _build(
                 [(f"{source}:1", f"expected a mapping of configuration sections; got {found}")]
             )
         # top-level ``x-*`` keys are free for YAML anchors (``x-server: &server {...}``)
-        data = {k: v for k, v in data.items() if not k.startswith("x-")}
+        # and a section left empty (`models:` alone) means "none", not "replace the defaults"
+        data = {k: v for k, v in data.items() if not k.startswith("x-") and v is not None}
         data, subst = substitute_tree(data, env)
         for path, message in subst:
             problems.add(path, message)

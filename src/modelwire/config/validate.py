@@ -27,6 +27,7 @@ from modelwire.config.schema import (
 
 __all__ = ["allowed_fields", "translate_error", "validate_config"]
 
+_SECTIONS = ("providers", "models", "groups", "aliases", "retry", "usage", "discovery")
 _RANGE = {
     "greater_than": ">",
     "greater_than_equal": ">=",
@@ -68,6 +69,11 @@ def validate_config(
     if "source" in data:  # a Config attribute, but not something a file may set
         data.pop("source")
         problems.add(("source",), _unknown_field_message("source", Config))
+    for section in _SECTIONS:  # `models:` with nothing under it means "none"
+        if section in data and data[section] is None:
+            del data[section]
+    if isinstance(data.get("models"), dict):  # `local:llama3.1:` alone: an entry of defaults
+        data["models"] = {k: {} if v is None else v for k, v in data["models"].items()}
     providers = data.get("providers")
     if isinstance(providers, dict):
         data["providers"] = _validate_providers(providers, problems, poisoned)
@@ -272,6 +278,8 @@ def translate_error(
     if len(path) >= 2 and path[-2] == "capabilities" and kind != "extra_forbidden":
         names = "basic, moderate, strong, exceptional"
         return path, f"expected a capability strength ({names}, or 1-4); got {shown}"
+    if kind == "value_error" and not loc:  # a whole-config check: nothing single was "found"
+        return path, str(err.get("msg", "")).removeprefix("Value error, ")
     if kind == "value_error":
         text = str(err.get("msg", "")).removeprefix("Value error, ")
         if shown.endswith("(value hidden)"):
