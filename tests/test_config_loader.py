@@ -329,3 +329,14 @@ def test_empty_sections_and_entries_mean_defaults() -> None:
     cfg = parse_config_text("providers:\nmodels:\n  mock:bare:\nusage:\ngroups:\n", env={})
     assert cfg.models["mock:bare"].aliases == []
     assert cfg.usage.enabled and cfg.providers.keys() == {"mock"}
+
+
+def test_only_credential_fields_hide_their_values() -> None:
+    from modelwire.config.problems import is_secret_path
+
+    assert is_secret_path(("providers", "openai", "api_key"))
+    assert is_secret_path(("providers", "x", "headers", "X-Anything"))
+    assert is_secret_path(("providers", "x", "hf_token"))
+    assert not is_secret_path(("models", "mock:a", "max_output_tokens"))
+    [(_, msg)] = problems_of("models:\n  mock:a: {max_output_tokens: 0}\n", env={})
+    assert msg == "expected a number >= 1; got 0"

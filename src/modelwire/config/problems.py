@@ -20,7 +20,8 @@ __all__ = ["Origins", "Path", "Problem", "Problems", "format_path", "is_secret_p
 Path = tuple[str | int, ...]
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_\-:/@+]+$")
-_SECRET_WORDS = ("api_key", "secret", "token", "password", "headers", "authorization")
+_SECRET_NAMES = frozenset({"api_key", "headers", "authorization", "token", "secret", "password"})
+_SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password")
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -38,9 +39,12 @@ def format_path(path: Sequence[str | int]) -> str:
 
 def is_secret_path(path: Sequence[str | int]) -> bool:
     """True when a value at ``path`` may be a credential (``api_key``, header values, ...)."""
-    return any(
-        isinstance(seg, str) and any(w in seg.lower() for w in _SECRET_WORDS) for seg in path
-    )
+    return any(isinstance(seg, str) and _secretish(seg) for seg in path)
+
+
+def _secretish(segment: str) -> bool:
+    name = segment.lower().replace("-", "_")
+    return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
 
 
 def show_value(value: Any, path: Sequence[str | int] = ()) -> str:
