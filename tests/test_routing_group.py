@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -327,14 +328,13 @@ def test_threads_share_group_state_safely() -> None:
     no_trips = BreakerConfig(failure_threshold=10**6, min_calls=10**6, window=10**6)
     g = group(["a:one", "b:two"], strategy="round_robin", breaker=no_trips)
 
-    fail_every = 3
-    counter = iter(range(10**9))
+    rng = random.Random(5)
     lock = threading.Lock()
 
     def call(member: ModelInfo, attempt: int) -> ChatResponse:
         with lock:
-            n = next(counter)
-        if attempt == 1 and n % fail_every == 0:  # only first attempts fail: never exhausted
+            unlucky = rng.random() < 0.3
+        if attempt == 1 and unlucky:  # only first attempts fail: a call is never exhausted
             raise ProviderUnavailableError("flaky")
         return ChatResponse(text="ok", model_id=member.id, latency_ms=1.0)
 
