@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -81,12 +82,34 @@ def _after_fork_in_child() -> None:
     _open_lock = threading.Lock()
     for w in list(_open):
         w._reset_after_fork()
-    import sys
-
     mp_util = sys.modules.get("multiprocessing.util")
     if mp_util is not None and _open:
-        # multiprocessing children leave through os._exit (no atexit); drain from its finaliser.
-        mp_util.Finalize(None, _drain_all_at_exit, exitpriority=100)
+        # A multiprocessing child clears its finalizers after this hook runs, then runs its
+        # after-fork callbacks: register the drain from there.
+        mp_util.register_after_fork(_mp_anchor, lambda _: _register_mp_finaliser())
+
+
+class _Anchor:
+    """A weak-referenceable object for multiprocessing's after-fork registry."""
+
+
+_mp_anchor = _Anchor()
+_mp_finaliser_pid = 0
+
+
+def _register_mp_finaliser() -> None:
+    """Drain at exit inside multiprocessing children, which leave through ``os._exit``."""
+    global _mp_finaliser_pid
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is None or _mp_finaliser_pid == os.getpid():
+        return
+    _mp_finaliser_pid = os.getpid()
+    mp_util.Finalize(None, _drain_all_at_exit, exitpriority=100)
+
+
+def _in_multiprocessing_child() -> bool:
+    mp_process = sys.modules.get("multiprocessing.process")
+    return mp_process is not None and mp_process.parent_process() is not None
 
 
 class WriteBehind:
@@ -115,6 +138,8 @@ class WriteBehind:
         self._closed = False
         self._init_state()
         _install_hooks()
+        if _in_multiprocessing_child():
+            _register_mp_finaliser()
         with _open_lock:
             _open.add(self)
 
