@@ -226,8 +226,6 @@ def _merge(
         at = (*path, key)
         current = base.get(key)
         if isinstance(value, dict) and isinstance(current, dict):
-            if key not in base:
-                origins.set(at, *label(at))
             _merge(current, value, at, origins, label)
         else:
             base[key] = _copy(value)
