@@ -66,7 +66,7 @@ def test_namespace_catalog_prices_apply_to_mock_stand_ins(service: ModelService)
 
 
 def test_unknown_provider_suggests(service: ModelService) -> None:
-    with pytest.raises(ModelNotFoundError, match="models.openai"):
+    with pytest.raises(ModelNotFoundError, match=r"models\.openai"):
         _ = mw.models.opneai
 
 

@@ -64,7 +64,7 @@ def test_registered_provider_is_built_through_config() -> None:
 
 
 def test_unknown_type_lists_known_types() -> None:
-    with pytest.raises(ConfigError, match="known types: .*mock"):
+    with pytest.raises(ConfigError, match=r"known types: .*mock"):
         ModelFactory().provider_class("nope")
 
 

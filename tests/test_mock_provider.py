@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tests.helpers import mock_registry
 
 from modelwire.errors import (
     AuthenticationError,
@@ -11,7 +12,6 @@ from modelwire.errors import (
     TimeoutError,
 )
 from modelwire.types import ChatRequest
-from tests.helpers import mock_registry
 
 
 def test_replies_are_deterministic_per_seed_and_prompt() -> None:

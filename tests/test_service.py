@@ -4,12 +4,12 @@ import asyncio
 from decimal import Decimal
 
 import pytest
+from tests.helpers import mock_registry
 
 from modelwire.errors import AuthenticationError, RateLimitError
 from modelwire.service import ModelService
 from modelwire.types import Message
 from modelwire.usage.events import InMemoryUsageSink
-from tests.helpers import mock_registry
 
 
 def make(**mock: object) -> tuple[ModelService, InMemoryUsageSink]:

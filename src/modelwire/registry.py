@@ -24,6 +24,7 @@ from modelwire.types import ModelInfo
 
 if TYPE_CHECKING:
     from modelwire.config.schema import Config
+    from modelwire.discovery import DiscoveryResult
     from modelwire.providers.base import ChatModel
 
 __all__ = ["DuplicateModelError", "ModelRegistry"]
@@ -120,9 +121,13 @@ class ModelRegistry:
 
     @staticmethod
     def _catalog_base(cat: Any, ptype: str, name: str) -> ModelInfo | None:
+        """Catalog metadata for ``name``: its own type's entry (snapshots included), or, for the
+        mock provider, any vendor's entry of that name; a mock stand-in is always available."""
         base: ModelInfo | None = cat.lookup(ptype, name)
         if base is None and ptype == "mock":
             base = cat.find_by_name(name)
+            if base is not None:
+                base = base.model_copy(update={"available": True, "unavailable_reason": None})
         return base
 
     # providers ----------------------------------------------------------------------------
@@ -274,6 +279,19 @@ class ModelRegistry:
             "version": snap.version,
         }
 
+    def discover_models(self, refresh: bool = False, **options: Any) -> DiscoveryResult:
+        """Ask the providers for their models and merge them in, in one atomic update.
+
+        Short for ``ModelDiscoveryService(self, **options).discover(refresh)`` then ``apply``.
+        """
+        from modelwire.discovery import ModelDiscoveryService
+
+        options.setdefault("background", False)
+        with ModelDiscoveryService(self, **options) as discovery:
+            result = discovery.discover(refresh=refresh)
+            discovery.apply(result)
+        return result
+
     def close(self) -> None:
         """Release every provider entry's clients (models stay registered; clients rebuild)."""
         for ctx in self._providers.values():
@@ -328,15 +346,18 @@ class ModelRegistry:
         raise ModelNotFoundError(name, suggest(name, self._names(snap)))
 
     def _open_slot(self, provider: str, model: str, model_id: str) -> _Slot | None:
+        """Register on first use an id the provider accepts: any id of an open provider (mock,
+        OpenAI-compatible servers), or a catalog model's dated snapshot of a known vendor."""
         ctx = self._providers[provider]
-        if not self.factory.provider_class(ctx.type).open_model_set:
-            return None
         from modelwire.catalog import load_catalog
 
         base = self._catalog_base(load_catalog(), ctx.type, model)
+        if base is None and not self.factory.provider_class(ctx.type).open_model_set:
+            return None
         data = base.model_dump(exclude={"id", "provider", "name", "source"}) if base else {}
         data["provider_type"] = ctx.type
-        info = ModelInfo(id=model_id, source="config", **data)
+        source = "catalog" if base is not None and ctx.type != "mock" else "config"
+        info = ModelInfo(id=model_id, source=source, **data)
         with contextlib.suppress(DuplicateModelError):  # another thread registered it first
             self.update_models([info], replace=False)
         return self._snap.slots[model_id]

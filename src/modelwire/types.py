@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
@@ -43,7 +43,10 @@ def _decimal(value: Any) -> Decimal | None:
     if isinstance(value, float):
         return Decimal(repr(value))  # 0.15 -> Decimal('0.15'), not the binary expansion
     if isinstance(value, int | str):
-        return Decimal(value)
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"expected a price in USD per million tokens; got {value!r}") from None
     raise ValueError("expected a price in USD per million tokens")
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 import itertools
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modelwire.cli.common import money
+
+if TYPE_CHECKING:
+    from modelwire.types import ChatResponse
 
 DEMO_MODELS = (
     "openai:gpt-4o-mini",
@@ -79,7 +83,7 @@ def demo(
     started = datetime.now(UTC)
     console.print(f"[bold]modelwire demo[/] — mock providers, ledger at {ledger.url}")
 
-    styles = (
+    styles: tuple[tuple[str, str, Callable[[str], ChatResponse]], ...] = (
         (
             "service object",
             'service.invoke_model("openai:gpt-4o-mini", ...)',

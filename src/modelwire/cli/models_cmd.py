@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -81,7 +81,11 @@ def ask(
 ) -> None:
     """Ask one model one question and print the answer with its tokens, cost and latency."""
     service = build_service(load(config), db=db)
-    params = {"system": system, "max_tokens": max_tokens, "temperature": temperature}
+    params: dict[str, Any] = {
+        "system": system,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+    }
     try:
         if stream and not as_json:
             final = None
