@@ -171,3 +171,23 @@ def test_failed_construction_is_not_cached(counting_factory: ModelFactory) -> No
         registry.get_model("c:model")
     assert registry.get_model("c:model") is registry.get_model("c:model")
     assert _Counting.built == 2
+
+
+def test_catalog_snapshot_ids_register_on_first_use() -> None:
+    from modelwire.config.schema import Config
+
+    cfg = Config.model_validate({"providers": {"anthropic": {"api_key": "k"}, "mock": {}}})
+    registry = ModelRegistry.from_config(cfg)
+    info = registry.get_model_info("anthropic:claude-sonnet-4-5-20250929")
+    family = registry.get_model_info("anthropic:claude-sonnet-4-5")
+    assert info.cost == family.cost and info.source == "catalog"
+    with pytest.raises(ModelNotFoundError):
+        registry.resolve("anthropic:claude-not-a-model")  # closed provider: no invention
+    assert registry.get_model_info("mock:gemini-1.5-flash").available  # retired, but a stand-in
+
+
+def test_invalid_price_is_a_validation_error() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="price"):
+        ModelCost(input_per_mtok="abc")
