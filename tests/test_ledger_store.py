@@ -225,31 +225,33 @@ def test_reprice_updates_rows_and_rollup(ledger_url: str) -> None:
         "mock:alpha": ModelCost(input_per_mtok="1", output_per_mtok="2"),
         "mock:beta": None,
     }
+    events = [event(i) for i in range(60)]
     with UsageLedger(ledger_url, prices=prices.get) as ledger:
-        for i in range(60):
-            ledger.record(event(i))
+        for e in events:
+            ledger.record(e)
         changed = ledger.reprice(model="mock:alpha")
-        alpha = [r for r in ledger.records(model="mock:alpha")]
-        assert changed == len(alpha)
+        alpha = list(ledger.records(model="mock:alpha"))
+        ok = [r for r in alpha if r.status == "ok"]
+        assert changed == len(ok) > 0
+        for r in ok:  # every input token at $1/M (cache prices fall back to input), output $2/M
+            assert r.cost_usd == Decimal(r.input_tokens + 2 * r.output_tokens) / 1_000_000
+        original = {e.request_id: e.cost_usd for e in events}
         for r in alpha:
-            assert (
-                r.cost_usd
-                == Decimal(r.input_tokens - r.cache_read_tokens - r.cache_write_tokens) / 1_000_000
-                + Decimal(r.cache_read_tokens + r.cache_write_tokens) / 1_000_000
-                + Decimal(2 * r.output_tokens) / 1_000_000
-            )
-        assert ledger.summary(by=("model", "day"), source="rollup") == ledger.summary(
-            by=("model", "day"), source="rows"
-        )
+            if r.status != "ok":  # failed attempts keep what the service stored
+                assert r.cost_usd == original[r.request_id]
+        by = ("model", "day", "caller", "status")
+        assert ledger.summary(by=by, source="rollup") == ledger.summary(by=by, source="rows")
         # Now beta becomes unpriced: its costs turn NULL and the rollup follows.
-        ledger.reprice(model="mock:beta", since=T0)
-        assert all(r.cost_usd is None for r in ledger.records(model="mock:beta"))
-        (beta,) = ledger.summary(by=("model",), model="mock:beta")
-        assert beta["cost_usd"] is None and beta["unpriced_calls"] == beta["calls"]
+        assert ledger.reprice(model="mock:beta", since=T0) > 0
+        beta = [r for r in ledger.records(model="mock:beta") if r.status == "ok"]
+        assert beta and all(r.cost_usd is None for r in beta)
+        (row,) = ledger.summary(by=("model",), model="mock:beta", since=T0.date())
+        assert row["unpriced_calls"] >= len(beta)
         assert ledger.reprice(model="mock:beta") == 0  # idempotent
-        assert ledger.summary(by=("model", "day", "caller", "status")) == ledger.summary(
-            by=("model", "day", "caller", "status"), source="rows"
-        )
+        assert ledger.reprice() > 0  # other:gamma has no price now either
+        assert all(r.cost_usd is None for r in ledger.records(model="other:gamma", status="ok"))
+        assert ledger.reprice() == 0  # a second pass finds nothing to change
+        assert ledger.summary(by=by) == ledger.summary(by=by, source="rows")
 
 
 def test_rebuild_rollup_restores_it(filled: tuple[UsageLedger, list[UsageEvent]]) -> None:

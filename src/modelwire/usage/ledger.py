@@ -231,7 +231,8 @@ class UsageLedger:
     def reprice(self, since: When = None, model: str | None = None) -> int:
         """Recompute stored costs from the current prices and update the rollup to match.
 
-        Returns how many rows changed. Rows of models that are now unpriced become NULL.
+        Only successful attempts are repriced (failed ones keep their stored cost). Returns how
+        many rows changed; rows of models that are now unpriced become NULL.
         """
         from modelwire.usage.reports import parse_when
         from modelwire.usage.rollup import reprice

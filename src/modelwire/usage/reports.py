@@ -24,6 +24,7 @@ __all__ = [
     "GROUP_KEYS",
     "SUMMARY_FIELDS",
     "When",
+    "format_usd",
     "iter_records",
     "parse_when",
     "summary",
@@ -209,6 +210,23 @@ def summary(
         out.append(row)
     out.sort(key=lambda d: tuple((d[k] is None, d[k]) for k in keys))
     return out
+
+
+def format_usd(cost: Decimal | None, places: int | None = None) -> str:
+    """``$0.000435`` (fixed point, never exponent notation); ``unpriced`` for ``None``.
+
+    With ``places`` the amount is rounded for display (half-even); a non-zero amount that
+    rounds to zero shows as ``<$0.0…01`` rather than ``$0``.
+    """
+    if cost is None:
+        return "unpriced"
+    if places is None:
+        text = f"{cost.normalize():f}" if cost else "0"
+        return f"${text}"
+    q = cost.quantize(Decimal(1).scaleb(-places))
+    if q == 0 and cost != 0:
+        return f"<${Decimal(1).scaleb(-places):f}"
+    return f"${q:f}"
 
 
 def total_cost(rows: Sequence[dict[str, Any]]) -> Decimal | None:

@@ -69,9 +69,10 @@ def reprice(
     since_us: int | None = None,
     model: str | None = None,
 ) -> int:
-    """Recompute ``cost_nanos`` of matching rows from ``prices``; rebuild the rollup rows they
-    belong to in the same transaction. Returns the number of rows whose cost changed."""
-    ph_where: list[str] = []
+    """Recompute ``cost_nanos`` of matching successful rows from ``prices``; rebuild the rollup
+    rows they belong to in the same transaction. Failed attempts keep their stored cost (the
+    service records them unpriced). Returns the number of rows whose cost changed."""
+    ph_where: list[str] = ["status = 'ok'"]
     params: list[Any] = []
     with engine.connect() as raw:
         conn = raw.execution_options(modelwire_begin="IMMEDIATE")
@@ -82,7 +83,7 @@ def reprice(
         if model is not None:
             ph_where.append(f"model_id = {ph}")
             params.append(model)
-        where = f" WHERE {' AND '.join(ph_where)}" if ph_where else ""
+        where = f" WHERE {' AND '.join(ph_where)}"
         with conn.begin():
             _exclusive(conn)
             cache: dict[str, ModelCost | None] = {}
