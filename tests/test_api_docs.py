@@ -1,0 +1,45 @@
+"""docs/api.md is generated from the public names' docstrings and must match them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tools import gen_api_docs
+
+import modelwire
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_api_reference_is_current() -> None:
+    committed = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert committed == gen_api_docs.render(), (
+        "docs/api.md is out of date: run python tools/gen_api_docs.py"
+    )
+
+
+def test_every_public_name_has_an_entry() -> None:
+    page = gen_api_docs.render()
+    for name in modelwire.__all__:
+        if name.startswith("__"):
+            continue
+        assert f"`{name}`" in page and (f"### class `{name}`" in page or f"`{name}" in page)
+        heading = any(
+            h in page for h in (f"### class `{name}`", f"### `{name}()`", f"### `{name}`")
+        )
+        assert heading, f"{name} has no section in docs/api.md"
+
+
+def test_page_follows_docstrings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(modelwire.ModelService, "__doc__", "A changed summary line.")
+    page = gen_api_docs.render()
+    assert "A changed summary line." in page
+    assert page != (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+
+
+def test_signatures_are_readable() -> None:
+    page = gen_api_docs.render()
+    assert "0x" not in page  # no object addresses
+    assert "-> 'None'" not in page  # string annotations are unquoted
+    assert "invoke_model(model: str | None = None" in page
