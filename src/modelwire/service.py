@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from modelwire.attempt import Attempt
 from modelwire.binding import BoundModel
 from modelwire.errors import ModelwireError, ProviderError
+from modelwire.routing.dispatch import GroupRouter
 from modelwire.types import ChatRequest, ChatResponse, Message, StreamEvent, normalise_messages
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class ModelService:
         self.caller = caller if caller is not None else registry.config.caller
         self.store_prompts = store_prompts
         self._policies: dict[str, RetryPolicy] = {}
+        #: Model groups routed by name (``groups:`` in configuration, ``auto``, or ``add``ed).
+        self.groups = GroupRouter(self)
 
     def __repr__(self) -> str:
         return (
@@ -158,9 +161,14 @@ class ModelService:
         """Call a model (id, alias, enum member or group) and wait for the answer.
 
         ``params`` are ``system``, ``max_tokens``, ``temperature``, ``top_p``, ``stop``, ``seed``,
-        ``timeout`` and ``provider_params`` (passed to the provider untouched).
+        ``timeout`` and ``provider_params`` (passed to the provider untouched). A group (or
+        ``auto``) also takes the routing hints ``task_type`` and ``capabilities``.
         """
-        target = self.registry.get_model(self._name(model))
+        name = self._name(model)
+        group = self.groups.get(name)
+        if group is not None:
+            return self.groups.invoke(group, prompt, params, caller)
+        target = self.registry.get_model(name)
         request = self.build_request(prompt, params, target.info.params)
         return self.call(target, request, caller=caller)
 
@@ -174,9 +182,14 @@ class ModelService:
         caller: str | None = None,
         group: str | None = None,
         first_attempt: int = 1,
+        policy: RetryPolicy | None = None,
     ) -> ChatResponse:
-        """Run ``request`` on a model object with its retry policy, recording every attempt."""
-        policy = self._retry_policy(model)
+        """Run ``request`` on a model object with its retry policy, recording every attempt.
+
+        ``policy`` replaces the model's own retry policy (groups pass a one-attempt policy).
+        """
+        if policy is None:
+            policy = self._retry_policy(model)
         who = caller if caller is not None else self.caller
         attempt = first_attempt
         while True:
@@ -201,7 +214,11 @@ class ModelService:
         **params: Any,
     ) -> ChatResponse:
         """The same as ``invoke_model``, for asyncio."""
-        target = self.registry.get_model(self._name(model))
+        name = self._name(model)
+        group = self.groups.get(name)
+        if group is not None:
+            return await self.groups.ainvoke(group, prompt, params, caller)
+        target = self.registry.get_model(name)
         request = self.build_request(prompt, params, target.info.params)
         return await self.acall(target, request, caller=caller)
 
@@ -213,9 +230,14 @@ class ModelService:
         caller: str | None = None,
         group: str | None = None,
         first_attempt: int = 1,
+        policy: RetryPolicy | None = None,
     ) -> ChatResponse:
-        """The same as ``call``, for asyncio."""
-        policy = self._retry_policy(model)
+        """The same as ``call``, for asyncio.
+
+        ``policy`` replaces the model's own retry policy (groups pass a one-attempt policy).
+        """
+        if policy is None:
+            policy = self._retry_policy(model)
         who = caller if caller is not None else self.caller
         attempt = first_attempt
         while True:
@@ -244,9 +266,14 @@ class ModelService:
     ) -> Iterator[StreamEvent]:
         """Yield ``StreamEvent``s as text arrives; the last has ``done=True``, usage and cost.
 
-        A retryable failure is retried only before any text has reached the caller.
+        A retryable failure is retried only before any text has reached the caller (and a
+        group fails over only then).
         """
-        target = self.registry.get_model(self._name(model))
+        name = self._name(model)
+        group = self.groups.get(name)
+        if group is not None:
+            return self.groups.stream(group, prompt, params, caller)
+        target = self.registry.get_model(name)
         request = self.build_request(prompt, params, target.info.params)
         return self.call_stream(target, request, caller=caller)
 
@@ -258,9 +285,14 @@ class ModelService:
         caller: str | None = None,
         group: str | None = None,
         first_attempt: int = 1,
+        policy: RetryPolicy | None = None,
     ) -> Iterator[StreamEvent]:
-        """Stream ``request`` from a model object (the generator behind ``stream_model``)."""
-        policy = self._retry_policy(model)
+        """Stream ``request`` from a model object (the generator behind ``stream_model``).
+
+        ``policy`` replaces the model's own retry policy (groups pass a one-attempt policy).
+        """
+        if policy is None:
+            policy = self._retry_policy(model)
         who = caller if caller is not None else self.caller
         attempt = first_attempt
         while True:
@@ -299,7 +331,13 @@ class ModelService:
         **params: Any,
     ) -> AsyncIterator[StreamEvent]:
         """The same as ``stream_model``, as an async iterator."""
-        target = self.registry.get_model(self._name(model))
+        name = self._name(model)
+        group = self.groups.get(name)
+        if group is not None:
+            async for event in self.groups.astream(group, prompt, params, caller):
+                yield event
+            return
+        target = self.registry.get_model(name)
         request = self.build_request(prompt, params, target.info.params)
         async for event in self.acall_stream(target, request, caller=caller):
             yield event
@@ -312,9 +350,14 @@ class ModelService:
         caller: str | None = None,
         group: str | None = None,
         first_attempt: int = 1,
+        policy: RetryPolicy | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """The same as ``call_stream``, for asyncio."""
-        policy = self._retry_policy(model)
+        """The same as ``call_stream``, for asyncio.
+
+        ``policy`` replaces the model's own retry policy (groups pass a one-attempt policy).
+        """
+        if policy is None:
+            policy = self._retry_policy(model)
         who = caller if caller is not None else self.caller
         attempt = first_attempt
         while True:
@@ -400,6 +443,10 @@ class ModelService:
                     return BatchResult(index, error=err)
 
         return list(await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts))))
+
+    def health(self) -> dict[str, Any]:
+        """The routing state of every model group: breakers, latency averages, call counts."""
+        return {"groups": self.groups.health()}
 
     def bind(self, model: str | None = None, **params: Any) -> BoundModel:
         """A model with parameters fixed: ``service.bind("mini", temperature=0).max_tokens(50)``."""

@@ -1,0 +1,264 @@
+"""The glue between ``ModelService`` and model groups.
+
+``GroupRouter`` holds the groups one service routes: those under ``groups:`` in the registry's
+configuration (built on first use), those added in code with ``add``, and the virtual ``auto``
+group (every available registered model, ``task_aware``), when no model or group is named so.
+
+Each attempt at a member goes through the service's own single-model path
+(``ModelService.call`` and friends) with a one-attempt policy, so it is measured, priced and
+recorded as one usage event exactly like a direct call, with the group's name and the attempt's
+number across the whole group call. The group's retry policy replaces the members' own: a member
+is retried only in a later pass over the group.
+
+Routing hints ride along with the call parameters: ``task_type=`` (a ``TaskType`` or its name)
+and ``capabilities=`` (``{"code": "strong"}`` or ``["code:strong", ...]``). They apply to
+groups and ``auto``; a plain model id rejects them like any unknown parameter.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from modelwire.capabilities import CapabilityStrength
+from modelwire.errors import ModelwireError, ProviderError
+from modelwire.routing.group import ModelGroup
+from modelwire.routing.retry import RetryPolicy
+from modelwire.routing.strategies import RouteHints
+from modelwire.routing.tasks import parse_task_type
+from modelwire.types import ChatResponse, ModelInfo, StreamEvent
+
+if TYPE_CHECKING:
+    from modelwire.providers.base import ChatModel
+    from modelwire.service import ModelService, Prompt
+
+__all__ = ["AUTO", "SINGLE_ATTEMPT", "GroupRouter", "parse_capabilities", "pop_hints"]
+
+AUTO = "auto"
+"""The name of the virtual group of every available model, routed ``task_aware``."""
+
+SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)
+"""The policy each member attempt runs with: retries belong to the group."""
+
+
+def parse_capabilities(value: Any) -> dict[str, CapabilityStrength]:
+    """``{"code": "strong"}``, ``["code:strong", "reasoning"]`` or ``"code:strong"`` → a dict.
+
+    A capability named without a strength requires ``moderate``.
+    """
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k): CapabilityStrength.parse(v) for k, v in value.items()}
+    items: Iterable[Any] = [value] if isinstance(value, str) else value
+    out: dict[str, CapabilityStrength] = {}
+    for item in items:
+        name, _, strength = str(item).partition(":")
+        out[name.strip()] = CapabilityStrength.parse(strength or "moderate")
+    return out
+
+
+def pop_hints(params: dict[str, Any]) -> RouteHints | None:
+    """Remove ``task_type`` and ``capabilities`` from call parameters; the hints they give."""
+    task = params.pop("task_type", None)
+    caps = params.pop("capabilities", None)
+    if task is None and caps is None:
+        return None
+    return RouteHints(
+        task_type=parse_task_type(task) if task is not None else None,
+        capabilities=parse_capabilities(caps) or None,
+    )
+
+
+class GroupRouter:
+    """The groups of one ``ModelService``, and how a request runs through one."""
+
+    def __init__(self, service: ModelService) -> None:
+        self._service = service
+        self._lock = threading.Lock()
+        self._groups: dict[str, ModelGroup] | None = None
+        self._names: dict[str, ModelGroup] = {}
+        self._auto: ModelGroup | None = None
+
+    # the table --------------------------------------------------------------------------------
+
+    def _table(self) -> dict[str, ModelGroup]:
+        groups = self._groups
+        if groups is None:
+            with self._lock:
+                if self._groups is None:
+                    config = self._service.registry.config
+                    built = {
+                        name: ModelGroup.from_config(name, cfg)
+                        for name, cfg in config.groups.items()
+                    }
+                    self._groups = built
+                    self._reindex()
+                groups = self._groups
+        return groups
+
+    def _reindex(self) -> None:
+        names: dict[str, ModelGroup] = {}
+        for group in (self._groups or {}).values():
+            names[group.name] = group
+            for alias in group.aliases:
+                names.setdefault(alias, group)
+        self._names = names
+
+    def add(self, group: ModelGroup, *, replace: bool = False) -> ModelGroup:
+        """Route ``group`` by its name and aliases (``replace`` an existing one of that name)."""
+        self._table()
+        with self._lock:
+            assert self._groups is not None
+            if group.name in self._groups and not replace:
+                raise ValueError(f"group {group.name!r} already exists (pass replace=True)")
+            self._groups = {**self._groups, group.name: group}
+            self._reindex()
+        return group
+
+    def remove(self, name: str) -> None:
+        """Stop routing the group ``name`` (calls already running finish normally)."""
+        self._table()
+        with self._lock:
+            assert self._groups is not None
+            self._groups = {k: v for k, v in self._groups.items() if k != name}
+            self._reindex()
+
+    def names(self) -> list[str]:
+        """The names of the configured and added groups."""
+        return sorted(self._table())
+
+    def get(self, name: str) -> ModelGroup | None:
+        """The group called ``name`` (or with that alias); ``auto`` unless a model has the name."""
+        self._table()
+        group = self._names.get(name)
+        if group is not None:
+            return group
+        if name == AUTO and not self._service.registry.is_registered(name):
+            return self._auto_group()
+        return None
+
+    def _auto_group(self) -> ModelGroup:
+        members = tuple(m.id for m in self._service.registry.list_models() if m.available)
+        auto = self._auto
+        if auto is not None and auto.members == members:
+            return auto
+        if not members:
+            raise ModelwireError("'auto' needs at least one registered model")
+        with self._lock:
+            auto = self._auto
+            if auto is None or auto.members != members:
+                retry = self._service.registry.config.retry
+                auto = ModelGroup(AUTO, members, strategy="task_aware", retry=retry)
+                self._auto = auto
+        return auto
+
+    def health(self) -> dict[str, Any]:
+        """Each group's ``health()``, by name."""
+        return {name: group.health() for name, group in sorted(self._table().items())}
+
+    # running requests ------------------------------------------------------------------------
+
+    def _info(self, member_id: str) -> ModelInfo:
+        return self._service.registry.get_model_info(member_id)
+
+    def _model(self, member: ModelInfo) -> ChatModel:
+        try:
+            return self._service.registry.get_model(member.id)
+        except ProviderError:
+            raise
+        except ModelwireError as err:  # a member that cannot be built: fail over, do not retry
+            raise ProviderError(str(err), model_id=member.id, retryable=False) from err
+
+    def invoke(
+        self, group: ModelGroup, prompt: Prompt, params: Mapping[str, Any], caller: str | None
+    ) -> ChatResponse:
+        """Run one call through ``group`` (sync)."""
+        svc = self._service
+        rest = dict(params)
+        hints = pop_hints(rest)
+        request = svc.build_request(prompt, rest)
+
+        def one(member: ModelInfo, attempt: int) -> ChatResponse:
+            model = self._model(member)
+            req = svc.build_request(prompt, rest, model.info.params)
+            return svc.call(
+                model,
+                req,
+                caller=caller,
+                group=group.name,
+                first_attempt=attempt,
+                policy=SINGLE_ATTEMPT,
+            )
+
+        return group.invoke(request, one, self._info, hints)
+
+    async def ainvoke(
+        self, group: ModelGroup, prompt: Prompt, params: Mapping[str, Any], caller: str | None
+    ) -> ChatResponse:
+        """Run one call through ``group`` (asyncio)."""
+        svc = self._service
+        rest = dict(params)
+        hints = pop_hints(rest)
+        request = svc.build_request(prompt, rest)
+
+        async def one(member: ModelInfo, attempt: int) -> ChatResponse:
+            model = self._model(member)
+            req = svc.build_request(prompt, rest, model.info.params)
+            return await svc.acall(
+                model,
+                req,
+                caller=caller,
+                group=group.name,
+                first_attempt=attempt,
+                policy=SINGLE_ATTEMPT,
+            )
+
+        return await group.ainvoke(request, one, self._info, hints)
+
+    def stream(
+        self, group: ModelGroup, prompt: Prompt, params: Mapping[str, Any], caller: str | None
+    ) -> Iterator[StreamEvent]:
+        """Stream one call through ``group``; failover only before the first text."""
+        svc = self._service
+        rest = dict(params)
+        hints = pop_hints(rest)
+        request = svc.build_request(prompt, rest)
+
+        def open_stream(member: ModelInfo, attempt: int) -> Iterator[StreamEvent]:
+            model = self._model(member)
+            req = svc.build_request(prompt, rest, model.info.params)
+            return svc.call_stream(
+                model,
+                req,
+                caller=caller,
+                group=group.name,
+                first_attempt=attempt,
+                policy=SINGLE_ATTEMPT,
+            )
+
+        return group.stream(request, open_stream, self._info, hints)
+
+    def astream(
+        self, group: ModelGroup, prompt: Prompt, params: Mapping[str, Any], caller: str | None
+    ) -> AsyncIterator[StreamEvent]:
+        """The same as ``stream``, for asyncio."""
+        svc = self._service
+        rest = dict(params)
+        hints = pop_hints(rest)
+        request = svc.build_request(prompt, rest)
+
+        def open_stream(member: ModelInfo, attempt: int) -> AsyncIterator[StreamEvent]:
+            model = self._model(member)
+            req = svc.build_request(prompt, rest, model.info.params)
+            return svc.acall_stream(
+                model,
+                req,
+                caller=caller,
+                group=group.name,
+                first_attempt=attempt,
+                policy=SINGLE_ATTEMPT,
+            )
+
+        return group.astream(request, open_stream, self._info, hints)

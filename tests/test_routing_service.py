@@ -1,0 +1,200 @@
+"""Groups through ModelService on the mock provider: sync, async, streams, batch, usage events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from modelwire.config.schema import Config
+from modelwire.errors import AllModelsFailedError, ProviderUnavailableError
+from modelwire.factory import ModelFactory
+from modelwire.providers.mock import MockChatModel
+from modelwire.registry import ModelRegistry
+from modelwire.routing.dispatch import parse_capabilities, pop_hints
+from modelwire.routing.group import ModelGroup
+from modelwire.routing.tasks import TaskType
+from modelwire.service import ModelService
+from modelwire.types import ChatRequest, StreamEvent
+from modelwire.usage.events import InMemoryUsageSink
+
+FAST_RETRY = {"max_attempts": 2, "base_delay_s": 0.0, "max_delay_s": 0.0}
+
+
+class CutStreamModel(MockChatModel):
+    """A mock whose streams break after the first chunk."""
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        for event in super().stream(request):
+            yield event
+            raise ProviderUnavailableError("stream cut", model_id=self.info.id)
+
+
+@pytest.fixture
+def cut_provider() -> Iterator[None]:
+    ModelFactory.register_provider("cutmock", CutStreamModel)
+    yield
+    ModelFactory.unregister_provider("cutmock")
+
+
+def make_service(groups: dict[str, Any], **extra_providers: Any) -> tuple[ModelService, Any]:
+    cfg = Config.model_validate(
+        {
+            "providers": {
+                "mock": {"type": "mock"},
+                "down": {"type": "mock", "error_rate": 1.0, "error_kinds": ["server"]},
+                "badkey": {"type": "mock", "error_rate": 1.0, "error_kinds": ["auth"]},
+                **extra_providers,
+            },
+            "models": {
+                "mock:cheap": {
+                    "cost": {"input_per_mtok": 0.1, "output_per_mtok": 0.2},
+                    "capabilities": {"chat": "strong"},
+                },
+                "mock:coder": {
+                    "cost": {"input_per_mtok": 1, "output_per_mtok": 2},
+                    "capabilities": {"code": "strong", "reasoning": "strong"},
+                },
+                "mock:tiny": {"context_window": 20},
+            },
+            "groups": groups,
+        }
+    )
+    sink = InMemoryUsageSink()
+    return ModelService(ModelRegistry.from_config(cfg), ledger=sink, caller="t"), sink
+
+
+def test_group_fails_over_with_one_usage_event_per_attempt() -> None:
+    svc, sink = make_service(
+        {"smart": {"members": ["down:a", "mock:cheap"], "retry": FAST_RETRY, "aliases": ["s"]}}
+    )
+    resp = svc.invoke_model("smart", "hello", max_tokens=20)
+    assert resp.model_id == "mock:cheap"
+    assert resp.attempts == 2
+    events = [(e.model_id, e.attempt, e.group, e.status, e.error_type) for e in sink.events]
+    assert events == [
+        ("down:a", 1, "smart", "error", "ProviderUnavailableError"),
+        ("mock:cheap", 2, "smart", "ok", None),
+    ]
+    assert sink.events[1].cost_usd is not None and sink.events[1].caller == "t"
+    assert svc("s", "again").model_id == "mock:cheap"  # the alias routes too
+    health = svc.health()["groups"]["smart"]
+    assert [m["errors"] for m in health["members"]] == [2, 0]
+
+
+def test_all_members_fail_with_every_attempt() -> None:
+    svc, sink = make_service({"g": {"members": ["down:a", "down:b"], "retry": FAST_RETRY}})
+    with pytest.raises(AllModelsFailedError) as info:
+        svc.invoke_model("g", "hello")
+    assert len(info.value.attempts) == 4  # two members × two passes
+    assert [e.attempt for e in sink.events] == [1, 2, 3, 4]
+    assert {e.status for e in sink.events} == {"error"}
+
+
+def test_authentication_errors_are_not_retried() -> None:
+    svc, sink = make_service({"g": {"members": ["badkey:a", "down:b"], "retry": FAST_RETRY}})
+    with pytest.raises(AllModelsFailedError):
+        svc.invoke_model("g", "hello")
+    assert [(e.model_id, e.attempt) for e in sink.events] == [
+        ("badkey:a", 1),
+        ("down:b", 2),
+        ("down:b", 3),  # only the retryable member gets a second pass
+    ]
+
+
+def test_context_window_skip_reason_reaches_the_error() -> None:
+    svc, sink = make_service({"g": {"members": ["mock:tiny"]}})
+    with pytest.raises(AllModelsFailedError, match=r"mock:tiny: context window 20 < ~"):
+        svc.invoke_model("g", "word " * 100)
+    assert sink.events == []
+
+
+def test_async_group_call() -> None:
+    svc, sink = make_service({"g": {"members": ["down:a", "mock:cheap"], "retry": FAST_RETRY}})
+    resp = asyncio.run(svc.ainvoke_model("g", "hello"))
+    assert resp.model_id == "mock:cheap"
+    assert [e.attempt for e in sink.events] == [1, 2]
+
+
+def test_stream_fails_over_before_the_first_token() -> None:
+    svc, sink = make_service({"g": {"members": ["down:a", "mock:cheap"], "retry": FAST_RETRY}})
+    events = list(svc.stream_model("g", "hello"))
+    assert events[-1].done and events[-1].model_id == "mock:cheap"
+    assert "".join(e.text for e in events)
+    assert [(e.attempt, e.status, e.stream) for e in sink.events] == [
+        (1, "error", True),
+        (2, "ok", True),
+    ]
+
+
+def test_stream_cut_after_the_first_token_is_not_failed_over(cut_provider: None) -> None:
+    svc, sink = make_service(
+        {"g": {"members": ["cut:a", "mock:cheap"], "retry": FAST_RETRY}},
+        cut={"type": "cutmock"},
+    )
+    got: list[str] = []
+    with pytest.raises(ProviderUnavailableError, match="stream cut"):
+        for event in svc.stream_model("g", "hello"):
+            got.append(event.text)
+    assert len(got) == 1 and got[0]
+    assert [(e.model_id, e.status) for e in sink.events] == [("cut:a", "error")]
+
+
+def test_async_stream_fails_over() -> None:
+    svc, sink = make_service({"g": {"members": ["down:a", "mock:cheap"], "retry": FAST_RETRY}})
+
+    async def collect() -> list[StreamEvent]:
+        return [e async for e in svc.astream_model("g", "hello")]
+
+    events = asyncio.run(collect())
+    assert events[-1].model_id == "mock:cheap"
+    assert [e.attempt for e in sink.events] == [1, 2]
+
+
+def test_batch_through_a_group() -> None:
+    svc, sink = make_service({"g": {"members": ["down:a", "mock:cheap"], "retry": FAST_RETRY}})
+    results = svc.invoke_batch("g", ["a", "b", "c", "d"], max_concurrency=4)
+    assert all(r.ok for r in results)
+    assert {r.response.model_id for r in results if r.response} == {"mock:cheap"}
+    assert sum(1 for e in sink.events if e.status == "ok") == 4
+
+
+def test_task_aware_group_and_hints() -> None:
+    svc, _ = make_service(
+        {"ta": {"strategy": "task_aware", "members": ["mock:cheap", "mock:coder"]}}
+    )
+    assert svc("ta", "Write a Python function that adds two numbers").model_id == "mock:coder"
+    assert svc("ta", "Hi, how are you?").model_id == "mock:cheap"
+    assert svc("ta", "hello", task_type="code_generation").model_id == "mock:coder"
+    assert svc("ta", "hello", capabilities=["chat:strong"]).model_id == "mock:cheap"
+
+
+def test_auto_picks_the_best_registered_model() -> None:
+    svc, _ = make_service({})
+    assert svc("auto", "Write a Python function to parse dates").model_id == "mock:coder"
+    assert svc("auto", "Hello!", capabilities={"chat": "strong"}).model_id == "mock:cheap"
+
+
+def test_groups_added_in_code() -> None:
+    svc, _ = make_service({})
+    svc.groups.add(ModelGroup("mine", ["down:x", "mock:cheap"], retry=None))
+    assert svc("mine", "hi").model_id == "mock:cheap"
+    assert svc.groups.names() == ["mine"]
+    with pytest.raises(ValueError, match="already exists"):
+        svc.groups.add(ModelGroup("mine", ["mock:cheap"]))
+    svc.groups.remove("mine")
+    assert svc.groups.get("mine") is None
+
+
+def test_hint_parsing() -> None:
+    params: dict[str, Any] = {"task_type": "code-generation", "capabilities": "code:strong"}
+    hints = pop_hints(params)
+    assert params == {}
+    assert hints is not None and hints.task_type is TaskType.CODE_GENERATION
+    assert dict(hints.capabilities or {}) == {"code": 3}
+    assert pop_hints({"max_tokens": 3}) is None
+    assert parse_capabilities(["reasoning", "math:exceptional"]) == {"reasoning": 2, "math": 4}
+    assert parse_capabilities({"chat": "basic"}) == {"chat": 1}
+    assert parse_capabilities(None) == {}
