@@ -7,7 +7,8 @@ it. Registered from tests/conftest.py with ``pytest_plugins = ["conftest_fake"]`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from tools.fake_provider import FakeProviderServer
@@ -31,3 +32,37 @@ def fake_server_shared(_fake_server_session: FakeProviderServer) -> FakeProvider
     """The session-wide fake provider server, cleared for this test."""
     _fake_server_session.clear()
     return _fake_server_session
+
+
+@pytest.fixture
+def openai_model(fake_server: FakeProviderServer) -> Iterator[Callable[..., Any]]:
+    """A factory of OpenAI provider models pointed at ``fake_server``; contexts closed after.
+
+    ``openai_model("gpt-4o-mini", ptype="openai", key="sk-test", provider="openai", **cfg)``.
+    """
+    from modelwire.config.schema import ProviderConfig
+    from modelwire.providers.base import ProviderContext
+    from modelwire.providers.openai import OpenAIChatModel, OpenAICompatibleChatModel
+    from modelwire.types import ModelInfo
+
+    contexts: list[ProviderContext] = []
+
+    def make(
+        name: str = "gpt-4o-mini",
+        *,
+        ptype: str = "openai",
+        key: str | None = "sk-test",
+        provider: str | None = None,
+        info: dict[str, Any] | None = None,
+        **cfg: Any,
+    ) -> Any:
+        provider = provider or ptype
+        cfg.setdefault("base_url", fake_server.url + "/v1")
+        ctx = ProviderContext(provider, ProviderConfig(type=ptype, api_key=key, **cfg))
+        contexts.append(ctx)
+        cls = OpenAIChatModel if ptype == "openai" else OpenAICompatibleChatModel
+        return cls(ModelInfo(id=f"{provider}:{name}", **(info or {})), ctx)
+
+    yield make
+    for ctx in contexts:
+        ctx.close()

@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.fake_provider", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free one)")
     parser.add_argument("--page-size", type=int, default=None, help="page model listings")
-    parser.add_argument("--max-threads", type=int, default=512, help="connections served at once")
+    parser.add_argument("--max-threads", type=int, default=1024, help="connections served at once")
     args = parser.parse_args(argv)
     server = FakeProviderServer(port=args.port, max_threads=args.max_threads)
     server.page_size = args.page_size

@@ -179,6 +179,7 @@ _DEFAULT_MESSAGES = {
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: _HTTPServer
     timeout = 30  # idle keep-alive connections go away on their own
 
@@ -319,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 256
+    request_queue_size = 1024
 
     def __init__(self, owner: FakeProviderServer, port: int, max_threads: int) -> None:
         self.owner = owner
@@ -369,7 +370,7 @@ class FakeProviderServer:
         *,
         port: int = 0,
         formats: Iterable[str | ModuleType] | None = None,
-        max_threads: int = 512,
+        max_threads: int = 1024,
         log_limit: int = 10_000,
     ) -> None:
         self._port = port

@@ -1,0 +1,378 @@
+"""OpenAI Chat Completions, and any server that speaks it (``openai_compatible``).
+
+Clients: each provider entry owns one ``openai.OpenAI`` and one ``openai.AsyncOpenAI`` per event
+loop, built on first use from the entry's ``api_key``, ``base_url``, ``timeout_s`` and ``headers``
+and closed by ``ProviderContext.close()``. The SDK's own retries are off (``max_retries=0``):
+modelwire's retry policy (the entry's ``max_retries``) is the only one, so every attempt is seen,
+timed and recorded. The API key is always passed explicitly, so the SDK never falls back to
+``OPENAI_API_KEY`` behind modelwire's back (an ``openai_compatible`` entry never sends an OpenAI
+key to a third party).
+
+Errors are mapped through ``modelwire.providers._http``; a stream that breaks or ends before the
+model finished raises ``ProviderUnavailableError`` (retryable), and a success status with a body
+that is not valid JSON raises ``ProviderUnavailableError`` too (a transient server or proxy
+fault, not a bad request).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from modelwire.config.schema import ProviderConfig
+from modelwire.errors import (
+    AuthenticationError,
+    ConfigError,
+    ContextWindowError,
+    ModelwireError,
+    ProviderUnavailableError,
+)
+from modelwire.providers import _http
+from modelwire.providers._async_clients import LoopClients
+from modelwire.providers.base import ChatModel, ProviderContext
+from modelwire.providers.openai_mapping import (
+    REASONING_PATTERN,
+    StreamState,
+    build_params,
+    is_chat_model,
+    response_from_completion,
+)
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI, OpenAI
+
+__all__ = ["OpenAIChatModel", "OpenAICompatibleChatModel", "map_openai_error"]
+
+_MAX_MODEL_PAGES = 100
+
+
+def map_openai_error(
+    exc: BaseException,
+    *,
+    provider: str,
+    model_id: str | None,
+    timeout_s: float | None = None,
+    in_stream: bool = False,
+    received_chars: int = 0,
+    request_id: str | None = None,
+    secrets: tuple[str | None, ...] = (),
+) -> BaseException:
+    """The modelwire error for an exception raised by the ``openai`` SDK (others unchanged)."""
+    import openai
+
+    if isinstance(exc, ModelwireError):
+        return exc
+    where: dict[str, Any] = {"provider": provider, "model_id": model_id}
+    if isinstance(exc, openai.APIStatusError):
+        message, code = _http.error_message_from_body(exc.body)
+        headers = exc.response.headers
+        return _http.error_for_status(
+            exc.status_code,
+            message or exc.message,
+            request_id=exc.request_id or _http.request_id_from_headers(headers) or request_id,
+            retry_after=_http.retry_after_from_headers(headers),
+            code=code or exc.code,
+            secrets=secrets,
+            **where,
+        )
+    if isinstance(exc, openai.APITimeoutError):
+        return _http.timeout_error(timeout_s=timeout_s, **where)
+    if isinstance(exc, openai.APIConnectionError):
+        if in_stream:
+            return _http.stream_cut_error(
+                request_id=request_id, received_chars=received_chars, **where
+            )
+        reason = str(exc.__cause__ or exc.message) or type(exc.__cause__).__name__
+        return _http.connection_error(_http.scrub_secrets(reason, secrets), **where)
+    if isinstance(exc, openai.APIResponseValidationError):
+        return _http.malformed_response_error(
+            exc.message, request_id=request_id, status_code=exc.status_code, **where
+        )
+    if isinstance(exc, openai.APIError):  # an error event inside a stream
+        message, code = _http.error_message_from_body(exc.body)
+        text = _http.scrub_secrets(message or exc.message, secrets)
+        cls = ContextWindowError if _http.is_context_window_error(code, text) else None
+        if cls is not None:
+            return cls(f"request does not fit the context window: {text}", **where)
+        return ProviderUnavailableError(
+            f"{provider} reported an error: {text}", request_id=request_id, **where
+        )
+    if isinstance(exc, ValueError):  # json.JSONDecodeError from a body or an SSE event
+        return _http.malformed_response_error(
+            f"not valid JSON ({exc})", request_id=request_id, **where
+        )
+    return exc
+
+
+def _close_sync(client: OpenAI) -> None:
+    client.close()
+
+
+async def _close_async(client: AsyncOpenAI) -> None:
+    await client.close()
+
+
+class OpenAIChatModel(ChatModel):
+    """A model served through OpenAI's Chat Completions API."""
+
+    provider_type: ClassVar[str] = "openai"
+    config_model: ClassVar[type[ProviderConfig]] = ProviderConfig
+    requires: ClassVar[tuple[str, ...]] = ("openai",)
+    extra: ClassVar[str | None] = "openai"
+    #: Environment variable read when the entry has no ``api_key`` (``None``: never).
+    key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    #: Key sent when none is configured (``None``: a missing key is an error).
+    placeholder_key: ClassVar[str | None] = None
+    #: Whether the entry must set ``base_url``.
+    needs_base_url: ClassVar[bool] = False
+
+    # -- clients -------------------------------------------------------------------------------
+
+    @classmethod
+    def _client_kwargs(cls, provider: ProviderContext) -> dict[str, Any]:
+        config = provider.config
+        if cls.needs_base_url and not config.base_url:
+            raise ConfigError(
+                [(f"providers.{provider.name}.base_url", f"a {cls.provider_type} entry needs one")]
+            )
+        key = provider.api_key()
+        if not key and cls.key_env:
+            key = os.environ.get(cls.key_env) or None
+        if not key:
+            key = cls.placeholder_key
+        if not key:
+            raise AuthenticationError(
+                f"no API key for provider {provider.name!r}: set providers.{provider.name}.api_key"
+                + (f" or the {cls.key_env} environment variable" if cls.key_env else ""),
+                provider=provider.name,
+            )
+        return {
+            "api_key": key,
+            "base_url": config.base_url,
+            "timeout": config.timeout_s,
+            "max_retries": 0,
+            "default_headers": dict(config.headers) or None,
+        }
+
+    @classmethod
+    def sync_client(cls, provider: ProviderContext) -> OpenAI:
+        """The entry's ``openai.OpenAI`` client, built on first use."""
+
+        def build() -> OpenAI:
+            kwargs = cls._client_kwargs(provider)
+            import openai
+
+            return openai.OpenAI(**kwargs)
+
+        return provider.client("sync", build, _close_sync)
+
+    @classmethod
+    def async_client(cls, provider: ProviderContext) -> AsyncOpenAI:
+        """The entry's ``openai.AsyncOpenAI`` client for the running event loop."""
+
+        def build() -> AsyncOpenAI:
+            kwargs = cls._client_kwargs(provider)
+            import openai
+
+            return openai.AsyncOpenAI(**kwargs)
+
+        def holder() -> LoopClients[AsyncOpenAI]:
+            return LoopClients(build, _close_async)
+
+        return provider.client("async", holder, LoopClients.close).get()
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _call_options(self, request: ChatRequest) -> dict[str, Any]:
+        return {"timeout": request.timeout} if request.timeout is not None else {}
+
+    def _error(
+        self,
+        exc: BaseException,
+        request: ChatRequest,
+        *,
+        in_stream: bool = False,
+        received_chars: int = 0,
+        request_id: str | None = None,
+    ) -> BaseException:
+        return map_openai_error(
+            exc,
+            provider=self.provider.name,
+            model_id=self.info.id,
+            timeout_s=request.timeout or self.provider.config.timeout_s,
+            in_stream=in_stream,
+            received_chars=received_chars,
+            request_id=request_id,
+            secrets=(self.provider.api_key(),),
+        )
+
+    def _final(self, state: StreamState, request_id: str | None) -> StreamEvent:
+        return StreamEvent(
+            done=True,
+            model_id=self.info.id,
+            usage=state.usage,
+            finish_reason=state.finish_reason,
+            request_id=request_id,
+        )
+
+    def _cut(self, state: StreamState, request_id: str | None) -> ProviderUnavailableError:
+        return _http.stream_cut_error(
+            provider=self.provider.name,
+            model_id=self.info.id,
+            request_id=request_id,
+            received_chars=state.chars,
+        )
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def invoke(self, request: ChatRequest) -> ChatResponse:
+        """Send one request and wait for the whole answer."""
+        client = self.sync_client(self.provider)
+        try:
+            completion = client.chat.completions.create(
+                **build_params(self.info, request), **self._call_options(request)
+            )
+        except Exception as exc:
+            mapped = self._error(exc, request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return response_from_completion(completion, self.info)
+
+    async def ainvoke(self, request: ChatRequest) -> ChatResponse:
+        """The same as ``invoke``, for asyncio."""
+        client = self.async_client(self.provider)
+        try:
+            completion = await client.chat.completions.create(
+                **build_params(self.info, request), **self._call_options(request)
+            )
+        except Exception as exc:
+            mapped = self._error(exc, request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return response_from_completion(completion, self.info)
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        """Yield text as it arrives; the last event has ``done=True`` and the usage."""
+        client = self.sync_client(self.provider)
+        try:
+            chunks = client.chat.completions.create(
+                **build_params(self.info, request, stream=True), **self._call_options(request)
+            )
+        except Exception as exc:
+            mapped = self._error(exc, request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        request_id = _http.request_id_from_headers(chunks.response.headers)
+        state = StreamState()
+        try:
+            for chunk in chunks:
+                text = state.feed(chunk)
+                if text:
+                    yield StreamEvent(text=text)
+        except Exception as exc:
+            mapped = self._error(
+                exc, request, in_stream=True, received_chars=state.chars, request_id=request_id
+            )
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        finally:
+            chunks.close()
+        if not state.finished:
+            raise self._cut(state, request_id)
+        yield self._final(state, request_id)
+
+    async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """The same as ``stream``, for asyncio."""
+        client = self.async_client(self.provider)
+        try:
+            chunks = await client.chat.completions.create(
+                **build_params(self.info, request, stream=True), **self._call_options(request)
+            )
+        except Exception as exc:
+            mapped = self._error(exc, request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        request_id = _http.request_id_from_headers(chunks.response.headers)
+        state = StreamState()
+        try:
+            async for chunk in chunks:
+                text = state.feed(chunk)
+                if text:
+                    yield StreamEvent(text=text)
+        except Exception as exc:
+            mapped = self._error(
+                exc, request, in_stream=True, received_chars=state.chars, request_id=request_id
+            )
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        finally:
+            await chunks.close()
+        if not state.finished:
+            raise self._cut(state, request_id)
+        yield self._final(state, request_id)
+
+    # -- discovery -----------------------------------------------------------------------------
+
+    @classmethod
+    def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:
+        """``GET /models`` (following ``has_more``/``last_id`` paging), chat models only.
+
+        Ids matching ``openai_mapping.NON_CHAT_PATTERN`` (embeddings, audio, speech,
+        transcription, images, moderation, legacy completion models) are left out.
+        """
+        client = cls.sync_client(provider)
+        ids: list[str] = []
+        after: str | None = None
+        try:
+            for _ in range(_MAX_MODEL_PAGES):
+                page = client.models.list(extra_query={"after": after} if after else None)
+                data = list(page.data)
+                ids.extend(m.id for m in data)
+                extra = page.model_extra or {}
+                if not extra.get("has_more") or not data:
+                    break
+                following = str(extra.get("last_id") or data[-1].id)
+                if following == after:
+                    break
+                after = following
+        except Exception as exc:
+            mapped = map_openai_error(
+                exc, provider=provider.name, model_id=None, timeout_s=provider.config.timeout_s
+            )
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return [
+            ModelInfo(
+                id=f"{provider.name}:{model}",
+                provider=provider.name,
+                provider_type=provider.type,
+                reasoning=bool(REASONING_PATTERN.search(model.rsplit("/", 1)[-1].lower())),
+                source="discovered",
+                cost=None,
+            )
+            for model in dict.fromkeys(ids)
+            if is_chat_model(model)
+        ]
+
+
+class OpenAICompatibleChatModel(OpenAIChatModel):
+    """Any server speaking Chat Completions at ``base_url`` (Ollama, vLLM, Groq, OpenRouter, …).
+
+    The key is optional (a placeholder is sent when none is configured) and any model name is
+    accepted (``open_model_set``).
+    """
+
+    provider_type: ClassVar[str] = "openai_compatible"
+    open_model_set: ClassVar[bool] = True
+    key_env: ClassVar[str | None] = None
+    placeholder_key: ClassVar[str | None] = "not-needed"
+    needs_base_url: ClassVar[bool] = True

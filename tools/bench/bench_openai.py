@@ -1,0 +1,245 @@
+"""Provider call overhead: modelwire vs the raw ``openai`` SDK against the loopback fake server.
+
+Run: ``python tools/bench/bench_openai.py [--blocks 10 --calls 50 --threads 16 --async-calls 2048]``.
+
+The fake provider runs in a separate process (``python -m tools.fake_provider``) so its work does
+not share this process's GIL. In one run, with alternating blocks (raw, modelwire, raw, ...):
+
+1. median wall time per call: ``OpenAI().chat.completions.create`` vs
+   ``ModelService.invoke_model`` with a SQLite ``UsageLedger`` (in a temporary folder);
+2. 16-thread throughput: the same two, one shared client / one shared service;
+3. asyncio throughput at 256 concurrent calls: ``AsyncOpenAI`` vs ``ModelService.ainvoke_model``.
+
+If ``litellm`` is installed, ``litellm.completion`` joins block 1. Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = "gpt-4o-mini"
+PROMPT = "Say hello to the benchmark in a few words please."
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    """Start the fake provider in a child process; return it and its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.fake_provider", "--port", "0", "--max-threads", "4096"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise RuntimeError(f"fake provider did not start: {line!r}")
+    return proc, line.split("listening on ")[1].split()[0]
+
+
+def timed_block(fn: Callable[[], Any], calls: int) -> list[float]:
+    """Per-call wall times (seconds) of ``calls`` sequential calls."""
+    out = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def threaded_throughput(
+    fn: Callable[[], Any], threads: int, per_thread: int
+) -> tuple[float, float]:
+    """(calls per second, client CPU µs per call) with ``threads`` threads."""
+    barrier = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(per_thread):
+            fn()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    start, cpu = time.perf_counter(), time.process_time()
+    for t in pool:
+        t.join()
+    n = threads * per_thread
+    return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1e6
+
+
+async def async_throughput(
+    fn: Callable[[], Any], total: int, concurrency: int
+) -> tuple[float, float]:
+    """(calls per second, client CPU µs per call), at most ``concurrency`` calls in flight."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            await fn()
+
+    start, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(one() for _ in range(total)))
+    return total / (time.perf_counter() - start), (time.process_time() - cpu) / total * 1e6
+
+
+def _spread(values: list[float]) -> str:
+    """``median (min-max)`` of ratios."""
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+def _report(title: str, rounds: int, results: dict[str, list[tuple[float, float]]]) -> None:
+    """Print median throughput and client CPU per call, and the paired per-round ratios."""
+    print(f"{title}: median over {rounds} alternating rounds")
+    base_tput = statistics.median(t for t, _ in results["raw openai SDK"])
+    base_cpu = statistics.median(c for _, c in results["raw openai SDK"])
+    for name, values in results.items():
+        tput = statistics.median(t for t, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        print(
+            f"  {name:<20} {tput:8.1f} calls/s  ratio {tput / base_tput:5.3f}"
+            f"   client CPU {cpu:7.1f} µs/call  ratio {cpu / base_cpu:5.3f}"
+        )
+    paired = [
+        m[0] / r[0] for m, r in zip(results["modelwire"], results["raw openai SDK"], strict=True)
+    ]
+    print(f"  modelwire/raw throughput per round: median {_spread(paired)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the three measurements and print a table of medians and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=30, help="alternating blocks per side")
+    parser.add_argument("--calls", type=int, default=20, help="calls per latency block")
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--per-thread", type=int, default=20, help="calls per thread per block")
+    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--async-calls", type=int, default=1024, help="calls per async block")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating throughput rounds")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    import openai
+
+    import modelwire as mw
+
+    proc, url = start_server()
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        base_url = url + "/v1"
+        raw = openai.OpenAI(api_key="sk-bench", base_url=base_url, max_retries=0, timeout=30)
+        cfg = mw.Config(
+            providers={"openai": {"api_key": "sk-bench", "base_url": base_url, "timeout_s": 30}}
+        )
+        registry = mw.ModelRegistry.from_config(cfg)
+        ledger = mw.UsageLedger(f"sqlite:///{Path(tmp.name) / 'usage.db'}")
+        service = mw.ModelService(registry, ledger=ledger, caller="bench")
+        messages = [{"role": "user", "content": PROMPT}]
+
+        def call_raw() -> Any:
+            return raw.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
+
+        def call_mw() -> Any:
+            return service.invoke_model(f"openai:{MODEL}", PROMPT)
+
+        contenders: dict[str, Callable[[], Any]] = {
+            "raw openai SDK": call_raw,
+            "modelwire": call_mw,
+        }
+        if importlib.util.find_spec("litellm") is not None:
+            import litellm
+
+            def call_litellm() -> Any:
+                return litellm.completion(
+                    model=f"openai/{MODEL}",
+                    messages=messages,
+                    api_base=base_url,
+                    api_key="sk-bench",
+                )
+
+            contenders["litellm.completion"] = call_litellm
+
+        for fn in contenders.values():  # warm up connections, imports, first-use builds
+            timed_block(fn, 20)
+
+        # 1. latency, alternating blocks
+        samples: dict[str, list[float]] = {name: [] for name in contenders}
+        block_ratios: list[float] = []
+        for _ in range(args.blocks):
+            block: dict[str, float] = {}
+            for name, fn in contenders.items():
+                times = timed_block(fn, args.calls)
+                samples[name] += times
+                block[name] = statistics.median(times)
+            block_ratios.append(block["modelwire"] / block["raw openai SDK"])
+        medians = {name: statistics.median(s) * 1e3 for name, s in samples.items()}
+
+        # 2. thread throughput, alternating rounds
+        tput: dict[str, list[tuple[float, float]]] = {"raw openai SDK": [], "modelwire": []}
+        for _ in range(args.rounds):
+            tput["raw openai SDK"].append(
+                threaded_throughput(call_raw, args.threads, args.per_thread)
+            )
+            tput["modelwire"].append(threaded_throughput(call_mw, args.threads, args.per_thread))
+
+        # 3. asyncio throughput, alternating rounds
+        async def run_async() -> dict[str, list[tuple[float, float]]]:
+            araw = openai.AsyncOpenAI(
+                api_key="sk-bench", base_url=base_url, max_retries=0, timeout=60
+            )
+
+            async def acall_raw() -> Any:
+                return await araw.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
+
+            async def acall_mw() -> Any:
+                return await service.ainvoke_model(f"openai:{MODEL}", PROMPT)
+
+            out: dict[str, list[tuple[float, float]]] = {"raw openai SDK": [], "modelwire": []}
+            await async_throughput(acall_raw, 256, args.concurrency)  # warm-up
+            await async_throughput(acall_mw, 256, args.concurrency)
+            for _ in range(args.rounds):
+                out["raw openai SDK"].append(
+                    await async_throughput(acall_raw, args.async_calls, args.concurrency)
+                )
+                out["modelwire"].append(
+                    await async_throughput(acall_mw, args.async_calls, args.concurrency)
+                )
+            await araw.close()
+            return out
+
+        atput = asyncio.run(run_async())
+        ledger.flush()
+        rows = sum(r["calls"] for r in ledger.summary(by=("model",)))
+        ledger.close()
+        registry.close()
+        raw.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        tmp.cleanup()
+
+    base = medians["raw openai SDK"]
+    print(f"latency: median ms per call ({args.blocks} alternating blocks x {args.calls} calls)")
+    for name, value in medians.items():
+        print(f"  {name:<20} {value:8.3f} ms   ratio {value / base:5.3f}")
+    print(f"  modelwire/raw per block: median {_spread(block_ratios)}")
+    _report(f"{args.threads} threads", args.rounds, tput)
+    _report(f"asyncio, {args.concurrency} concurrent (raw: AsyncOpenAI)", args.rounds, atput)
+    print(f"ledger rows written: {rows}")
+
+
+if __name__ == "__main__":
+    main()
