@@ -23,7 +23,6 @@ Usage mapping (``usage_from``), DESIGN.md §4: Anthropic's ``input_tokens`` excl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from modelwire.errors import InvalidRequestError
@@ -53,10 +52,10 @@ _FINISH_REASONS: dict[str, str] = {
 
 
 def _get(obj: Any, name: str) -> Any:
-    """Attribute or key access, so SDK objects and plain dicts map alike."""
+    """Key access on dicts (JSON), attribute access on SDK objects."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if isinstance(obj, dict):
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -109,6 +108,8 @@ def build_body(request: ChatRequest, info: ModelInfo) -> dict[str, Any]:
 
 
 def _int(value: Any) -> int:
+    if type(value) is int:
+        return value
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
@@ -121,7 +122,7 @@ def usage_from(usage: Any) -> Usage:
     cache_write = _int(_get(usage, "cache_creation_input_tokens"))
     output = _int(_get(usage, "output_tokens"))
     reasoning = _int(_get(_get(usage, "output_tokens_details"), "thinking_tokens"))
-    return Usage(
+    return Usage.model_construct(
         input_tokens=plain + cache_read + cache_write,
         output_tokens=output,
         cache_read_tokens=cache_read,

@@ -25,7 +25,6 @@ Then ``input + output == total_token_count``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from modelwire.errors import InvalidRequestError
@@ -95,15 +94,17 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
 def _get(obj: Any, name: str) -> Any:
-    """Attribute or key access, so SDK objects and plain dicts map alike."""
+    """Key access on dicts (JSON), attribute access on SDK objects."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if isinstance(obj, dict):
         return obj.get(name)
     return getattr(obj, name, None)
 
 
 def _int(value: Any) -> int:
+    if type(value) is int:
+        return value
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
@@ -172,7 +173,7 @@ def usage_from(metadata: Any) -> Usage:
 
     def count(snake: str, camel: str) -> int:
         value = _get(metadata, snake)
-        if value is None and isinstance(metadata, Mapping):
+        if value is None and isinstance(metadata, dict):
             value = metadata.get(camel)
         return _int(value)
 
@@ -181,7 +182,7 @@ def usage_from(metadata: Any) -> Usage:
     cached = count("cached_content_token_count", "cachedContentTokenCount")
     candidates = count("candidates_token_count", "candidatesTokenCount")
     thoughts = count("thoughts_token_count", "thoughtsTokenCount")
-    return Usage(
+    return Usage.model_construct(
         input_tokens=prompt + tool_prompt,
         output_tokens=candidates + thoughts,
         cache_read_tokens=cached,

@@ -1,0 +1,168 @@
+"""Anthropic call overhead: modelwire vs the raw ``anthropic`` SDK against the loopback fake server.
+
+Run: ``python tools/bench/bench_anthropic.py [--blocks 30 --calls 20 --threads 16]``.
+
+The fake provider runs in a child process (``python -m tools.fake_provider``) so its work does not
+share this process's GIL. In one run, with alternating blocks (raw, modelwire, raw, ...):
+
+1. median wall time per call: ``Anthropic().messages.create`` vs ``ModelService.invoke_model``
+   with a SQLite ``UsageLedger`` in a temporary folder (the same request: model, max_tokens,
+   one user message), and the per-block ratio modelwire/raw;
+2. ``--threads`` threads sharing one client / one service: calls per second, alternating rounds.
+
+Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = "claude-bench-1"
+PROMPT = "Say hello to the benchmark in a few words please."
+MAX_TOKENS = 64
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    """Start the fake provider in a child process; return it and its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.fake_provider", "--port", "0", "--max-threads", "2048"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "listening on" not in line or "anthropic" not in line:
+        proc.kill()
+        raise RuntimeError(f"fake provider did not start with the anthropic format: {line!r}")
+    return proc, line.split("listening on ")[1].split()[0]
+
+
+def timed_block(fn: Callable[[], Any], calls: int) -> list[float]:
+    """Per-call wall times (seconds) of ``calls`` sequential calls."""
+    out = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def threaded_throughput(fn: Callable[[], Any], threads: int, per_thread: int) -> float:
+    """Calls per second with ``threads`` threads each making ``per_thread`` calls."""
+    barrier = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(per_thread):
+            fn()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in pool:
+        t.join()
+    return threads * per_thread / (time.perf_counter() - start)
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run both measurements and print medians and ratios."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=30, help="alternating blocks per side")
+    parser.add_argument("--calls", type=int, default=20, help="calls per latency block")
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--per-thread", type=int, default=20, help="calls per thread per round")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating throughput rounds")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    import anthropic
+
+    import modelwire as mw
+
+    proc, url = start_server()
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        base_url = url + "/anthropic"
+        raw = anthropic.Anthropic(
+            api_key="sk-ant-bench", base_url=base_url, max_retries=0, timeout=30
+        )
+        cfg = mw.Config(
+            providers={
+                "anthropic": {"api_key": "sk-ant-bench", "base_url": base_url, "timeout_s": 30}
+            },
+            models={f"anthropic:{MODEL}": {"cost": {"input_per_mtok": 3, "output_per_mtok": 15}}},
+        )
+        registry = mw.ModelRegistry.from_config(cfg)
+        ledger = mw.UsageLedger(f"sqlite:///{Path(tmp.name) / 'usage.db'}")
+        service = mw.ModelService(registry, ledger=ledger, caller="bench")
+        messages = [{"role": "user", "content": PROMPT}]
+
+        def call_raw() -> Any:
+            return raw.messages.create(model=MODEL, max_tokens=MAX_TOKENS, messages=messages)  # type: ignore[arg-type]
+
+        def call_mw() -> Any:
+            return service.invoke_model(f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS)
+
+        assert call_raw().content[0].text == call_mw().text  # the same request, the same answer
+        for fn in (call_raw, call_mw):  # warm up connections and first-use builds
+            timed_block(fn, 20)
+
+        samples: dict[str, list[float]] = {"raw": [], "modelwire": []}
+        block_ratios: list[float] = []
+        for _ in range(args.blocks):
+            raw_times = timed_block(call_raw, args.calls)
+            mw_times = timed_block(call_mw, args.calls)
+            samples["raw"] += raw_times
+            samples["modelwire"] += mw_times
+            block_ratios.append(statistics.median(mw_times) / statistics.median(raw_times))
+
+        tput: dict[str, list[float]] = {"raw": [], "modelwire": []}
+        for _ in range(args.rounds):
+            tput["raw"].append(threaded_throughput(call_raw, args.threads, args.per_thread))
+            tput["modelwire"].append(threaded_throughput(call_mw, args.threads, args.per_thread))
+
+        ledger.flush()
+        rows = sum(r["calls"] for r in ledger.summary(by=("model",)))
+        ledger.close()
+        registry.close()
+        raw.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        tmp.cleanup()
+
+    m_raw = statistics.median(samples["raw"]) * 1e3
+    m_mw = statistics.median(samples["modelwire"]) * 1e3
+    print(f"latency: median ms per call ({args.blocks} alternating blocks x {args.calls} calls)")
+    print(f"  raw anthropic SDK    {m_raw:8.3f} ms")
+    print(f"  modelwire            {m_mw:8.3f} ms   ratio {m_mw / m_raw:5.3f}")
+    print(f"  modelwire/raw per block: median {_spread(block_ratios)}")
+    t_raw = statistics.median(tput["raw"])
+    t_mw = statistics.median(tput["modelwire"])
+    paired = [m / r for m, r in zip(tput["modelwire"], tput["raw"], strict=True)]
+    print(f"{args.threads} threads: median calls/s over {args.rounds} alternating rounds")
+    print(f"  raw anthropic SDK    {t_raw:8.1f}/s")
+    print(f"  modelwire            {t_mw:8.1f}/s   ratio {t_mw / t_raw:5.3f}")
+    print(f"  modelwire/raw per round: median {_spread(paired)}")
+    print(f"ledger rows written: {rows}")
+
+
+if __name__ == "__main__":
+    main()
