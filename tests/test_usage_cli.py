@@ -129,9 +129,7 @@ def test_export_csv_and_jsonl(db: str, tmp_path: Path) -> None:
 
 def test_plot_writes_a_png(db: str, tmp_path: Path) -> None:
     out = tmp_path / "cost.png"
-    code, _, err = invoke(
-        "usage", "plot", "--db", db, "--since", "2026-01-01", "--out", str(out)
-    )
+    code, _, err = invoke("usage", "plot", "--db", db, "--since", "2026-01-01", "--out", str(out))
     assert code == 0, err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 10_000
