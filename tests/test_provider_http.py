@@ -107,6 +107,8 @@ def test_rate_limit_keeps_retry_after_and_404_names_the_model() -> None:
     assert err.retry_after == 2.0
     err = _http.error_for_status(404, "The model does not exist", provider="p", model_id="p:gpt-9")
     assert "model 'gpt-9' was not found at p" in str(err)
+    err = _http.error_for_status(404, "no route", provider="p", model_id=None)
+    assert str(err).startswith("p has no such resource: no route")
 
 
 def test_secrets_are_scrubbed_from_messages() -> None:

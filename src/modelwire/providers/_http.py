@@ -235,8 +235,10 @@ def error_for_status(
     if status == 413 or (status in (400, 422) and is_context_window_error(code, message)):
         return ContextWindowError(f"request does not fit the context window: {detail}", **kw)
     if status == 404:
-        name = model_id.partition(":")[2] if model_id else "the model"
-        return InvalidRequestError(f"model {name!r} was not found at {who}: {detail}", **kw)
+        if model_id:
+            name = model_id.partition(":")[2] or model_id
+            return InvalidRequestError(f"model {name!r} was not found at {who}: {detail}", **kw)
+        return InvalidRequestError(f"{who} has no such resource: {detail}", **kw)
     if status >= 500 or status == 409 or lowered_code in _OVERLOADED_CODES:
         return ProviderUnavailableError(f"{who} is unavailable: {detail}", **kw)
     return InvalidRequestError(f"{who} rejected the request: {detail}", **kw)
