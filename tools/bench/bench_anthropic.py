@@ -1,13 +1,14 @@
 """Anthropic call overhead: modelwire vs the raw ``anthropic`` SDK against the loopback fake server.
 
-Run: ``python tools/bench/bench_anthropic.py [--blocks 30 --calls 20 --threads 16]``.
+Run: ``python tools/bench/bench_anthropic.py [--blocks 200 --calls 7 --threads 16]``.
 
 The fake provider runs in a child process (``python -m tools.fake_provider``) so its work does not
 share this process's GIL. In one run, with alternating blocks (raw, modelwire, raw, ...):
 
 1. median wall time per call: ``Anthropic().messages.create`` vs ``ModelService.invoke_model``
    with a SQLite ``UsageLedger`` in a temporary folder (the same request: model, max_tokens,
-   one user message), and the per-block ratio modelwire/raw;
+   one user message), and the median of the per-block ratios modelwire/raw (blocks in ABBA
+   order, so a change in machine load between blocks hits both sides);
 2. ``--threads`` threads sharing one client / one service: calls per second, alternating rounds.
 
 Nothing leaves 127.0.0.1.
@@ -84,8 +85,8 @@ def _spread(values: list[float]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Run both measurements and print medians and ratios."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=30, help="alternating blocks per side")
-    parser.add_argument("--calls", type=int, default=20, help="calls per latency block")
+    parser.add_argument("--blocks", type=int, default=200, help="alternating blocks per side")
+    parser.add_argument("--calls", type=int, default=7, help="calls per latency block")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--per-thread", type=int, default=20, help="calls per thread per round")
     parser.add_argument("--rounds", type=int, default=7, help="alternating throughput rounds")
@@ -126,9 +127,14 @@ def main(argv: list[str] | None = None) -> None:
 
         samples: dict[str, list[float]] = {"raw": [], "modelwire": []}
         block_ratios: list[float] = []
-        for _ in range(args.blocks):
-            raw_times = timed_block(call_raw, args.calls)
-            mw_times = timed_block(call_mw, args.calls)
+        for block in range(args.blocks):
+            # ABBA order: drift in machine load hits both sides alike
+            if block % 2:
+                mw_times = timed_block(call_mw, args.calls)
+                raw_times = timed_block(call_raw, args.calls)
+            else:
+                raw_times = timed_block(call_raw, args.calls)
+                mw_times = timed_block(call_mw, args.calls)
             samples["raw"] += raw_times
             samples["modelwire"] += mw_times
             block_ratios.append(statistics.median(mw_times) / statistics.median(raw_times))
