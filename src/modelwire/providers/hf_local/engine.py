@@ -1,0 +1,341 @@
+"""The per-model worker: every ``generate`` call of one loaded model runs on its own thread.
+
+Callers never touch the model or the tokenizer (a fast tokenizer is not safe to share between
+threads): they put a ``Job`` on the queue and wait for its future. The worker encodes the prompt,
+checks the context window, runs ``generate`` and decodes, one job at a time, so calls from many
+threads are serialised without a lock held by any caller.
+
+With ``max_batch_size > 1`` the worker batches: after taking a batchable job (a plain call without
+a seed) it waits up to ``batch_wait_s`` for more jobs with the same generation parameters, pads
+them (on the left for decoder-only models) and runs them as one ``generate``. Streaming jobs run
+alone, with a ``TextIteratorStreamer`` the caller reads while the worker generates.
+
+Token counts are exact: ``input_tokens`` is the length of the encoded prompt, ``output_tokens`` the
+number of tokens generated up to and including the first end-of-sequence token (padding after it,
+in a batch, is not counted). A job whose ``cancel`` event is set stops at the next step.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelwire.config.schema import HuggingFaceLocalConfig
+from modelwire.errors import ContextWindowError, ModelwireError, ProviderError
+from modelwire.providers.hf_local.architecture import ModelArchitecture
+from modelwire.providers.hf_local.loader import LoadedModel, load_model
+from modelwire.providers.hf_local.prompts import PromptText
+
+__all__ = ["Engine", "GenerationResult", "Job", "ModelHandle"]
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """What one job produced."""
+
+    text: str
+    input_tokens: int
+    output_tokens: int
+    finish_reason: str
+
+
+@dataclass
+class Job:
+    """One call waiting for the worker."""
+
+    prompt: PromptText
+    gen: dict[str, Any]
+    model_id: str
+    seed: int | None = None
+    batch_key: str | None = None
+    streamer: Any = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    future: Future[GenerationResult] = field(default_factory=Future)
+
+
+class Engine:
+    """The worker thread and queue of one loaded model."""
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        provider: str,
+        max_batch_size: int = 1,
+        batch_wait_s: float = 0,
+    ) -> None:
+        self.loaded = loaded
+        self.provider = provider
+        self.max_batch_size = max_batch_size
+        self.batch_wait_s = batch_wait_s
+        self.batches_run = 0
+        self.largest_batch = 0
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._backlog: deque[Job | None] = deque()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job``; the worker starts on the first job."""
+        with self._lock:
+            if self._closed:
+                raise ModelwireError(f"{job.model_id}: the model was closed")
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"hf-local:{job.model_id}", daemon=True
+                )
+                self._thread.start()
+            self._queue.put(job)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish the running job, fail the queued ones, and stop the worker."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+            self._queue.put(None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    # -- worker --------------------------------------------------------------------------------
+
+    def _take(self) -> Job | None:
+        return self._backlog.popleft() if self._backlog else self._queue.get()
+
+    def _run(self) -> None:
+        while True:
+            job = self._take()
+            if job is None:
+                break
+            batch = [job]
+            if job.batch_key is not None and self.max_batch_size > 1:
+                self._collect(batch)
+            self._execute(batch)
+        closed = ModelwireError("the model was closed before this call ran")
+        for left in [*self._backlog, *_drain(self._queue)]:
+            if left is not None and left.future.set_running_or_notify_cancel():
+                left.future.set_exception(closed)
+                _end_stream(left)
+
+    def _collect(self, batch: list[Job]) -> None:
+        """Add queued jobs with the same parameters to ``batch``, waiting up to batch_wait_s."""
+        key = batch[0].batch_key
+        keep: deque[Job | None] = deque()
+        while self._backlog:
+            item = self._backlog.popleft()
+            if item is None:  # close() was called: run this batch, then stop
+                keep.append(None)
+                keep.extend(self._backlog)
+                self._backlog.clear()
+            elif item.batch_key == key and len(batch) < self.max_batch_size:
+                batch.append(item)
+            else:
+                keep.append(item)
+        self._backlog = keep
+        if None in keep:
+            return
+        deadline = time.monotonic() + self.batch_wait_s
+        while len(batch) < self.max_batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is not None and item.batch_key == key:
+                batch.append(item)
+                continue
+            self._backlog.append(item)
+            if item is None:
+                break
+
+    def _execute(self, batch: list[Job]) -> None:
+        live = [j for j in batch if j.future.set_running_or_notify_cancel()]
+        ready: list[tuple[Job, list[int]]] = []
+        for job in live:
+            try:
+                ready.append((job, self._encode(job)))
+            except BaseException as exc:
+                job.future.set_exception(exc)
+                _end_stream(job)
+        if not ready:
+            return
+        try:
+            results = self._generate(ready)
+        except BaseException as exc:
+            error = exc if isinstance(exc, ModelwireError) else self._wrap(exc, ready[0][0])
+            for job, _ in ready:
+                job.future.set_exception(error)
+                _end_stream(job)
+            return
+        self.batches_run += 1
+        self.largest_batch = max(self.largest_batch, len(ready))
+        for (job, _), result in zip(ready, results, strict=True):
+            job.future.set_result(result)
+
+    def _wrap(self, exc: BaseException, job: Job) -> ProviderError:
+        error = ProviderError(
+            f"generation failed: {type(exc).__name__}: {exc}",
+            provider=self.provider,
+            model_id=job.model_id,
+        )
+        error.__cause__ = exc
+        return error
+
+    def _encode(self, job: Job) -> list[int]:
+        tokenizer = self.loaded.tokenizer
+        ids = list(
+            tokenizer(job.prompt.text, add_special_tokens=job.prompt.add_special_tokens)[
+                "input_ids"
+            ]
+        )
+        window = self.loaded.context_window
+        if not ids:
+            ids = [self.loaded.pad_id]
+        if window is not None and self.loaded.architecture is ModelArchitecture.DECODER_ONLY:
+            room = window - len(ids)
+            if room < 1:
+                raise ContextWindowError(
+                    f"the prompt is {len(ids)} tokens; {job.model_id} reads at most {window}",
+                    provider=self.provider,
+                    model_id=job.model_id,
+                )
+            job.gen["max_new_tokens"] = min(int(job.gen.get("max_new_tokens") or room), room)
+        return ids
+
+    def _generate(self, ready: list[tuple[Job, list[int]]]) -> list[GenerationResult]:
+        import torch
+
+        loaded = self.loaded
+        decoder_only = loaded.architecture is ModelArchitecture.DECODER_ONLY
+        width = max(len(ids) for _, ids in ready)
+        rows, masks = [], []
+        for _, ids in ready:
+            pad = [loaded.pad_id] * (width - len(ids))
+            ones, zeros = [1] * len(ids), [0] * len(pad)
+            rows.append(pad + ids if decoder_only else ids + pad)
+            masks.append(zeros + ones if decoder_only else ones + zeros)
+        first = ready[0][0]
+        kwargs = dict(first.gen)
+        if len(ready) > 1:
+            kwargs["max_new_tokens"] = min(int(j.gen.get("max_new_tokens", 1)) for j, _ in ready)
+        if first.streamer is not None:
+            kwargs["streamer"] = first.streamer
+        if first.seed is not None:
+            torch.manual_seed(first.seed)
+        device = loaded.device
+        jobs = [j for j, _ in ready]
+        with torch.inference_mode():
+            out = loaded.model.generate(
+                input_ids=torch.tensor(rows, device=device),
+                attention_mask=torch.tensor(masks, device=device),
+                stopping_criteria=_cancel_criteria(jobs),
+                **kwargs,
+            )
+        generated = out[:, width:] if decoder_only else out[:, 1:]
+        results = []
+        for (_, ids), row in zip(ready, generated.tolist(), strict=True):
+            cut = next((i for i, t in enumerate(row) if t in loaded.eos_ids), None)
+            kept = row if cut is None else row[: cut + 1]
+            if cut is None:
+                while kept and kept[-1] == loaded.pad_id and len(ready) > 1:
+                    kept.pop()
+            text = loaded.tokenizer.decode(kept, skip_special_tokens=True)
+            reason = "stop" if cut is not None else "length"
+            results.append(GenerationResult(text, len(ids), len(kept), reason))
+        return results
+
+
+def _cancel_criteria(jobs: list[Job]) -> Any:
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _Cancelled(StoppingCriteria):  # type: ignore[misc,unused-ignore]
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            flags = [job.cancel.is_set() for job in jobs]
+            return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([_Cancelled()])
+
+
+def _end_stream(job: Job) -> None:
+    if job.streamer is not None:
+        job.streamer.text_queue.put(job.streamer.stop_signal)
+
+
+def _drain(q: queue.SimpleQueue[Job | None]) -> list[Job | None]:
+    out: list[Job | None] = []
+    while True:
+        try:
+            out.append(q.get_nowait())
+        except queue.Empty:
+            return out
+
+
+class ModelHandle:
+    """One checkpoint of one provider entry: loaded once, on first use, with its engine.
+
+    Concurrent first callers wait for the one load; a failed load is not cached.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        settings: HuggingFaceLocalConfig,
+        *,
+        provider: str,
+        model_id: str,
+        token: str | None = None,
+    ) -> None:
+        self.source = source
+        self.settings = settings
+        self.provider = provider
+        self.model_id = model_id
+        self._token = token
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+
+    def __repr__(self) -> str:
+        return f"ModelHandle({self.source!r}, loaded={self._engine is not None})"
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the weights are in memory."""
+        return self._engine is not None
+
+    def engine(self) -> Engine:
+        """The engine, loading the model first if needed."""
+        engine = self._engine
+        if engine is not None:
+            return engine
+        with self._lock:
+            if self._engine is None:
+                loaded = load_model(
+                    self.source,
+                    self.settings,
+                    provider=self.provider,
+                    model_id=self.model_id,
+                    token=self._token,
+                )
+                self._engine = Engine(
+                    loaded,
+                    provider=self.provider,
+                    max_batch_size=self.settings.max_batch_size,
+                    batch_wait_s=self.settings.batch_wait_ms / 1000,
+                )
+            return self._engine
+
+    def close(self) -> None:
+        """Stop the worker and drop the weights."""
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
