@@ -69,9 +69,15 @@ def async_client(provider: ProviderContext) -> Any:
     def build_holder() -> LoopClients[Any]:
         if not provider.api_key():
             _build_client(provider)  # raises the readable missing-key error
-        return LoopClients(lambda: _build_client(provider).aio, lambda c: c.aclose())
+        return LoopClients(lambda: _build_client(provider), _aclose)
 
-    return provider.client("async", build_holder, lambda h: h.close()).get()
+    # the holder keeps the whole genai.Client: dropping it would close its transports on GC
+    return provider.client("async", build_holder, lambda h: h.close()).get().aio
+
+
+async def _aclose(client: Any) -> None:
+    await client.aio.aclose()
+    client.close()
 
 
 def _status_of(exc: Any) -> int:

@@ -1,0 +1,179 @@
+"""Client ownership under concurrency: one sync client per entry, one async client per loop.
+
+Covers ``providers._async_clients.LoopClients`` (shared by the anthropic and google providers) and
+the anthropic provider hammered from real threads and from one event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tools.fake_provider import FakeProviderServer
+
+import modelwire.providers.anthropic as anthropic_provider
+from modelwire.config.schema import ProviderConfig
+from modelwire.providers._async_clients import LoopClients
+from modelwire.providers.anthropic import AnthropicChatModel
+from modelwire.providers.base import ProviderContext
+from modelwire.types import ChatRequest, ModelInfo
+
+
+class _Client:
+    def __init__(self) -> None:
+        self.closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+def _holder() -> tuple[LoopClients[_Client], list[_Client]]:
+    built: list[_Client] = []
+    lock = threading.Lock()
+
+    def build() -> _Client:
+        client = _Client()
+        with lock:
+            built.append(client)
+        return client
+
+    return LoopClients(build, lambda c: c.aclose()), built
+
+
+def test_one_client_per_loop() -> None:
+    holder, built = _holder()
+
+    async def twice() -> tuple[_Client, _Client]:
+        return holder.get(), holder.get()
+
+    a1, a2 = asyncio.run(twice())
+    b1, _ = asyncio.run(twice())
+    assert a1 is a2
+    assert b1 is not a1
+    assert len(built) == 2
+
+
+def test_concurrent_first_use_builds_once_per_loop() -> None:
+    holder, built = _holder()
+    barrier = threading.Barrier(8)
+    seen: list[int] = []
+
+    def worker() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+
+            async def hammer() -> set[int]:
+                barrier.wait()
+                clients = await asyncio.gather(*(asyncio.sleep(0, holder.get()) for _ in range(50)))
+                return {id(c) for c in clients}
+
+            ids = loop.run_until_complete(hammer())
+            assert len(ids) == 1
+            seen.extend(ids)
+        finally:
+            loop.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(built) == 8 and len(set(seen)) == 8
+
+
+def test_close_closes_clients_of_live_loops_only() -> None:
+    holder, built = _holder()
+    live = asyncio.new_event_loop()
+    dead = asyncio.new_event_loop()
+    try:
+
+        async def get() -> _Client:
+            return holder.get()
+
+        on_live = live.run_until_complete(get())
+        on_dead = dead.run_until_complete(get())
+        dead.close()
+        holder.close()
+        assert on_live.closed == 1
+        assert on_dead.closed == 0  # its connections died with its loop
+        assert len(holder) == 0
+        assert live.run_until_complete(get()) is not on_live  # rebuilt after close
+    finally:
+        live.close()
+    assert len(built) == 3
+
+
+def test_close_from_inside_the_running_loop_schedules_the_close() -> None:
+    holder, _ = _holder()
+
+    async def run() -> _Client:
+        client = holder.get()
+        holder.close()
+        await asyncio.sleep(0.01)
+        return client
+
+    assert asyncio.run(run()).closed == 1
+
+
+# -- the anthropic provider under load ------------------------------------------------------------
+
+
+@pytest.fixture
+def ctx(fake_server_shared: FakeProviderServer) -> Iterator[ProviderContext]:
+    context = ProviderContext(
+        "anthropic",
+        ProviderConfig(
+            type="anthropic", api_key="sk-ant-load", base_url=fake_server_shared.url + "/anthropic"
+        ),
+    )
+    yield context
+    context.close()
+
+
+def test_threads_share_one_sync_client(ctx: ProviderContext, monkeypatch: Any) -> None:
+    builds: list[int] = []
+    original = anthropic_provider._client_kwargs
+
+    def counting(provider: ProviderContext) -> dict[str, Any]:
+        builds.append(1)
+        return original(provider)
+
+    monkeypatch.setattr(anthropic_provider, "_client_kwargs", counting)
+    model = AnthropicChatModel(ModelInfo(id="anthropic:claude-load"), ctx)
+    barrier = threading.Barrier(16)
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        try:
+            for i in range(5):
+                resp = model.invoke(ChatRequest.build(f"t{n} c{i}"))
+                assert resp.text == f"echo: t{n} c{i}"
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert len(builds) == 1
+
+
+def test_many_concurrent_async_calls_share_the_loops_client(ctx: ProviderContext) -> None:
+    model = AnthropicChatModel(ModelInfo(id="anthropic:claude-load"), ctx)
+
+    async def run() -> list[str]:
+        responses = await asyncio.gather(
+            *(model.ainvoke(ChatRequest.build(f"a{i}")) for i in range(64))
+        )
+        holder = ctx.client("async", lambda: None)
+        assert isinstance(holder, LoopClients)
+        assert len(holder) == 1  # 64 concurrent calls, one client for this loop
+        return [r.text for r in responses]
+
+    assert asyncio.run(run()) == [f"echo: a{i}" for i in range(64)]
