@@ -360,3 +360,21 @@ def test_threads_share_group_state_safely() -> None:
     total_calls = sum(m["calls"] for m in g.health()["members"])
     total_errors = sum(m["errors"] for m in g.health()["members"])
     assert total_calls - total_errors == 400
+
+
+def test_task_detection_runs_once_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    import modelwire.routing.strategies as strategies
+
+    seen: list[str] = []
+    real = strategies.detect_task_type
+
+    def counting(prompt: str) -> Any:
+        seen.append(prompt)
+        return real(prompt)
+
+    monkeypatch.setattr(strategies, "detect_task_type", counting)
+    g = group(["a:one"], strategy="task_aware")
+    s = Script(a_one=[err503(), err503()])
+    assert g.invoke(REQ, s.call, INFOS.__getitem__).model_id == "a:one"
+    assert len(s.calls) == 3  # three passes...
+    assert seen == ["hello"]  # ...one detection

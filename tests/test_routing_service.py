@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -30,6 +30,24 @@ class CutStreamModel(MockChatModel):
         for event in super().stream(request):
             yield event
             raise ProviderUnavailableError("stream cut", model_id=self.info.id)
+
+
+class RecordingModel(MockChatModel):
+    """A mock that keeps every request it receives."""
+
+    seen: ClassVar[list[ChatRequest]] = []
+
+    def invoke(self, request: ChatRequest) -> Any:
+        RecordingModel.seen.append(request)
+        return super().invoke(request)
+
+
+@pytest.fixture
+def recording_provider() -> Iterator[list[ChatRequest]]:
+    RecordingModel.seen = []
+    ModelFactory.register_provider("recmock", RecordingModel)
+    yield RecordingModel.seen
+    ModelFactory.unregister_provider("recmock")
 
 
 @pytest.fixture
@@ -198,3 +216,19 @@ def test_hint_parsing() -> None:
     assert parse_capabilities(["reasoning", "math:exceptional"]) == {"reasoning": 2, "math": 4}
     assert parse_capabilities({"chat": "basic"}) == {"chat": 1}
     assert parse_capabilities(None) == {}
+
+
+def test_member_params_defaults_apply_per_member(recording_provider: list[ChatRequest]) -> None:
+    cfg = Config.model_validate(
+        {
+            "providers": {"rec": {"type": "recmock"}},
+            "models": {"rec:warm": {"params": {"temperature": 0.7}}, "rec:plain": {}},
+            "groups": {"g": {"strategy": "round_robin", "members": ["rec:warm", "rec:plain"]}},
+        }
+    )
+    svc = ModelService(ModelRegistry.from_config(cfg))
+    svc("g", "hi", max_tokens=5)
+    svc("g", "hi", max_tokens=5)
+    warm, plain = recording_provider
+    assert (warm.temperature, warm.max_tokens) == (0.7, 5)
+    assert (plain.temperature, plain.max_tokens) == (None, 5)

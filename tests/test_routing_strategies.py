@@ -279,3 +279,12 @@ def test_make_strategy_and_prompt_text() -> None:
     )
     assert prompt_text(req) == "a\nc"
     assert prompt_text(ChatRequest.build({"role": "system", "content": "s"})) == "s"
+
+
+def test_task_aware_prepare_detects_once_and_keeps_explicit_hints() -> None:
+    ta = make_strategy("task_aware")
+    req = request("code", "small")
+    assert ta.prepare(req, None) == RouteHints(task_type=TaskType.CODE_GENERATION)
+    given = RouteHints(capabilities={"chat": S.STRONG})
+    assert ta.prepare(req, given) is given
+    assert make_strategy("failover").prepare(req, None) is None

@@ -27,7 +27,7 @@ from modelwire.routing.group import ModelGroup
 from modelwire.routing.retry import RetryPolicy
 from modelwire.routing.strategies import RouteHints
 from modelwire.routing.tasks import parse_task_type
-from modelwire.types import ChatResponse, ModelInfo, StreamEvent
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
 
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
@@ -69,6 +69,14 @@ def pop_hints(params: dict[str, Any]) -> RouteHints | None:
         task_type=parse_task_type(task) if task is not None else None,
         capabilities=parse_capabilities(caps) or None,
     )
+
+
+def _member_request(
+    svc: ModelService, request: ChatRequest, prompt: Prompt, params: Mapping[str, Any], model: Any
+) -> ChatRequest:
+    """The request for one member: the group's, unless the member has its own defaults."""
+    defaults = model.info.params
+    return svc.build_request(prompt, params, defaults) if defaults else request
 
 
 class GroupRouter:
@@ -182,7 +190,7 @@ class GroupRouter:
 
         def one(member: ModelInfo, attempt: int) -> ChatResponse:
             model = self._model(member)
-            req = svc.build_request(prompt, rest, model.info.params)
+            req = _member_request(svc, request, prompt, rest, model)
             return svc.call(
                 model,
                 req,
@@ -205,7 +213,7 @@ class GroupRouter:
 
         async def one(member: ModelInfo, attempt: int) -> ChatResponse:
             model = self._model(member)
-            req = svc.build_request(prompt, rest, model.info.params)
+            req = _member_request(svc, request, prompt, rest, model)
             return await svc.acall(
                 model,
                 req,
@@ -228,7 +236,7 @@ class GroupRouter:
 
         def open_stream(member: ModelInfo, attempt: int) -> Iterator[StreamEvent]:
             model = self._model(member)
-            req = svc.build_request(prompt, rest, model.info.params)
+            req = _member_request(svc, request, prompt, rest, model)
             return svc.call_stream(
                 model,
                 req,
@@ -251,7 +259,7 @@ class GroupRouter:
 
         def open_stream(member: ModelInfo, attempt: int) -> AsyncIterator[StreamEvent]:
             model = self._model(member)
-            req = svc.build_request(prompt, rest, model.info.params)
+            req = _member_request(svc, request, prompt, rest, model)
             return svc.acall_stream(
                 model,
                 req,

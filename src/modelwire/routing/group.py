@@ -92,7 +92,7 @@ class GroupCall:
     ) -> None:
         self.group = group
         self.request = request
-        self.hints = hints
+        self.hints = group.strategy.prepare(request, hints)
         self.errors: list[BaseException] = []
         self.skipped: dict[str, str] = {}
         self.attempt = 0

@@ -103,6 +103,13 @@ class Strategy:
 
     name: ClassVar[str] = ""
 
+    def prepare(self, request: ChatRequest, hints: RouteHints | None) -> RouteHints | None:
+        """Work out, once per call, what ``order`` needs beyond the request (default: nothing).
+
+        A group calls this once and passes the result to every pass's ``order``.
+        """
+        return hints
+
     def order(
         self,
         members: Sequence[ModelInfo],
@@ -239,6 +246,12 @@ class TaskAwareStrategy(Strategy):
     """Best capability match for the task first; cheapest among equals."""
 
     name = "task_aware"
+
+    def prepare(self, request: ChatRequest, hints: RouteHints | None) -> RouteHints | None:
+        """Detect the task once, when neither a task type nor capabilities were given."""
+        if hints is not None and (hints.task_type is not None or hints.capabilities):
+            return hints
+        return RouteHints(task_type=detect_task_type(prompt_text(request)))
 
     def requirements(
         self, request: ChatRequest, hints: RouteHints | None
