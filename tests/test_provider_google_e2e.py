@@ -278,6 +278,7 @@ def test_connection_reset(server: FakeProviderServer, ctx: ProviderContext) -> N
     server.faults.push(reset=True)
     with pytest.raises(ProviderUnavailableError, match="could not reach"):
         _model(ctx).invoke(ChatRequest.build("hi"))
+    assert len(server.requests_to(GENERATE)) == 1  # no hidden retry in the SDK
 
 
 def test_context_window_overflow(ctx: ProviderContext) -> None:
