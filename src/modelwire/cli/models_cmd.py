@@ -26,8 +26,24 @@ def models(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     config: ConfigOpt = None,
+    recommend: Annotated[
+        str | None,
+        typer.Option("--recommend", help="Recommend an open model for this capability instead."),
+    ] = None,
+    tier: Annotated[
+        str, typer.Option("--tier", help="Size tier for --recommend: small|medium|large|xlarge.")
+    ] = "small",
+    gpu_memory: Annotated[
+        float | None,
+        typer.Option("--gpu-memory", help="GPU memory in GB to check --recommend against."),
+    ] = None,
 ) -> None:
     """List the registered models with prices, context windows and capabilities."""
+    if recommend is not None:
+        from modelwire.cli.recommend_cmd import show_recommendation
+
+        show_recommendation(recommend, tier, gpu_memory_gb=gpu_memory, as_json=as_json)
+        return
     from modelwire.registry import ModelRegistry
 
     registry = ModelRegistry.from_config(load(config))
