@@ -1,0 +1,74 @@
+"""``modelwire discover``: tables, JSON, provider errors (exit 0) and configuration errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modelwire.cli.app import app
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = tmp_path / "modelwire.yaml"
+    path.write_text(
+        "providers:\n"
+        "  mock: {type: mock}\n"
+        "  broken: {type: openai_compatible, base_url: 'http://127.0.0.1:9/v1'}\n"
+        "models:\n"
+        "  mock:gpt-4o-mini: {aliases: [mini]}\n"
+        "  mock:tiny: {capabilities: {code: basic}}\n"
+        "discovery: {timeout_s: 5}\n"
+        "usage: {enabled: false}\n"
+    )
+    return path
+
+
+def test_table_shows_new_gone_unpriced_and_errors(config_file: Path) -> None:
+    result = runner.invoke(app, ["discover", "-c", str(config_file)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "mock:echo" in out and "new" in out
+    assert "mock:tiny" in out and "gone" in out and "not listed by provider" in out
+    assert "unpriced" in out
+    assert "error" in out and "broken" in out
+    # configured and listed: neither new nor gone
+    assert not [line for line in out.splitlines() if "mock:gpt-4o-mini " in line]
+
+
+def test_json_and_cache(config_file: Path) -> None:
+    first = runner.invoke(app, ["discover", "--json", "-c", str(config_file)])
+    assert first.exit_code == 0, first.output
+    body = json.loads(first.output)
+    assert body["from_cache"] is False and body["providers"] == ["mock"]
+    assert "mock:echo" in body["new"] and "mock:gpt-4o-mini" not in body["new"]
+    assert body["gone"] == ["mock:tiny"]
+    assert body["unavailable"]["mock:tiny"].startswith("not listed")
+    assert body["unpriced"] == ["mock:echo"]
+    assert list(body["errors"]) == ["broken"]
+    assert {m["id"] for m in body["models"]} >= {"mock:echo", "mock:gpt-4o-mini"}
+    second = runner.invoke(app, ["discover", "--json", "-p", "mock", "-c", str(config_file)])
+    assert json.loads(second.output)["from_cache"] is True
+    third = runner.invoke(
+        app, ["discover", "--json", "-p", "mock", "--refresh", "-c", str(config_file)]
+    )
+    body3 = json.loads(third.output)
+    assert body3["from_cache"] is False and body3["errors"] == {}
+
+
+def test_configuration_errors_exit_2(config_file: Path, tmp_path: Path) -> None:
+    unknown = runner.invoke(app, ["discover", "-p", "nope", "-c", str(config_file)])
+    assert unknown.exit_code == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("providers:\n  mock: {type: mock, latency_ms: -1}\n")
+    broken = runner.invoke(app, ["discover", "-c", str(bad)])
+    assert broken.exit_code == 2
+    assert "latency_ms" in broken.output
+    missing = runner.invoke(app, ["discover", "-c", str(tmp_path / "missing.yaml")])
+    assert missing.exit_code == 2
