@@ -27,6 +27,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -73,18 +74,22 @@ class MergePlan:
         return bool(self.add or self.remove)
 
 
-def _default(field: str) -> Any:
-    return ModelInfo.model_fields[field].get_default(call_default_factory=True)
+@functools.cache
+def _defaults() -> tuple[tuple[str, Any], ...]:
+    """``ModelInfo``'s non-identity fields and their defaults (computed once)."""
+    return tuple(
+        (name, spec.get_default(call_default_factory=True))
+        for name, spec in ModelInfo.model_fields.items()
+        if name not in _IDENTITY
+    )
 
 
 def _reported(info: ModelInfo) -> dict[str, Any]:
     """The fields of ``info`` that differ from ``ModelInfo``'s defaults (identity excluded)."""
     out: dict[str, Any] = {}
-    for field in ModelInfo.model_fields:
-        if field in _IDENTITY:
-            continue
+    for field, default in _defaults():
         value = getattr(info, field)
-        if value != _default(field):
+        if value != default:
             out[field] = value
     return out
 
@@ -183,9 +188,9 @@ def merge_models(
                 info = base
                 if old is not None and old.aliases:
                     info = info.model_copy(update={"aliases": _union(info.aliases, old.aliases)})
-            after[model_id] = info.model_copy(
-                update={"available": True, "unavailable_reason": None}
-            )
+            if not info.available or info.unavailable_reason is not None:
+                info = info.model_copy(update={"available": True, "unavailable_reason": None})
+            after[model_id] = info
         for model_id, old in before.items():
             if old.provider != provider or model_id in seen:
                 continue

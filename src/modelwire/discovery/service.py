@@ -79,6 +79,7 @@ class ModelDiscoveryService:
         self._contexts: dict[str, ProviderContext] = {}
         self._contexts_lock = threading.Lock()
         self._last: DiscoveryResult | None = None
+        self._loaded: tuple[tuple[str, int, int], dict[str, CachedListing]] | None = None
         self._refresher: BackgroundRefresher | None = None
         interval = settings.refresh_interval_s if refresh_interval_s is None else refresh_interval_s
         self.refresh_interval_s = interval
@@ -178,7 +179,7 @@ class ModelDiscoveryService:
             self.registry.provider(name)  # unknown names raise ModelNotFoundError
         now = self.clock()
         cache = self.cache
-        stored = cache.load() if cache is not None else {}
+        stored = self._load(cache) if cache is not None else {}
         usable = {n: stored[n] for n in names if n in stored and stored[n].matches(self._source(n))}
         fresh = {} if refresh else {n: c for n, c in usable.items() if self._is_fresh(c, now)}
         todo = [n for n in names if n not in fresh]
@@ -233,6 +234,20 @@ class ModelDiscoveryService:
         )
         self._last = result
         return result
+
+    def _load(self, cache: DiscoveryCache) -> dict[str, CachedListing]:
+        """The cache file's listings, parsed again only when the file changed."""
+        try:
+            st = cache.path.stat()
+        except OSError:
+            return {}
+        stamp = (str(cache.path), st.st_mtime_ns, st.st_size)
+        memo = self._loaded
+        if memo is not None and memo[0] == stamp:
+            return memo[1]
+        stored = cache.load()
+        self._loaded = (stamp, stored)
+        return stored
 
     def _source(self, name: str) -> ProviderContext:
         return self.registry.provider(name)
