@@ -1,0 +1,79 @@
+"""The notebooks run top to bottom without keys, each in under a minute, and are stored stripped."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+BUDGET_S = 60.0
+
+
+#: Text each notebook must print (its headline results), so a silently skipped part fails.
+EXPECTED: dict[str, tuple[str, ...]] = {
+    "usage_analysis": ("attempts, total cost $", "caching saved $", "projected month total: $"),
+}
+
+
+def test_notebooks_exist() -> None:
+    assert {p.stem for p in NOTEBOOKS} >= set(EXPECTED)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_stripped(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        assert cell.outputs == [], f"{path.name} cell {index} has stored outputs"
+        assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
+    assert "widgets" not in nb.metadata
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_executes(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.endswith("_API_KEY") or key in {"MODELWIRE_LEDGER", "MODELWIRE_CONFIG"}:
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("MODELWIRE_ROOT", str(ROOT))
+    monkeypatch.setenv("HOME", str(tmp_path))  # the default ledger/config dirs land here
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=BUDGET_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    started = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - started
+    assert elapsed < BUDGET_S, f"{path.name} took {elapsed:.1f} s"
+    errors = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "error"
+    ]
+    assert not errors
+    text = "".join(
+        out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    )
+    assert text.strip(), f"{path.name} printed nothing"
+    assert "Traceback" not in text
+    for expected in EXPECTED.get(path.stem, ()):
+        assert expected in text, f"{path.name} did not print {expected!r}"
