@@ -124,6 +124,10 @@ class UsageLedger:
         # The child must not share the parent's pooled connections.
         self._engine.dispose(close=False)
 
+    def failed_events(self) -> list[UsageEvent]:
+        """Events ``close()`` could not write because the database kept failing."""
+        return self._writer.failed_events()
+
     def pending(self) -> int:
         """Events recorded and not yet handed to the database."""
         return self._writer.pending()
@@ -133,7 +137,11 @@ class UsageLedger:
         self._writer.flush(timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        """Write everything still queued, stop the writer and release the database."""
+        """Write everything still queued, stop the writer and release the database.
+
+        A failing database is retried for up to ``timeout`` seconds (default 30); events still
+        unwritten then raise ``LedgerWriteError`` (see ``failed_events()``).
+        """
         if self._closed:
             return
         self._closed = True

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from modelwire.usage.pricing import from_nanos
@@ -208,7 +209,11 @@ def summary(
         row["cost_usd"] = None if unpriced == calls else from_nanos(int(cost or 0))
         row["unpriced_calls"] = unpriced
         out.append(row)
-    out.sort(key=lambda d: tuple((d[k] is None, d[k]) for k in keys))
+    nullable = [k for k in keys if k in ("caller", "group")]
+    if nullable:
+        out.sort(key=lambda d: tuple((d[k] is None, d[k]) for k in keys))
+    elif keys:
+        out.sort(key=itemgetter(*keys))
     return out
 
 

@@ -151,9 +151,10 @@ class WriteBehind:
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = False
+        self._give_up_at = 0.0
+        self._busy = False  # set by the writer from before it pops a batch until it is written
         self._error: BaseException | None = None
         self._failed_events: list[UsageEvent] = []
-        self._pid = os.getpid()
 
     def _reset_after_fork(self) -> None:
         # The parent's thread does not exist here and the parent writes its own queue.
@@ -211,8 +212,8 @@ class WriteBehind:
 
     def flush(self, timeout: float | None = None) -> None:
         """Return once everything put before this call is written (or raise the write error)."""
-        if self._thread is None and not self._dq:
-            return
+        if not self._dq and not self._busy:
+            return  # nothing queued and no batch in flight: everything earlier is committed
         m = _Marker()
         self._dq.append(m)
         if self._thread is None:
@@ -224,21 +225,34 @@ class WriteBehind:
             raise LedgerWriteError(f"usage ledger could not write: {m.error}") from m.error
 
     def close(self, timeout: float | None = None) -> None:
-        """Drain the queue, stop the writer; further puts raise ``LedgerClosedError``."""
+        """Drain the queue and stop the writer; further puts raise ``LedgerClosedError``.
+
+        A failing database is retried for up to ``timeout`` seconds (default 30); events still
+        unwritten then are kept in ``failed_events()`` and reported by ``LedgerWriteError``.
+        """
         if self._closed:
             return
         self._closed = True
+        budget = 30.0 if timeout is None else max(timeout, 0.0)
+        self._give_up_at = time.monotonic() + budget
+        self._stop = True
+        self._wake.set()
         try:
-            if self._pid == os.getpid():
-                self.flush(timeout)
-        finally:
-            self._stop = True
-            self._wake.set()
             t = self._thread
             if t is not None and t is not threading.current_thread():
-                t.join(timeout if timeout is not None else 5.0)
+                t.join(budget + 5.0)
+                if t.is_alive():
+                    raise LedgerWriteError(
+                        f"usage ledger writer still busy after {budget:g}s; "
+                        f"{len(self._dq)} items unwritten"
+                    )
+        finally:
             with _open_lock:
                 _open.discard(self)
+        if self._failed_events:
+            raise LedgerWriteError(
+                f"usage ledger could not write {len(self._failed_events)} events: {self._error}"
+            ) from self._error
 
     # -- writer thread -------------------------------------------------------------------------
 
@@ -255,6 +269,7 @@ class WriteBehind:
                 if self._stop:
                     return
                 continue
+            self._busy = True
             events: list[UsageEvent] = []
             markers: list[_Marker] = []
             popleft = dq.popleft
@@ -276,7 +291,7 @@ class WriteBehind:
                 except Exception as exc:
                     error = self._error = exc
             if error is not None:
-                if self._stop:
+                if self._stop and time.monotonic() >= self._give_up_at:
                     log.error("usage ledger: %d events not written: %s", len(events), error)
                     self._failed_events.extend(events)
                 else:
@@ -286,11 +301,15 @@ class WriteBehind:
             elif self._waiting:
                 with self._space:
                     self._space.notify_all()
+            self._busy = False
             for m in markers:
                 m.error = error
                 m.done.set()
-            if error is not None and not self._stop:
-                time.sleep(pause)
+            if error is not None:
+                wait = pause
+                if self._stop:
+                    wait = min(pause, max(self._give_up_at - time.monotonic(), 0.0))
+                time.sleep(wait)
                 pause = min(pause * 2, 5.0)
 
     def failed_events(self) -> list[UsageEvent]:
