@@ -35,7 +35,7 @@ from modelwire.providers.hf_local.architecture import UnsupportedModelError  # n
 from modelwire.providers.hf_local.provider import HuggingFaceLocalChatModel  # noqa: E402
 from modelwire.registry import ModelRegistry  # noqa: E402
 from modelwire.service import ModelService  # noqa: E402
-from modelwire.types import StreamEvent, Usage  # noqa: E402
+from modelwire.types import ChatRequest, StreamEvent, Usage  # noqa: E402
 
 GPT2 = "hf:tiny-gpt2"
 T5 = "hf:tiny-t5"
@@ -326,3 +326,60 @@ def test_list_models_scans_the_model_dir(service: ModelService) -> None:
     assert not any(
         isinstance(h, engine_module.ModelHandle) and h.loaded for h in ctx._clients.values()
     )
+
+
+def test_a_slow_call_times_out_and_is_cancelled(
+    service: ModelService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service.invoke_model(GPT2, "one", max_tokens=2)  # loaded
+    seen: list[engine_module.Job] = []
+    real = engine_module.Engine._generate
+
+    def slow(self: Any, ready: Any) -> Any:
+        seen.extend(job for job, _ in ready)
+        threading.Event().wait(0.5)
+        return real(self, ready)
+
+    monkeypatch.setattr(engine_module.Engine, "_generate", slow)
+    with pytest.raises(errors.TimeoutError, match=r"did not answer within 0\.05s"):
+        model = service.registry.get_model(GPT2)
+        model.invoke(ChatRequest.build("one", max_tokens=2, timeout=0.05))  # no retries
+    assert seen and seen[0].cancel.is_set()
+
+
+def test_closing_a_stream_early_cancels_the_generation(
+    service: ModelService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs: list[engine_module.Job] = []
+    submit = engine_module.Engine.submit
+
+    def recording(self: Any, job: engine_module.Job) -> None:
+        jobs.append(job)
+        submit(self, job)
+
+    put = transformers.TextIteratorStreamer.put
+
+    def slow_put(self: Any, value: Any) -> None:  # ~20 ms per generated token
+        threading.Event().wait(0.02)
+        put(self, value)
+
+    monkeypatch.setattr(engine_module.Engine, "submit", recording)
+    monkeypatch.setattr(transformers.TextIteratorStreamer, "put", slow_put)
+    events = service.stream_model(GPT2, "one two", max_tokens=30, temperature=0)
+    first = next(events)
+    assert first.text and not first.done
+    events.close()
+    (job,) = jobs
+    assert job.cancel.is_set()
+    result = job.future.result(timeout=10)
+    assert result.output_tokens < 15  # stopped soon after the close, not at 30
+
+
+def test_missing_torch_names_the_extra(
+    service: ModelService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelwire.factory import MissingDependencyError
+
+    monkeypatch.setattr(HuggingFaceLocalChatModel, "requires", ("modelwire_absent_module",))
+    with pytest.raises(MissingDependencyError, match=r"modelwire\[huggingface\]"):
+        service.invoke_model("hf:another-model", "hi")
