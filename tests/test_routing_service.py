@@ -232,3 +232,30 @@ def test_member_params_defaults_apply_per_member(recording_provider: list[ChatRe
     warm, plain = recording_provider
     assert (warm.temperature, warm.max_tokens) == (0.7, 5)
     assert (plain.temperature, plain.max_tokens) == (None, 5)
+
+
+def test_model_fallbacks_run_as_a_failover_chain() -> None:
+    cfg = Config.model_validate(
+        {
+            "providers": {
+                "mock": {"type": "mock"},
+                "down": {"type": "mock", "error_rate": 1.0, "error_kinds": ["server"]},
+            },
+            "models": {"down:main": {"fallbacks": ["mock:spare"], "aliases": ["main"]}},
+            "retry": {"base_delay_s": 0.0, "max_delay_s": 0.0},
+        }
+    )
+    sink = InMemoryUsageSink()
+    svc = ModelService(ModelRegistry.from_config(cfg), ledger=sink)
+    resp = svc("main", "hello")
+    assert resp.model_id == "mock:spare" and resp.attempts == 2
+    assert [(e.model_id, e.attempt, e.group, e.status) for e in sink.events] == [
+        ("down:main", 1, "down:main", "error"),
+        ("mock:spare", 2, "down:main", "ok"),
+    ]
+    chain = svc.groups.get("down:main")
+    assert chain is not None and chain.members == ("down:main", "mock:spare")
+    assert svc.groups.get("main") is chain  # one chain per model, whatever name reaches it
+    assert chain.retry.max_attempts == 3  # 1 + the provider entry's max_retries (2)
+    assert svc.groups.get("mock:spare") is None  # no fallbacks: a plain model
+    assert svc.groups.get("nope:x") is None

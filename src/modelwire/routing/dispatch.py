@@ -1,8 +1,11 @@
 """The glue between ``ModelService`` and model groups.
 
 ``GroupRouter`` holds the groups one service routes: those under ``groups:`` in the registry's
-configuration (built on first use), those added in code with ``add``, and the virtual ``auto``
-group (every available registered model, ``task_aware``), when no model or group is named so.
+configuration (built on first use), those added in code with ``add``, the virtual ``auto``
+group (every available registered model, ``task_aware``) when no model or group is named so,
+and the fallback chain of every model with ``fallbacks: [...]``: calling such a model runs the
+failover group ``[model, *fallbacks]``, named after the model, with the model's own retry
+settings (``retry:`` with ``max_attempts = 1 + max_retries`` of its provider entry).
 
 Each attempt at a member goes through the service's own single-model path
 (``ModelService.call`` and friends) with a one-attempt policy, so it is measured, priced and
@@ -88,6 +91,7 @@ class GroupRouter:
         self._groups: dict[str, ModelGroup] | None = None
         self._names: dict[str, ModelGroup] = {}
         self._auto: ModelGroup | None = None
+        self._chains: dict[str, ModelGroup] = {}
 
     # the table --------------------------------------------------------------------------------
 
@@ -145,7 +149,33 @@ class GroupRouter:
             return group
         if name == AUTO and not self._service.registry.is_registered(name):
             return self._auto_group()
-        return None
+        return self._fallback_chain(name)
+
+    def _fallback_chain(self, name: str) -> ModelGroup | None:
+        """A model with ``fallbacks:`` runs as a failover group named after it."""
+        registry = self._service.registry
+        try:
+            info = registry.get_model_info(name)
+        except ModelwireError:
+            return None  # the service's own lookup raises the error with suggestions
+        if not info.fallbacks:
+            return None
+        members = tuple(dict.fromkeys((info.id, *info.fallbacks)))
+        chain = self._chains.get(info.id)
+        if chain is not None and chain.members == members:
+            return chain
+        retry = registry.config.retry
+        try:
+            max_retries = registry.provider(info.provider).config.max_retries
+            retry = retry.model_copy(update={"max_attempts": 1 + max_retries})
+        except (KeyError, ModelwireError):
+            pass
+        with self._lock:
+            chain = self._chains.get(info.id)
+            if chain is None or chain.members != members:
+                chain = ModelGroup(info.id, members, strategy="failover", retry=retry)
+                self._chains = {**self._chains, info.id: chain}
+        return chain
 
     def _auto_group(self) -> ModelGroup:
         members = tuple(m.id for m in self._service.registry.list_models() if m.available)
