@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from modelwire.types import ModelCost, Usage
 from modelwire.usage.pricing import compute_cost, to_nanos
-from modelwire.usage.rows import US_PER_DAY, RollupDelta, aggregate
+from modelwire.usage.rows import US_PER_DAY, RollupDelta, aggregate, day_of, delta_rows
+from modelwire.usage.store import statements
 from modelwire.usage.tables import CALL_COLUMNS
 
 if TYPE_CHECKING:
@@ -36,19 +37,14 @@ def _ph(conn: Connection) -> str:
 
 
 def _insert_delta(conn: Connection, delta: RollupDelta) -> None:
-    from modelwire.usage.rows import delta_rows
-    from modelwire.usage.store import _sql
-
     if delta:
-        conn.exec_driver_sql(_sql(conn.engine).upsert, sorted(delta_rows(delta)))
+        conn.exec_driver_sql(statements(conn.engine).upsert, sorted(delta_rows(delta)))
 
 
 def _rebuild_days(conn: Connection, pairs: Iterable[tuple[int, str]]) -> None:
     """Recompute the rollup rows of each (day number, model id) from the stored rows."""
     ph = _ph(conn)
     for day_n, model_id in sorted(set(pairs)):
-        from modelwire.usage.rows import day_of
-
         start = day_n * US_PER_DAY
         conn.exec_driver_sql(
             f"DELETE FROM usage_daily WHERE day = {ph} AND model_id = {ph}",

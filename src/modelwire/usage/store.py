@@ -22,11 +22,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BusyError",
+    "Statements",
     "default_url",
     "is_busy_error",
     "make_engine",
     "normalise_url",
     "sqlite_path",
+    "statements",
     "write_batch",
 ]
 
@@ -125,7 +127,7 @@ def is_busy_error(exc: BaseException) -> bool:
     return sqlstate in {"40001", "40P01", "55P03"}
 
 
-class _Sql:
+class Statements:
     """The writer's two statements, rendered once per dialect."""
 
     def __init__(self, dialect_name: str, paramstyle: str) -> None:
@@ -148,15 +150,16 @@ class _Sql:
         )
 
 
-_sql_cache: dict[tuple[str, str], _Sql] = {}
+_sql_cache: dict[tuple[str, str], Statements] = {}
 
 
-def _sql(engine: Engine) -> _Sql:
+def statements(engine: Engine) -> Statements:
+    """The writer's INSERT and rollup UPSERT for ``engine``'s dialect (cached)."""
     d = engine.dialect
     key = (d.name, str(d.paramstyle))
     s = _sql_cache.get(key)
     if s is None:
-        s = _sql_cache[key] = _Sql(d.name, str(d.paramstyle))
+        s = _sql_cache[key] = Statements(d.name, str(d.paramstyle))
     return s
 
 
@@ -170,7 +173,7 @@ def write_batch(
     """Insert ``rows`` and apply ``delta`` to the rollup in one transaction, retrying when busy."""
     if not rows:
         return
-    sql = _sql(engine)
+    sql = statements(engine)
     # Sorted so two writers touching the same rollup rows lock them in the same order.
     drows = sorted(delta_rows(delta))
     deadline = time.monotonic() + retry_s
