@@ -33,13 +33,27 @@ MODELS_PER_PROVIDER = 40
 def _config(servers: list[FakeProviderServer]) -> Config:
     providers = {
         f"p{delay}": {
-            "type": "openai_compatible",
+            "type": "openai",
+            "api_key": "sk-bench",
             "base_url": server.url + "/v1",
             "headers": {"x-fake-fault": f"delay_ms={delay}"},
         }
         for delay, server in zip(DELAYS_MS, servers, strict=True)
     }
     return Config.model_validate({"providers": providers, "discovery": {"timeout_s": 5}})
+
+
+def _listing() -> list[str]:
+    """A realistic OpenAI listing: catalog names, their dated snapshots, unknown fine-tunes."""
+    from modelwire.catalog import load_catalog
+
+    catalog = load_catalog()
+    names: list[str] = []
+    for record in catalog.records.values():
+        if record.vendor == "openai":
+            names += [record.name, *record.snapshots]
+    names += [f"ft:gpt-4o-mini:acme:{n}" for n in range(MODELS_PER_PROVIDER - len(names))]
+    return names[:MODELS_PER_PROVIDER]
 
 
 def _ms(seconds: float) -> str:
@@ -53,8 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     servers = [FakeProviderServer().start() for _ in DELAYS_MS]
     try:
-        for i, server in enumerate(servers):
-            server.models["openai"] = [f"model-{i}-{n}" for n in range(MODELS_PER_PROVIDER)]
+        for server in servers:
+            server.models["openai"] = _listing()
         registry = ModelRegistry.from_config(_config(servers))
         with tempfile.TemporaryDirectory() as cache_dir:
             with ModelDiscoveryService(registry, cache_dir=cache_dir, background=False) as svc:

@@ -72,7 +72,7 @@ class CachedListing:
             "type": self.type,
             "base_url": self.base_url,
             "fetched_at": self.fetched_at.isoformat(),
-            "models": [m.model_dump(mode="json") for m in self.models],
+            "models": [m.model_dump(mode="json", exclude_defaults=True) for m in self.models],
         }
 
     @classmethod
@@ -138,7 +138,7 @@ class DiscoveryCache:
             "key": self.key,
             "providers": {name: merged[name].to_json() for name in sorted(merged)},
         }
-        data = json.dumps(body, indent=1, sort_keys=True).encode()
+        data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         with contextlib.suppress(OSError):
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".discovery-", suffix=".tmp", dir=self.directory)

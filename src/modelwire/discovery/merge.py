@@ -108,21 +108,30 @@ def _family(catalog: Catalog | None, ptype: str, name: str) -> str | None:
 
 
 def enrich(info: ModelInfo, catalog: Catalog | None, provider_type: str) -> ModelInfo:
-    """A listed model filled in from the catalog (rule 1 of the module docstring)."""
+    """A listed model filled in from the catalog (rule 1 of the module docstring).
+
+    Both inputs are valid ``ModelInfo``, so the result is a copy of one with fields of the other
+    (``model_copy``, no second validation: this runs for every listed model).
+    """
     base = _catalog_match(catalog, provider_type, info.name)
-    data: dict[str, Any] = {}
-    if base is not None:
-        data = base.model_dump(exclude=set(_IDENTITY))
-    data.update(_reported(info))
-    data["provider_type"] = info.provider_type or provider_type
+    if base is None:
+        if info.source == "discovered" and info.provider_type:
+            return info  # nothing to fill in: the provider's report as it is
+        return info.model_copy(
+            update={"source": "discovered", "provider_type": info.provider_type or provider_type}
+        )
+    update = _reported(info)
     exact = catalog is not None and f"{provider_type}:{info.name}" in catalog
-    return ModelInfo(
+    update.update(
         id=info.id,
         provider=info.provider,
         name=info.name,
         source="catalog" if exact else "discovered",
-        **data,
+        provider_type=info.provider_type or provider_type,
+        available=True,
+        unavailable_reason=None,
     )
+    return base.model_copy(update=update)
 
 
 def _union(first: Iterable[str], second: Iterable[str]) -> tuple[str, ...]:
