@@ -325,3 +325,23 @@ def test_summary_keys_are_typed(filled: tuple[UsageLedger, list[UsageEvent]]) ->
     assert isinstance(row["day"], date)
     assert isinstance(row["hour"], datetime) and row["hour"].tzinfo is not None
     assert isinstance(row["cost_usd"], Decimal)
+
+
+def test_reprice_defaults_to_the_bundled_catalog(ledger_url: str) -> None:
+    from modelwire.catalog import load_catalog
+    from modelwire.types import Usage
+    from modelwire.usage.pricing import compute_cost
+
+    wrong = event(0, model_id="openai:gpt-4o-mini", provider="openai", status="ok")
+    with UsageLedger(ledger_url) as ledger:
+        ledger.record(wrong)
+        assert ledger.reprice(model="openai:gpt-4o-mini") == 1
+        (r,) = list(ledger.records())
+    usage = Usage(
+        input_tokens=wrong.input_tokens,
+        output_tokens=wrong.output_tokens,
+        cache_read_tokens=wrong.cache_read_tokens,
+        cache_write_tokens=wrong.cache_write_tokens,
+    )
+    want = compute_cost(usage, load_catalog().price_for("openai:gpt-4o-mini"))
+    assert want is not None and r.cost_usd == want != wrong.cost_usd
