@@ -19,6 +19,14 @@ BUDGET_S = 60.0
 #: Text each notebook must print (its headline results), so a silently skipped part fails.
 EXPECTED: dict[str, tuple[str, ...]] = {
     "usage_analysis": ("attempts, total cost $", "caching saved $", "projected month total: $"),
+    "tour": (
+        "heavy modules loaded by `import modelwire`: []",
+        "echo: Hello through the OpenAI SDK",
+        "did you mean",
+        "group 'resilient' answered by mock:gpt-4o-mini",
+        "distinct model objects after 8 racing first uses: 1",
+        "fake server stopped: True",
+    ),
 }
 
 
