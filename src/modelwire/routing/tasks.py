@@ -29,6 +29,7 @@ labelled corpus in ``golden/prompts/tasks.yaml``. Pass ``task_type=`` explicitly
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -221,9 +222,13 @@ _SIGNALS: dict[TaskType, tuple[tuple[str, int], ...]] = {
     ),
 }
 
-_COMPILED: dict[TaskType, tuple[tuple[re.Pattern[str], int], ...]] = {
-    task: tuple((re.compile(p), w) for p, w in signals) for task, signals in _SIGNALS.items()
-}
+
+@functools.cache
+def _compiled() -> dict[TaskType, tuple[tuple[re.Pattern[str], int], ...]]:
+    """The signal tables, compiled on first use (keeps importing this module cheap)."""
+    return {
+        task: tuple((re.compile(p), w) for p, w in signals) for task, signals in _SIGNALS.items()
+    }
 
 
 SCAN_HEAD_CHARS = 3000
@@ -241,8 +246,9 @@ def _scanned(prompt: str) -> str:
 def score_task_types(prompt: str) -> dict[TaskType, int]:
     """The heuristic's score for every task type (each matching signal adds its weight once)."""
     prompt = _scanned(prompt).lower()  # lower-casing once beats re.IGNORECASE on every pattern
+    tables = _compiled()
     return {
-        task: sum(weight for pattern, weight in _COMPILED[task] if pattern.search(prompt))
+        task: sum(weight for pattern, weight in tables[task] if pattern.search(prompt))
         for task in TaskType
     }
 
