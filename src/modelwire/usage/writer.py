@@ -246,6 +246,7 @@ class WriteBehind:
                         f"usage ledger writer still busy after {budget:g}s; "
                         f"{len(self._dq)} items unwritten"
                     )
+            self._write_stragglers()
         finally:
             with _open_lock:
                 _open.discard(self)
@@ -253,6 +254,22 @@ class WriteBehind:
             raise LedgerWriteError(
                 f"usage ledger could not write {len(self._failed_events)} events: {self._error}"
             ) from self._error
+
+    def _write_stragglers(self) -> None:
+        """Write events a racing ``put`` appended after the writer's last pass."""
+        late: list[UsageEvent] = []
+        while self._dq:
+            item = self._dq.popleft()
+            if type(item) is _Marker:
+                item.done.set()
+            else:
+                late.append(item)  # type: ignore[arg-type]
+        if late:
+            try:
+                self._write(late)
+            except Exception as exc:
+                self._error = exc
+                self._failed_events.extend(late)
 
     # -- writer thread -------------------------------------------------------------------------
 
