@@ -159,3 +159,20 @@ def test_cache_can_be_turned_off(server: FakeProviderServer, tmp_path: Path) -> 
         assert not service.discover().from_cache
         assert not service.discover().from_cache
     assert _listings(server) == 2
+
+
+def test_naive_clock_is_taken_as_utc_and_unknown_provider_raises(
+    server: FakeProviderServer, tmp_path: Path
+) -> None:
+    from modelwire.errors import ModelNotFoundError
+
+    registry = _registry(server.url)
+    naive = datetime(2026, 1, 1, 12, 0)
+    with ModelDiscoveryService(
+        registry, cache_dir=tmp_path, clock=lambda: naive, background=False
+    ) as service:
+        first = service.discover()
+        assert first.fetched_at == naive.replace(tzinfo=UTC)
+        assert service.discover().from_cache
+        with pytest.raises(ModelNotFoundError):
+            service.discover(providers=["nope"])

@@ -177,7 +177,7 @@ class ModelDiscoveryService:
             names = sorted(self.registry.providers)
         for name in names:
             self.registry.provider(name)  # unknown names raise ModelNotFoundError
-        now = self.clock()
+        now = self._now()
         cache = self.cache
         stored = self._load(cache) if cache is not None else {}
         usable = {n: stored[n] for n in names if n in stored and stored[n].matches(self._source(n))}
@@ -234,6 +234,11 @@ class ModelDiscoveryService:
         )
         self._last = result
         return result
+
+    def _now(self) -> datetime:
+        """The clock's time; a naive time is taken as UTC."""
+        now = self.clock()
+        return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
     def _load(self, cache: DiscoveryCache) -> dict[str, CachedListing]:
         """The cache file's listings, parsed again only when the file changed."""
