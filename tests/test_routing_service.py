@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import pytest
@@ -259,3 +260,36 @@ def test_model_fallbacks_run_as_a_failover_chain() -> None:
     assert chain.retry.max_attempts == 3  # 1 + the provider entry's max_retries (2)
     assert svc.groups.get("mock:spare") is None  # no fallbacks: a plain model
     assert svc.groups.get("nope:x") is None
+
+
+def test_group_shared_by_threads_and_an_event_loop() -> None:
+    svc, sink = make_service(
+        {
+            "g": {
+                "strategy": "round_robin",
+                "members": ["flaky:a", "mock:cheap"],
+                "retry": FAST_RETRY,
+                "circuit_breaker": {"failure_threshold": 1000, "min_calls": 1000},
+            }
+        },
+        flaky={"type": "mock", "error_rate": 0.5, "error_kinds": ["server"], "seed": 3},
+    )
+
+    async def many() -> list[str]:
+        resps = await asyncio.gather(*(svc.ainvoke_model("g", f"q{i}") for i in range(60)))
+        return [r.model_id for r in resps]
+
+    with ThreadPoolExecutor(4) as pool:
+        threaded = pool.map(lambda i: svc("g", f"t{i}").model_id, range(60))
+        from_loop = asyncio.run(many())
+        from_threads = list(threaded)
+    answers = from_loop + from_threads
+    assert len(answers) == 120
+    assert set(answers) == {"flaky:a", "mock:cheap"}  # both serve; flaky failures fail over
+    ok = [e for e in sink.events if e.status == "ok"]
+    errors = [e for e in sink.events if e.status == "error"]
+    assert len(ok) == 120
+    assert errors and all(e.model_id == "flaky:a" for e in errors)
+    members = {m["model_id"]: m for m in svc.health()["groups"]["g"]["members"]}
+    assert members["flaky:a"]["errors"] == len(errors)
+    assert sum(m["calls"] for m in members.values()) == len(sink.events)
