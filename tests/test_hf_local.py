@@ -20,6 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may reach the Hub
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
+torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair to parallel test workers
 
 from tests.hf_tiny_models import (  # noqa: E402
     CHAT_TEMPLATE,
