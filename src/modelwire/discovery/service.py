@@ -8,6 +8,7 @@ registry (``merge``) in one ``update_models`` call. Nothing here runs inside a m
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,7 @@ class ModelDiscoveryService:
         self._catalog = catalog
         self._lister = ConcurrentLister()
         self._contexts: dict[str, ProviderContext] = {}
+        self._prepared: set[str] = set()
         self._contexts_lock = threading.Lock()
         self._last: DiscoveryResult | None = None
         self._loaded: tuple[tuple[str, int, int], dict[str, CachedListing]] | None = None
@@ -136,17 +138,26 @@ class ModelDiscoveryService:
             return ctx
 
     def _lister_for(self, name: str) -> Callable[[], list[ModelInfo]]:
-        """The listing function of provider ``name``, its class and SDK loaded beforehand.
+        """The listing function of provider ``name``, prepared before its timeout starts.
 
-        Loading a vendor SDK can take seconds the first time; that is not the provider being
-        slow, so it happens here, before the provider's timeout starts. Errors (an unknown
-        type, a missing SDK) surface when the returned function runs, as that provider's error.
+        Loading a vendor SDK can take seconds the first time, and building a client (no network
+        I/O, by the ``ProviderContext`` contract) tens of milliseconds; neither is the provider
+        being slow, so both happen here, once per service. The client is found by convention: a
+        ``sync_client(provider)`` of the class or of its module. Errors (an unknown type, a
+        missing SDK or key) surface when the returned function runs, as that provider's error.
         """
         ctx = self._context(name)
         try:
             cls = self.registry.factory.provider_class(ctx.type)
             for module in cls.requires:
                 importlib.import_module(module)
+            if name not in self._prepared:
+                build = getattr(cls, "sync_client", None)
+                if build is None:
+                    build = getattr(sys.modules.get(cls.__module__), "sync_client", None)
+                if callable(build):
+                    build(ctx)
+                self._prepared.add(name)
         except Exception as exc:
             failure = exc
 
@@ -314,6 +325,7 @@ class ModelDiscoveryService:
         self.stop_background()
         with self._contexts_lock:
             contexts, self._contexts = list(self._contexts.values()), {}
+            self._prepared.clear()
         for ctx in contexts:
             ctx.close()
 
