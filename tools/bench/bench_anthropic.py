@@ -1,14 +1,16 @@
 """Anthropic call overhead: modelwire vs the raw ``anthropic`` SDK against the loopback fake server.
 
-Run: ``python tools/bench/bench_anthropic.py [--blocks 200 --calls 7 --threads 16]``.
+Run: ``python tools/bench/bench_anthropic.py [--blocks 200 --calls 5 --threads 16]``.
 
 The fake provider runs in a child process (``python -m tools.fake_provider``) so its work does not
 share this process's GIL. In one run, with alternating blocks (raw, modelwire, raw, ...):
 
 1. median wall time per call: ``Anthropic().messages.create`` vs ``ModelService.invoke_model``
    with a SQLite ``UsageLedger`` in a temporary folder (the same request: model, max_tokens,
-   one user message), and the median of the per-block ratios modelwire/raw (blocks in ABBA
-   order, so a change in machine load between blocks hits both sides);
+   one user message), and the median of the per-block ratios to raw (the contenders run in a
+   shuffled order in every block, so a change in machine load hits all alike). Two more rows
+   split the overhead: ``ModelService`` without a ledger, and the provider alone
+   (``AnthropicChatModel.invoke`` on a prepared ``ChatRequest``);
 2. ``--threads`` threads sharing one client / one service: calls per second, alternating rounds.
 
 Nothing leaves 127.0.0.1.
@@ -17,6 +19,7 @@ Nothing leaves 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import subprocess
 import sys
@@ -31,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = "claude-bench-1"
 PROMPT = "Say hello to the benchmark in a few words please."
 MAX_TOKENS = 64
+RAW = "raw anthropic SDK"
+MW = "modelwire ModelService"
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
@@ -86,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run both measurements and print medians and ratios."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--blocks", type=int, default=200, help="alternating blocks per side")
-    parser.add_argument("--calls", type=int, default=7, help="calls per latency block")
+    parser.add_argument("--calls", type=int, default=5, help="calls per latency block")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--per-thread", type=int, default=20, help="calls per thread per round")
     parser.add_argument("--rounds", type=int, default=7, help="alternating throughput rounds")
@@ -96,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     import anthropic
 
     import modelwire as mw
+    from modelwire.types import ChatRequest
 
     proc, url = start_server()
     tmp = tempfile.TemporaryDirectory()
@@ -121,23 +127,39 @@ def main(argv: list[str] | None = None) -> None:
         def call_mw() -> Any:
             return service.invoke_model(f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS)
 
+        bare = mw.ModelService(registry, ledger=None)
+        model = registry.get_model(f"anthropic:{MODEL}")
+        request = ChatRequest.build(PROMPT, max_tokens=MAX_TOKENS)
+
+        def call_bare() -> Any:
+            return bare.invoke_model(f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS)
+
+        def call_provider() -> Any:
+            return model.invoke(request)
+
+        contenders: dict[str, Callable[[], Any]] = {
+            RAW: call_raw,
+            MW: call_mw,
+            "  ModelService, no ledger": call_bare,
+            "  provider only (.invoke)": call_provider,
+        }
         assert call_raw().content[0].text == call_mw().text  # the same request, the same answer
-        for fn in (call_raw, call_mw):  # warm up connections and first-use builds
+        for fn in contenders.values():  # warm up connections and first-use builds
             timed_block(fn, 20)
 
-        samples: dict[str, list[float]] = {"raw": [], "modelwire": []}
-        block_ratios: list[float] = []
-        for block in range(args.blocks):
-            # ABBA order: drift in machine load hits both sides alike
-            if block % 2:
-                mw_times = timed_block(call_mw, args.calls)
-                raw_times = timed_block(call_raw, args.calls)
-            else:
-                raw_times = timed_block(call_raw, args.calls)
-                mw_times = timed_block(call_mw, args.calls)
-            samples["raw"] += raw_times
-            samples["modelwire"] += mw_times
-            block_ratios.append(statistics.median(mw_times) / statistics.median(raw_times))
+        samples: dict[str, list[float]] = {name: [] for name in contenders}
+        block_ratios: dict[str, list[float]] = {name: [] for name in contenders}
+        order = list(contenders)
+        shuffler = random.Random(0)
+        for _ in range(args.blocks):
+            shuffler.shuffle(order)  # no side always runs first: load drift hits all alike
+            medians: dict[str, float] = {}
+            for name in order:
+                times = timed_block(contenders[name], args.calls)
+                samples[name] += times
+                medians[name] = statistics.median(times)
+            for name in contenders:
+                block_ratios[name].append(medians[name] / medians[RAW])
 
         tput: dict[str, list[float]] = {"raw": [], "modelwire": []}
         for _ in range(args.rounds):
@@ -154,12 +176,14 @@ def main(argv: list[str] | None = None) -> None:
         proc.wait(timeout=10)
         tmp.cleanup()
 
-    m_raw = statistics.median(samples["raw"]) * 1e3
-    m_mw = statistics.median(samples["modelwire"]) * 1e3
-    print(f"latency: median ms per call ({args.blocks} alternating blocks x {args.calls} calls)")
-    print(f"  raw anthropic SDK    {m_raw:8.3f} ms")
-    print(f"  modelwire            {m_mw:8.3f} ms   ratio {m_mw / m_raw:5.3f}")
-    print(f"  modelwire/raw per block: median {_spread(block_ratios)}")
+    base = statistics.median(samples[RAW])
+    print(f"latency: median ms per call ({args.blocks} shuffled blocks x {args.calls} calls)")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        ratio = _spread(block_ratios[name]) if name != RAW else "-"
+        print(
+            f"  {name:<26} {median * 1e3:7.3f} ms  x{median / base:5.3f}  per-block ratio {ratio}"
+        )
     t_raw = statistics.median(tput["raw"])
     t_mw = statistics.median(tput["modelwire"])
     paired = [m / r for m, r in zip(tput["modelwire"], tput["raw"], strict=True)]
