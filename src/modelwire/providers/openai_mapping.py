@@ -20,7 +20,6 @@ Usage mapping (DESIGN.md §4)
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, Usage
@@ -89,9 +88,8 @@ def build_params(info: ModelInfo, request: ChatRequest, *, stream: bool = False)
 
 
 def _get(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
+    """A field of an SDK object or of a decoded JSON dict (``None`` when missing)."""
+    if isinstance(obj, dict):  # a plain dict check: the Mapping ABC check is slow on a hot path
         return obj.get(name)
     return getattr(obj, name, None)
 
