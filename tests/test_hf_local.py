@@ -310,6 +310,12 @@ def test_prompt_longer_than_the_context_window(service: ModelService) -> None:
         service.invoke_model(GPT2, "one two three " * 30, max_tokens=2)
 
 
+def test_an_unknown_generation_argument_is_an_invalid_request(service: ModelService) -> None:
+    with pytest.raises(errors.InvalidRequestError, match="generation failed: ValueError"):
+        service.invoke_model(GPT2, "one", max_tokens=2, provider_params={"no_such_knob": 1})
+    assert service.invoke_model(GPT2, "one", max_tokens=2).usage.output_tokens >= 1
+
+
 def test_missing_checkpoint_is_a_clear_error(service: ModelService) -> None:
     with pytest.raises(errors.InvalidRequestError, match="cannot load"):
         service.invoke_model("hf:no-such-model", "hi")

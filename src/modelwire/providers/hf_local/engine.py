@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelwire.config.schema import HuggingFaceLocalConfig
-from modelwire.errors import ContextWindowError, ModelwireError, ProviderError
+from modelwire.errors import (
+    ContextWindowError,
+    InvalidRequestError,
+    ModelwireError,
+    ProviderError,
+)
 from modelwire.providers.hf_local.architecture import ModelArchitecture
 from modelwire.providers.hf_local.loader import LoadedModel, load_model
 from modelwire.providers.hf_local.prompts import PromptText
@@ -182,8 +187,12 @@ class Engine:
             job.future.set_result(result)
 
     def _wrap(self, exc: BaseException, job: Job) -> ProviderError:
-        error = ProviderError(
-            f"generation failed: {type(exc).__name__}: {exc}",
+        """A bad argument (``ValueError``/``TypeError`` from ``generate``) is an invalid request;
+        anything else a provider error. Neither is retried."""
+        cls = InvalidRequestError if isinstance(exc, ValueError | TypeError) else ProviderError
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        error = cls(
+            f"generation failed: {type(exc).__name__}: {first_line}",
             provider=self.provider,
             model_id=job.model_id,
         )
