@@ -149,9 +149,7 @@ def map_anthropic_error(
             **where,
         )
     if isinstance(exc, httpx2.TransportError | httpx2.StreamError):
-        return _http.stream_cut_error(
-            request_id=request_id, received_chars=received_chars, **where
-        )
+        return _http.stream_cut_error(request_id=request_id, received_chars=received_chars, **where)
     if isinstance(exc, json.JSONDecodeError | ValueError | KeyError | TypeError):
         return _http.malformed_response_error(
             _http.scrub_secrets(f"{type(exc).__name__}: {exc}", (secret,)),
