@@ -293,3 +293,32 @@ def test_group_shared_by_threads_and_an_event_loop() -> None:
     members = {m["model_id"]: m for m in svc.health()["groups"]["g"]["members"]}
     assert members["flaky:a"]["errors"] == len(errors)
     assert sum(m["calls"] for m in members.values()) == len(sink.events)
+
+
+def test_groups_follow_a_replaced_configuration() -> None:
+    svc, _ = make_service(
+        {
+            "same": {"members": ["mock:cheap"]},
+            "changed": {"members": ["mock:cheap"]},
+        }
+    )
+    svc.groups.add(ModelGroup("mine", ["mock:coder"]))
+    same, changed = svc.groups.get("same"), svc.groups.get("changed")
+    svc("same", "hi")
+    new_groups = {
+        "same": {"members": ["mock:cheap"]},
+        "changed": {"members": ["mock:coder"], "strategy": "round_robin"},
+        "fresh": {"members": ["mock:cheap"], "aliases": ["f"]},
+    }
+    svc.registry.config = svc.registry.config.model_copy(
+        update={"groups": Config.model_validate({"groups": new_groups}).groups}
+    )
+    assert svc.groups.get("same") is same  # unchanged: keeps its breakers and stats
+    assert svc.groups.get("same").health()["members"][0]["calls"] == 1  # type: ignore[union-attr]
+    new_changed = svc.groups.get("changed")
+    assert new_changed is not changed and new_changed is not None
+    assert new_changed.strategy.name == "round_robin"
+    assert svc.groups.get("f") is svc.groups.get("fresh") is not None
+    assert svc.groups.names() == ["changed", "fresh", "mine", "same"]  # code-added survives
+    with pytest.raises(ValueError, match="comes from configuration"):
+        svc.groups.remove("same")

@@ -88,7 +88,10 @@ class GroupRouter:
     def __init__(self, service: ModelService) -> None:
         self._service = service
         self._lock = threading.Lock()
-        self._groups: dict[str, ModelGroup] | None = None
+        self._config: Any = None  # the registry configuration the table was built from
+        self._configured: dict[str, tuple[Any, ModelGroup]] = {}  # name -> (its config, group)
+        self._added: dict[str, ModelGroup] = {}
+        self._groups: dict[str, ModelGroup] = {}
         self._names: dict[str, ModelGroup] = {}
         self._auto: ModelGroup | None = None
         self._chains: dict[str, ModelGroup] = {}
@@ -96,46 +99,56 @@ class GroupRouter:
     # the table --------------------------------------------------------------------------------
 
     def _table(self) -> dict[str, ModelGroup]:
-        groups = self._groups
-        if groups is None:
-            with self._lock:
-                if self._groups is None:
-                    config = self._service.registry.config
-                    built = {
-                        name: ModelGroup.from_config(name, cfg)
-                        for name, cfg in config.groups.items()
-                    }
-                    self._groups = built
-                    self._reindex()
-                groups = self._groups
-        return groups
+        """The groups by name, rebuilt when the registry's configuration was replaced.
 
-    def _reindex(self) -> None:
+        A configured group whose entry did not change keeps its object (and so its breakers
+        and latency averages); groups added in code survive a reload.
+        """
+        config = self._service.registry.config
+        if config is not self._config:
+            with self._lock:
+                if config is not self._config:
+                    configured: dict[str, tuple[Any, ModelGroup]] = {}
+                    for name, cfg in config.groups.items():
+                        old = self._configured.get(name)
+                        keep = old is not None and old[0] == cfg
+                        group = old[1] if old and keep else ModelGroup.from_config(name, cfg)
+                        configured[name] = (cfg, group)
+                    self._configured = configured
+                    self._config = config
+                    self._rebuild()
+        return self._groups
+
+    def _rebuild(self) -> None:
+        """Recompute the name tables (caller holds the lock); code-added groups win."""
+        groups = {name: group for name, (_, group) in self._configured.items()}
+        groups.update(self._added)
         names: dict[str, ModelGroup] = {}
-        for group in (self._groups or {}).values():
+        for group in groups.values():
             names[group.name] = group
+        for group in groups.values():
             for alias in group.aliases:
                 names.setdefault(alias, group)
-        self._names = names
+        self._groups, self._names = groups, names
 
     def add(self, group: ModelGroup, *, replace: bool = False) -> ModelGroup:
         """Route ``group`` by its name and aliases (``replace`` an existing one of that name)."""
         self._table()
         with self._lock:
-            assert self._groups is not None
             if group.name in self._groups and not replace:
                 raise ValueError(f"group {group.name!r} already exists (pass replace=True)")
-            self._groups = {**self._groups, group.name: group}
-            self._reindex()
+            self._added = {**self._added, group.name: group}
+            self._rebuild()
         return group
 
     def remove(self, name: str) -> None:
-        """Stop routing the group ``name`` (calls already running finish normally)."""
+        """Stop routing a group added in code (calls already running finish normally)."""
         self._table()
         with self._lock:
-            assert self._groups is not None
-            self._groups = {k: v for k, v in self._groups.items() if k != name}
-            self._reindex()
+            if name in self._configured and name not in self._added:
+                raise ValueError(f"group {name!r} comes from configuration; change it there")
+            self._added = {k: v for k, v in self._added.items() if k != name}
+            self._rebuild()
 
     def names(self) -> list[str]:
         """The names of the configured and added groups."""
