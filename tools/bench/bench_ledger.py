@@ -158,7 +158,7 @@ def bench_record_call(tmp: Path, n: int = 200_000) -> dict[str, float]:
 def bench_summary(tmp: Path, n: int = 1_000_000) -> dict[str, float]:
     """summary(by=("model","day")) over ``n`` rows: rollup vs GROUP BY on rows, ms."""
     ledger = UsageLedger(tmp / "summary.db", batch_size=5000, queue_size=n + 1)
-    step = 100_000
+    step = min(100_000, n)
     for i in range(0, n, step):
         for e in make_events(step, seed=i, days=90, span=n):
             ledger.record(e)

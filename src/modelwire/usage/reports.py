@@ -116,6 +116,13 @@ def _key_value(key: str, v: Any) -> Any:
     return v
 
 
+_CONVERT: dict[str, Any] = {
+    "day": lambda v: _key_value("day", v),
+    "hour": lambda v: _key_value("hour", v),
+    "caller": lambda v: None if v == "" else v,
+}
+
+
 def summary(
     engine: Engine,
     by: Sequence[str] = ("model",),
@@ -192,22 +199,30 @@ def summary(
     if group_cols:
         stmt = stmt.group_by(*group_cols)
     with engine.connect() as conn:
-        result = conn.execute(stmt).all()
-    out: list[dict[str, Any]] = []
+        result = [tuple(r) for r in conn.execute(stmt)]
     n = len(keys)
+    convert = [(k, _CONVERT.get(k)) for k in keys]
+    out: list[dict[str, Any]] = []
     for r in result:
         calls = int(r[n] or 0)
         if calls == 0:
             continue
-        row: dict[str, Any] = {k: _key_value(k, r[i]) for i, k in enumerate(keys)}
-        row["calls"] = calls
-        row["errors"] = int(r[n + 1] or 0)
-        for j, name in enumerate(_TOKENS):
-            row[name] = int(r[n + 2 + j] or 0)
+        row: dict[str, Any] = {}
+        for i, (k, conv) in enumerate(convert):
+            row[k] = r[i] if conv is None else conv(r[i])
         unpriced = int(r[n + 8] or 0)
         cost = r[n + 7]
-        row["cost_usd"] = None if unpriced == calls else from_nanos(int(cost or 0))
-        row["unpriced_calls"] = unpriced
+        row.update(
+            calls=calls,
+            errors=int(r[n + 1] or 0),
+            input_tokens=int(r[n + 2] or 0),
+            output_tokens=int(r[n + 3] or 0),
+            cache_read_tokens=int(r[n + 4] or 0),
+            cache_write_tokens=int(r[n + 5] or 0),
+            reasoning_tokens=int(r[n + 6] or 0),
+            cost_usd=None if unpriced == calls else from_nanos(int(cost or 0)),
+            unpriced_calls=unpriced,
+        )
         out.append(row)
     nullable = [k for k in keys if k in ("caller", "group")]
     if nullable:
