@@ -199,7 +199,7 @@ def summary(
     if group_cols:
         stmt = stmt.group_by(*group_cols)
     with engine.connect() as conn:
-        result = [tuple(r) for r in conn.execute(stmt)]
+        result = [tuple(r) for r in conn.execute(stmt).all()]
     n = len(keys)
     convert = [(k, _CONVERT.get(k)) for k in keys]
     out: list[dict[str, Any]] = []
