@@ -11,7 +11,9 @@ share this process's GIL. In one run, with alternating blocks (raw, modelwire, r
    shuffled order in every block, so a change in machine load hits all alike). Two more rows
    split the overhead: ``ModelService`` without a ledger, and the provider alone
    (``AnthropicChatModel.invoke`` on a prepared ``ChatRequest``);
-2. ``--threads`` threads sharing one client / one service: calls per second, alternating rounds.
+2. ``--threads`` threads sharing one client / one service: calls per second, alternating rounds;
+3. modelwire's own CPU time per call, with the SDK's HTTP call replaced by a stub (no network,
+   so far less noisy than 1 and 2 on a busy machine).
 
 Nothing leaves 127.0.0.1.
 """
@@ -87,6 +89,75 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
 
 
+def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
+    """Microseconds of modelwire's own work per call, the SDK's HTTP call replaced by a stub.
+
+    The stub returns a prebuilt ``anthropic.types.Message``, so what is left is request mapping,
+    response normalisation, the service's bookkeeping and (last row) the ledger's enqueue.
+    """
+    import anthropic
+
+    import modelwire as mw
+    from modelwire.types import ChatRequest
+
+    message = anthropic.types.Message.model_validate(
+        {
+            "id": "msg_stub",
+            "type": "message",
+            "role": "assistant",
+            "model": MODEL,
+            "content": [{"type": "text", "text": "echo: hello"}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 9, "output_tokens": 3},
+        }
+    )
+
+    class _Messages:
+        def create(self, **_: Any) -> Any:
+            return message
+
+    class _Stub:
+        messages = _Messages()
+
+        def close(self) -> None:
+            pass
+
+    cfg = mw.Config(
+        providers={"anthropic": {"api_key": "sk-ant-bench", "base_url": "http://127.0.0.1:9"}},
+        models={f"anthropic:{MODEL}": {"cost": {"input_per_mtok": 3, "output_per_mtok": 15}}},
+    )
+    registry = mw.ModelRegistry.from_config(cfg)
+    registry.provider("anthropic").client("sync", _Stub)
+    ledger = mw.UsageLedger(f"sqlite:///{tmp / 'cpu.db'}")
+    with_ledger = mw.ModelService(registry, ledger=ledger)
+    bare = mw.ModelService(registry, ledger=None)
+    model = registry.get_model(f"anthropic:{MODEL}")
+    request = ChatRequest.build(PROMPT, max_tokens=MAX_TOKENS)
+    name = f"anthropic:{MODEL}"
+    cases: dict[str, Callable[[], Any]] = {
+        "provider (.invoke)": lambda: model.invoke(request),
+        "ModelService, no ledger": lambda: bare.invoke_model(name, PROMPT, max_tokens=MAX_TOKENS),
+        "ModelService + ledger": lambda: with_ledger.invoke_model(
+            name, PROMPT, max_tokens=MAX_TOKENS
+        ),
+    }
+    out: dict[str, float] = {}
+    for label, fn in cases.items():
+        for _ in range(loops // 5):
+            fn()
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(loops):
+                fn()
+            runs.append((time.perf_counter() - start) / loops * 1e6)
+        out[label] = min(runs)
+    ledger.close()
+    registry.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run both measurements and print medians and ratios."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -95,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--per-thread", type=int, default=20, help="calls per thread per round")
     parser.add_argument("--rounds", type=int, default=7, help="alternating throughput rounds")
+    parser.add_argument("--cpu-loops", type=int, default=5000, help="stubbed calls per CPU run")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -166,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
             tput["raw"].append(threaded_throughput(call_raw, args.threads, args.per_thread))
             tput["modelwire"].append(threaded_throughput(call_mw, args.threads, args.per_thread))
 
+        cpu = cpu_overhead(Path(tmp.name), args.cpu_loops)
         ledger.flush()
         rows = sum(r["calls"] for r in ledger.summary(by=("model",)))
         ledger.close()
@@ -191,6 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  raw anthropic SDK    {t_raw:8.1f}/s")
     print(f"  modelwire            {t_mw:8.1f}/s   ratio {t_mw / t_raw:5.3f}")
     print(f"  modelwire/raw per round: median {_spread(paired)}")
+    print("CPU per call with the SDK's HTTP call stubbed out (best of 5 runs)")
+    for label, micros in cpu.items():
+        print(f"  {label:<26} {micros:7.1f} us")
     print(f"ledger rows written: {rows}")
 
 

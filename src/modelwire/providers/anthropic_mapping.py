@@ -122,7 +122,7 @@ def usage_from(usage: Any) -> Usage:
     cache_write = _int(_get(usage, "cache_creation_input_tokens"))
     output = _int(_get(usage, "output_tokens"))
     reasoning = _int(_get(_get(usage, "output_tokens_details"), "thinking_tokens"))
-    return Usage.model_construct(
+    return Usage(
         input_tokens=plain + cache_read + cache_write,
         output_tokens=output,
         cache_read_tokens=cache_read,

@@ -182,7 +182,7 @@ def usage_from(metadata: Any) -> Usage:
     cached = count("cached_content_token_count", "cachedContentTokenCount")
     candidates = count("candidates_token_count", "candidatesTokenCount")
     thoughts = count("thoughts_token_count", "thoughtsTokenCount")
-    return Usage.model_construct(
+    return Usage(
         input_tokens=prompt + tool_prompt,
         output_tokens=candidates + thoughts,
         cache_read_tokens=cached,
