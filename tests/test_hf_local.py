@@ -316,6 +316,33 @@ def test_an_unknown_generation_argument_is_an_invalid_request(service: ModelServ
     assert service.invoke_model(GPT2, "one", max_tokens=2).usage.output_tokens >= 1
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_device_cuda_without_cuda_is_a_config_error_and_auto_falls_back(model_dir: Path) -> None:
+    svc = _service(model_dir, device="cuda")
+    try:
+        with pytest.raises(errors.ConfigError, match=r"providers\.hf\.device"):
+            svc.invoke_model(GPT2, "one", max_tokens=1)
+    finally:
+        svc.registry.close()
+    svc = _service(model_dir, device="auto", dtype="float32")
+    try:
+        assert svc.invoke_model(GPT2, "one", max_tokens=1).usage.output_tokens == 1
+        model = svc.registry.get_model(GPT2)
+        assert isinstance(model, HuggingFaceLocalChatModel)
+        assert model.handle().engine().loaded.device == "cpu"
+    finally:
+        svc.registry.close()
+
+
+def test_a_seed_makes_sampling_repeatable(service: ModelService) -> None:
+    def sample(seed: int) -> str:
+        return service.invoke_model(GPT2, "one", max_tokens=8, temperature=1.0, seed=seed).text
+
+    first = sample(3)
+    assert sample(3) == first
+    assert any(sample(seed) != first for seed in (4, 5, 6))
+
+
 def test_missing_checkpoint_is_a_clear_error(service: ModelService) -> None:
     with pytest.raises(errors.InvalidRequestError, match="cannot load"):
         service.invoke_model("hf:no-such-model", "hi")
