@@ -7,6 +7,7 @@ one usage event per attempt, whatever way the attempt ends.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,10 @@ from modelwire.usage.pricing import compute_cost
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
 
-__all__ = ["Attempt", "render_prompt"]
+__all__ = ["Attempt", "Observer", "render_prompt"]
+
+Observer = Callable[[str, bool, float, "BaseException | None"], None]
+"""Told of every finished attempt: ``(model_id, ok, latency_ms, error)``."""
 
 
 def render_prompt(request: ChatRequest) -> str:
@@ -31,10 +35,12 @@ class Attempt:
     """Measures one attempt and reports it to the sink once."""
 
     __slots__ = (
+        "_error",
         "attempt",
         "caller",
         "group",
         "model",
+        "observer",
         "request",
         "sink",
         "start",
@@ -54,8 +60,11 @@ class Attempt:
         attempt: int,
         stream: bool = False,
         store_prompts: bool = False,
+        observer: Observer | None = None,
     ) -> None:
         self.sink = sink
+        self.observer = observer
+        self._error: BaseException | None = None
         self.model = model
         self.request = request
         self.caller = caller
@@ -112,6 +121,7 @@ class Attempt:
     def failed(self, error: BaseException, status: UsageStatus = "error") -> None:
         """Record a failed (or cancelled) attempt with the error's type and request id."""
         request_id = getattr(error, "request_id", None)
+        self._error = error
         self._emit(status, Usage(), None, self.elapsed_ms(), request_id, type(error).__name__, None)
 
     def _emit(
@@ -124,6 +134,8 @@ class Attempt:
         error_type: str | None,
         output: str | None,
     ) -> None:
+        if self.observer is not None and status != "cancelled":
+            self.observer(self.model.info.id, status == "ok", latency_ms, self._error)
         if self.sink is None:
             return
         info = self.model.info

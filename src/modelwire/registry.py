@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelwire.capabilities import CapabilityStrength
 from modelwire.errors import ModelNotFoundError, ModelwireError
 from modelwire.factory import ModelFactory
 from modelwire.naming import normalise, suggest
 from modelwire.providers.base import ProviderContext
+from modelwire.registry_queries import RegistryQueries
+from modelwire.routing.health import MemberStats
 from modelwire.types import ModelInfo
 
 if TYPE_CHECKING:
@@ -50,8 +51,10 @@ class _Snapshot:
     version: int = 0
 
 
-class ModelRegistry:
+class ModelRegistry(RegistryQueries):
     """Thread-safe registry of models: lock-free reads, atomic writes, lazy exactly-once builds."""
+
+    _snap: _Snapshot
 
     def __init__(
         self,
@@ -72,6 +75,9 @@ class ModelRegistry:
             factory._provider_lookup = self.provider
         self._snap = _Snapshot()
         self._write_lock = threading.Lock()
+        self._stats: dict[str, MemberStats] = {}
+        self._retired: list[ProviderContext] = []
+        self._configured_ids: frozenset[str] = frozenset()
 
     # construction -------------------------------------------------------------------------
 
@@ -91,7 +97,9 @@ class ModelRegistry:
 
             config = load_config(config)
         registry = cls(config=config)
-        registry.update_models(registry._configured_models(config, catalog=catalog))
+        configured = registry._configured_models(config, catalog=catalog)
+        registry.update_models(configured)
+        registry._configured_ids = frozenset(i.id for i in configured)
         return registry
 
     def _configured_models(self, config: Config, *, catalog: bool) -> list[ModelInfo]:
@@ -199,6 +207,62 @@ class ModelRegistry:
                     aliases[alias] = info.id
             self._snap = _Snapshot(slots, aliases, snap.version + 1)
 
+    def replace_model(self, info: ModelInfo) -> None:
+        """Swap in a new definition of a registered model; in-flight calls finish on the old one."""
+        if not self.is_registered(info.id):
+            raise ModelNotFoundError(info.id, suggest(info.id, self._names(self._snap)))
+        self.update_models([info], replace=True)
+
+    def reload(self, config: Config | str | Path | None = None, *, catalog: bool = True) -> None:
+        """Apply a new configuration without a restart.
+
+        Provider entries whose settings are unchanged keep their clients; changed or new ones get
+        fresh ones (the old clients stay open for in-flight calls until ``close()``). Models the
+        old configuration (or catalog) defined and the new one does not are removed; models
+        registered in code or by discovery stay, unless their provider entry is gone. Everything
+        is swapped in at once: no reader sees a model that exists before and after the reload
+        go missing.
+        """
+        from modelwire.config.schema import Config
+
+        if not isinstance(config, Config):
+            from modelwire.config.loader import load_config
+
+            config = load_config(config)
+        old_providers = self._providers
+        providers = dict(old_providers)
+        changed: set[str] = set()
+        for name, pcfg in config.providers.items():
+            old = old_providers.get(name)
+            if old is None or old.config != pcfg:
+                if old is not None:
+                    self._retired.append(old)
+                providers[name] = ProviderContext(name, pcfg)
+                changed.add(name)
+        self._providers = providers  # old and new entries both resolve while the models swap
+        wanted = {i.id: i for i in self._configured_models(config, catalog=catalog)}
+        with self._write_lock:
+            snap = self._snap
+            slots: dict[str, _Slot] = {}
+            for model_id, slot in snap.slots.items():
+                info = slot.info
+                gone = model_id in self._configured_ids or info.provider not in config.providers
+                if model_id not in wanted and not gone:
+                    slots[model_id] = _Slot(info) if info.provider in changed else slot
+            for model_id, info in wanted.items():
+                old_slot = snap.slots.get(model_id)
+                if old_slot is not None and old_slot.info == info and info.provider not in changed:
+                    slots[model_id] = old_slot  # unchanged: keep the built model object
+                else:
+                    slots[model_id] = _Slot(info)
+            aliases = {a: i.id for i in (sl.info for sl in slots.values()) for a in i.aliases}
+            self._snap = _Snapshot(slots, aliases, snap.version + 1)
+            self._configured_ids = frozenset(wanted)
+            self.config = config
+        self._providers = {n: providers[n] for n in config.providers}
+        for name in set(old_providers) - set(config.providers):
+            self._retired.append(old_providers[name])
+
     # reads (lock-free) --------------------------------------------------------------------
 
     def get_model(self, name: str) -> ChatModel:
@@ -231,54 +295,6 @@ class ModelRegistry:
         snap = self._snap
         return name in snap.slots or name in snap.aliases
 
-    def list_models(self, provider: str | None = None) -> list[ModelInfo]:
-        """Registered models, sorted by id, optionally of one provider entry."""
-        infos = [s.info for s in self._snap.slots.values()]
-        if provider is not None:
-            infos = [i for i in infos if i.provider == provider]
-        return sorted(infos, key=lambda i: i.id)
-
-    def find_models(
-        self,
-        capabilities: Mapping[str, CapabilityStrength | str] | None = None,
-        max_input_cost_per_mtok: float | str | None = None,
-        min_context: int | None = None,
-        provider: str | None = None,
-    ) -> list[ModelInfo]:
-        """Models meeting every requirement, cheapest input price first (unpriced last)."""
-        from decimal import Decimal
-
-        need = {k: CapabilityStrength.parse(v) for k, v in (capabilities or {}).items()}
-        limit = None if max_input_cost_per_mtok is None else Decimal(str(max_input_cost_per_mtok))
-        out = []
-        for info in self.list_models(provider):
-            if not info.available:
-                continue
-            if any(info.capabilities.get(k, 0) < v for k, v in need.items()):
-                continue
-            price = info.cost.input_per_mtok if info.cost else None
-            if limit is not None and (price is None or price > limit):
-                continue
-            if min_context is not None and (info.context_window or 0) < min_context:
-                continue
-            out.append(info)
-        return sorted(out, key=_price_key)
-
-    def stats(self) -> dict[str, Any]:
-        """Counts of providers, models, aliases and built model objects."""
-        snap = self._snap
-        by_provider: dict[str, int] = {}
-        for slot in snap.slots.values():
-            by_provider[slot.info.provider] = by_provider.get(slot.info.provider, 0) + 1
-        return {
-            "providers": len(self._providers),
-            "models": len(snap.slots),
-            "aliases": len(snap.aliases),
-            "instantiated": sum(1 for s in snap.slots.values() if s.instance is not None),
-            "models_by_provider": dict(sorted(by_provider.items())),
-            "version": snap.version,
-        }
-
     def discover_models(self, refresh: bool = False, **options: Any) -> DiscoveryResult:
         """Ask the providers for their models and merge them in, in one atomic update.
 
@@ -294,7 +310,8 @@ class ModelRegistry:
 
     def close(self) -> None:
         """Release every provider entry's clients (models stay registered; clients rebuild)."""
-        for ctx in self._providers.values():
+        retired, self._retired = self._retired, []
+        for ctx in [*self._providers.values(), *retired]:
             ctx.close()
 
     def __enter__(self) -> ModelRegistry:
@@ -396,8 +413,3 @@ class ModelRegistry:
         raise ModelNotFoundError(
             f"{provider}.{attr}", [f"{provider}.{normalise(n)}" for n in suggest(attr, names)]
         )
-
-
-def _price_key(info: ModelInfo) -> tuple[int, Any, str]:
-    price = info.cost.input_per_mtok if info.cost else None
-    return (price is None, price or 0, info.id)

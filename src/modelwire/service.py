@@ -146,6 +146,7 @@ class ModelService:
             attempt=attempt,
             stream=stream,
             store_prompts=self.store_prompts,
+            observer=self.registry.observe,
         )
 
     # plain calls --------------------------------------------------------------------------
@@ -445,8 +446,9 @@ class ModelService:
         return list(await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts))))
 
     def health(self) -> dict[str, Any]:
-        """The routing state of every model group: breakers, latency averages, call counts."""
-        return {"groups": self.groups.health()}
+        """Per-model call statistics (from the registry) and every group's routing state:
+        breakers, latency averages, call counts."""
+        return {"models": self.registry.health(), "groups": self.groups.health()}
 
     def bind(self, model: str | None = None, **params: Any) -> BoundModel:
         """A model with parameters fixed: ``service.bind("mini", temperature=0).max_tokens(50)``."""
