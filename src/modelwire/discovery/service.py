@@ -11,6 +11,7 @@ import importlib
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,25 @@ def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("modelwire"))
+
+
+@dataclass
+class _Gathered:
+    """The listings one ``discover()`` collects, and where they came from."""
+
+    listings: dict[str, tuple[ModelInfo, ...]] = field(default_factory=dict)
+    times: list[datetime] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    new_entries: dict[str, CachedListing] = field(default_factory=dict)
+
+    def use(
+        self, name: str, models: tuple[ModelInfo, ...], fetched_at: datetime, *, cached: bool
+    ) -> None:
+        self.listings[name] = models
+        self.times.append(fetched_at)
+        if cached:
+            self.cached.append(name)
 
 
 class ModelDiscoveryService:
@@ -199,49 +219,34 @@ class ModelDiscoveryService:
             outcomes = self._lister.run(
                 {n: (self._lister_for(n), self.provider_timeout(n)) for n in todo}
             )
-        listings: dict[str, tuple[ModelInfo, ...]] = {}
-        times: list[datetime] = []
-        cached: list[str] = []
-        errors: dict[str, str] = {}
-        new_entries: dict[str, CachedListing] = {}
+        got = _Gathered()
         for name in names:
             if name in fresh:
-                listings[name] = fresh[name].models
-                times.append(fresh[name].fetched_at)
-                cached.append(name)
-                continue
-            outcome = outcomes[name]
-            if outcome.models is not None:
-                models = tuple(m for m in outcome.models if m.provider == name)
-                listings[name] = models
-                times.append(now)
+                got.use(name, fresh[name].models, fresh[name].fetched_at, cached=True)
+            elif outcomes[name].models is not None:
+                models = tuple(m for m in outcomes[name].models or () if m.provider == name)
+                got.use(name, models, now, cached=False)
                 ctx = self._source(name)
-                new_entries[name] = CachedListing(
+                got.new_entries[name] = CachedListing(
                     name, ctx.type, redact_url(ctx.config.base_url), now, models
                 )
-                continue
-            errors[name] = outcome.error or "Error: no answer"
-            stale = usable.get(name)
-            if stale is not None:
-                listings[name] = stale.models
-                times.append(stale.fetched_at)
-                cached.append(name)
-        if cache is not None and new_entries:
-            cache.store(new_entries)
-        plan = self.plan(listings)
-        merged = plan.by_id()
-        found = sorted(
-            (merged[m.id] for models in listings.values() for m in models if m.id in merged),
-            key=lambda m: m.id,
-        )
+            else:
+                got.errors[name] = outcomes[name].error or "Error: no answer"
+                stale = usable.get(name)
+                if stale is not None:
+                    got.use(name, stale.models, stale.fetched_at, cached=True)
+        if cache is not None and got.new_entries:
+            cache.store(got.new_entries)
+        merged = self.plan(got.listings).by_id()
+        found = {m.id: merged[m.id] for ms in got.listings.values() for m in ms if m.id in merged}
         result = DiscoveryResult(
-            models=list({m.id: m for m in found}.values()),
-            errors=errors,
-            fetched_at=min(times) if times else now,
-            from_cache=bool(cached),
-            providers=tuple(n for n in names if n in listings),
-            cached_providers=tuple(cached),
-            listings=listings,
+            models=[found[i] for i in sorted(found)],
+            errors=got.errors,
+            fetched_at=min(got.times) if got.times else now,
+            from_cache=bool(got.cached),
+            providers=tuple(n for n in names if n in got.listings),
+            cached_providers=tuple(got.cached),
+            listings=got.listings,
         )
         self._last = result
         return result
