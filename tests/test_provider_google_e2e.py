@@ -331,3 +331,29 @@ def test_two_entries_with_different_keys_side_by_side(server: FakeProviderServer
     finally:
         a.close()
         b.close()
+
+
+def test_transport_errors_map_the_same_on_the_httpx_backend(
+    server: FakeProviderServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_GENAI_HTTP_CLIENT", "httpx")  # google-genai's other transport
+    context = _context(server)
+    try:
+        model = _model(context)
+        assert model.invoke(ChatRequest.build("plain")).text == "echo: plain"
+        server.faults.push(delay_ms=2000)
+        with pytest.raises(TimeoutError):
+            model.invoke(ChatRequest.build("hi", timeout=0.3))
+        server.faults.push(reset=True)
+        with pytest.raises(ProviderUnavailableError, match="could not reach"):
+            model.invoke(ChatRequest.build("hi"))
+        server.faults.push(cut_stream_after=2)
+        with pytest.raises(ProviderUnavailableError, match="cut off"):
+            list(model.stream(ChatRequest.build("one two three four")))
+        import httpx
+
+        assert isinstance(
+            context.client("sync", lambda: None)._api_client._httpx_client, httpx.Client
+        )
+    finally:
+        context.close()

@@ -10,6 +10,7 @@ The mapping lives in ``google_mapping``; this module does the calls and the erro
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
 
@@ -80,6 +81,17 @@ async def _aclose(client: Any) -> None:
     client.close()
 
 
+def _transport(*names: str) -> tuple[type[BaseException], ...]:
+    """Those exception classes of ``httpx2`` and ``httpx`` (google-genai can use either,
+    ``GOOGLE_GENAI_HTTP_CLIENT`` decides), from the modules already loaded."""
+    found: list[type[BaseException]] = []
+    for module_name in ("httpx2", "httpx"):
+        module = sys.modules.get(module_name)
+        if module is not None:
+            found.extend(getattr(module, name) for name in names)
+    return tuple(found)
+
+
 def _status_of(exc: Any) -> int:
     code = getattr(exc, "code", None)
     return code if isinstance(code, int) and not isinstance(code, bool) else 500
@@ -103,7 +115,6 @@ def map_google_error(
     """
     if isinstance(exc, ProviderError):
         return exc
-    import httpx2
     from google.genai import errors as genai_errors
 
     where: dict[str, Any] = {"provider": provider, "model_id": model_id}
@@ -126,13 +137,13 @@ def map_google_error(
             secrets=(secret,),
             **where,
         )
-    if isinstance(exc, httpx2.TimeoutException):
+    if isinstance(exc, _transport("TimeoutException")):
         err = _http.timeout_error(timeout_s=timeout_s, **where)
         err.request_id = request_id
         return err
-    if stream_started and isinstance(exc, httpx2.TransportError | httpx2.StreamError):
+    if stream_started and isinstance(exc, _transport("TransportError", "StreamError")):
         return _http.stream_cut_error(request_id=request_id, received_chars=received_chars, **where)
-    if isinstance(exc, httpx2.TransportError):
+    if isinstance(exc, _transport("TransportError")):
         return _http.connection_error(
             _http.scrub_secrets(f"{type(exc).__name__}: {exc}", (secret,)),
             request_id=request_id,
