@@ -334,3 +334,21 @@ def test_clients_are_reused_and_rebuilt_after_close(server: FakeProviderServer) 
     model.invoke(ChatRequest.build("c"))
     assert context.client("sync", lambda: None) is not first
     context.close()
+
+
+def test_async_paths_map_errors_too(server: FakeProviderServer, ctx: ProviderContext) -> None:
+    model = _model(ctx)
+
+    async def stream_all() -> list[StreamEvent]:
+        return [e async for e in model.astream(ChatRequest.build("one two three four"))]
+
+    server.faults.push(status=429, retry_after="2")
+    with pytest.raises(RateLimitError) as info:
+        asyncio.run(model.ainvoke(ChatRequest.build("hi")))
+    assert info.value.retry_after == 2.0
+    server.faults.push(cut_stream_after=3)
+    with pytest.raises(ProviderUnavailableError, match="cut off"):
+        asyncio.run(stream_all())
+    server.faults.push(delay_ms=2000)
+    with pytest.raises(TimeoutError):
+        asyncio.run(model.ainvoke(ChatRequest.build("hi", timeout=0.3)))
