@@ -1,9 +1,9 @@
 """The per-model worker: every ``generate`` call of one loaded model runs on its own thread.
 
 Callers never touch the model or the tokenizer (a fast tokenizer is not safe to share between
-threads): they put a ``Job`` on the queue and wait for its future. The worker encodes the prompt,
-checks the context window, runs ``generate`` and decodes, one job at a time, so calls from many
-threads are serialised without a lock held by any caller.
+threads): they put a ``Job`` on the queue and wait for its future. The worker renders the prompt
+(chat template), encodes it, checks the context window, runs ``generate`` and decodes, one job at
+a time, so calls from many threads are serialised without a lock held by any caller.
 
 With ``max_batch_size > 1`` the worker batches: after taking a batchable job (a plain call without
 a seed) it waits up to ``batch_wait_s`` for more jobs with the same generation parameters, pads
@@ -34,7 +34,8 @@ from modelwire.errors import (
 )
 from modelwire.providers.hf_local.architecture import ModelArchitecture
 from modelwire.providers.hf_local.loader import LoadedModel, load_model
-from modelwire.providers.hf_local.prompts import PromptText
+from modelwire.providers.hf_local.prompts import build_prompt
+from modelwire.types import ChatRequest
 
 __all__ = ["Engine", "GenerationResult", "Job", "ModelHandle"]
 
@@ -53,9 +54,10 @@ class GenerationResult:
 class Job:
     """One call waiting for the worker."""
 
-    prompt: PromptText
+    request: ChatRequest
     gen: dict[str, Any]
     model_id: str
+    prefix: str = ""
     seed: int | None = None
     batch_key: str | None = None
     streamer: Any = None
@@ -99,7 +101,7 @@ class Engine:
             self._queue.put(job)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Finish the running job, fail the queued ones, and stop the worker."""
+        """Refuse new jobs, let the queued ones finish, stop the worker (waits up to ``timeout``)."""
         with self._lock:
             self._closed = True
             thread = self._thread
@@ -201,10 +203,9 @@ class Engine:
 
     def _encode(self, job: Job) -> list[int]:
         tokenizer = self.loaded.tokenizer
+        prompt = build_prompt(tokenizer, self.loaded.architecture, job.request, job.prefix)
         ids = list(
-            tokenizer(job.prompt.text, add_special_tokens=job.prompt.add_special_tokens)[
-                "input_ids"
-            ]
+            tokenizer(prompt.text, add_special_tokens=prompt.add_special_tokens)["input_ids"]
         )
         window = self.loaded.context_window
         if not ids:

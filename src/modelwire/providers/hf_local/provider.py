@@ -34,7 +34,6 @@ from modelwire.providers.base import ChatModel, ProviderContext
 from modelwire.providers.hf_local.engine import GenerationResult, Job, ModelHandle
 from modelwire.providers.hf_local.loader import context_window_of, read_config_json
 from modelwire.providers.hf_local.params import generate_kwargs, resolve_params
-from modelwire.providers.hf_local.prompts import build_prompt
 from modelwire.providers.hf_local.stops import StopScanner, cut_at_stop
 from modelwire.types import ChatRequest, ChatResponse, ModelCost, ModelInfo, StreamEvent, Usage
 
@@ -111,10 +110,13 @@ class HuggingFaceLocalChatModel(ChatModel):
         stop = merged.get("stop") or ()
         stops = (stop,) if isinstance(stop, str) else tuple(str(s) for s in stop)
         seed = merged.get("seed")
-        prompt = build_prompt(
-            loaded.tokenizer, loaded.architecture, request, str(merged.get("prefix") or "")
+        job = Job(
+            request=request,
+            gen=gen,
+            model_id=self.info.id,
+            prefix=str(merged.get("prefix") or ""),
+            seed=seed,
         )
-        job = Job(prompt=prompt, gen=gen, model_id=self.info.id, seed=seed)
         if stream:
             from transformers import TextIteratorStreamer
 
