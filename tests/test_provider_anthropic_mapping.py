@@ -177,3 +177,15 @@ def test_stream_state_keeps_the_latest_non_null_usage() -> None:
     assert state.chars == 2
     assert state.finish_reason == "stop"
     assert state.usage == Usage(input_tokens=110, output_tokens=30, cache_read_tokens=100)
+
+
+def test_stream_state_takes_text_from_a_non_empty_block_start() -> None:
+    state = StreamState()
+    start = {"type": "content_block_start", "content_block": {"type": "text", "text": "Hi"}}
+    assert state.feed(start) == "Hi"
+    thinking = {
+        "type": "content_block_start",
+        "content_block": {"type": "thinking", "thinking": ""},
+    }
+    assert state.feed(thinking) == ""
+    assert state.chars == 2

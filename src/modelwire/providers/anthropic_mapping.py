@@ -187,6 +187,12 @@ class StreamState:
                 text: str = _get(delta, "text") or ""
                 self.chars += len(text)
                 return text
+        elif kind == "content_block_start":
+            block = _get(event, "content_block")
+            if _get(block, "type") == "text":
+                initial: str = _get(block, "text") or ""
+                self.chars += len(initial)
+                return initial
         elif kind == "message_start":
             message = _get(event, "message")
             self.message_id = _get(message, "id")
