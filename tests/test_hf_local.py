@@ -281,6 +281,33 @@ def test_batching_serves_concurrent_calls_in_one_pass(model_dir: Path) -> None:
         svc.registry.close()
 
 
+def test_streams_and_batched_calls_interleave(model_dir: Path) -> None:
+    svc = _service(model_dir, max_batch_size=3, batch_wait_ms=100)
+    try:
+        prompts = ["one two", "red green", "blue", "hello there", "the quick fox", "seven"]
+        expected = {p: svc.invoke_model(GPT2, p, max_tokens=5, temperature=0).text for p in prompts}
+        got: dict[str, str] = {}
+        barrier = threading.Barrier(len(prompts))
+
+        def run(i: int, prompt: str) -> None:
+            barrier.wait(timeout=10)
+            if i % 2:
+                events = list(svc.stream_model(GPT2, prompt, max_tokens=5, temperature=0))
+                assert events[-1].done
+                got[prompt] = "".join(e.text for e in events[:-1]).strip()
+            else:
+                got[prompt] = svc.invoke_model(GPT2, prompt, max_tokens=5, temperature=0).text
+
+        threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(prompts)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert {p: t.strip() for p, t in expected.items()} == got
+    finally:
+        svc.registry.close()
+
+
 def test_close_releases_the_weights_and_the_next_call_reloads(
     model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
