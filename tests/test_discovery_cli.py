@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tools.fake_provider import FakeProviderServer
 from typer.testing import CliRunner
 
 from modelwire.cli.app import app
@@ -14,16 +15,21 @@ runner = CliRunner(env={"COLUMNS": "200"})
 
 
 @pytest.fixture
-def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_server: FakeProviderServer
+) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    fake_server.models["openai"] = ["served-model", "gpt-4o-mini"]
     path = tmp_path / "modelwire.yaml"
     path.write_text(
         "providers:\n"
         "  mock: {type: mock}\n"
+        f"  local: {{type: openai_compatible, base_url: '{fake_server.url}/v1'}}\n"
         "  broken: {type: openai_compatible, base_url: 'http://127.0.0.1:9/v1'}\n"
         "models:\n"
         "  mock:gpt-4o-mini: {aliases: [mini]}\n"
         "  mock:tiny: {capabilities: {code: basic}}\n"
+        "  local:retired-model: {}\n"
         "discovery: {timeout_s: 5}\n"
         "usage: {enabled: false}\n"
     )
@@ -35,7 +41,7 @@ def test_table_shows_new_gone_unpriced_and_errors(config_file: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.output
     assert "mock:echo" in out and "new" in out
-    assert "mock:tiny" in out and "gone" in out and "not listed by provider" in out
+    assert "local:retired-model" in out and "gone" in out and "not listed by provider" in out
     assert "unpriced" in out
     assert "error" in out and "broken" in out
     # configured and listed: neither new nor gone
@@ -46,13 +52,16 @@ def test_json_and_cache(config_file: Path) -> None:
     first = runner.invoke(app, ["discover", "--json", "-c", str(config_file)])
     assert first.exit_code == 0, first.output
     body = json.loads(first.output)
-    assert body["from_cache"] is False and body["providers"] == ["mock"]
+    assert body["from_cache"] is False and body["providers"] == ["local", "mock"]
     assert "mock:echo" in body["new"] and "mock:gpt-4o-mini" not in body["new"]
-    assert body["gone"] == ["mock:tiny"]
-    assert body["unavailable"]["mock:tiny"].startswith("not listed")
-    assert body["unpriced"] == ["mock:echo"]
+    assert "local:served-model" in body["new"]
+    # the mock serves any name, so a configured mock model it does not list is not gone
+    assert body["gone"] == ["local:retired-model"]
+    assert body["unavailable"]["local:retired-model"].startswith("not listed")
+    assert "mock:echo" in body["unpriced"]
     assert list(body["errors"]) == ["broken"]
     assert {m["id"] for m in body["models"]} >= {"mock:echo", "mock:gpt-4o-mini"}
+    assert "mock:tiny" not in body["unavailable"]
     second = runner.invoke(app, ["discover", "--json", "-p", "mock", "-c", str(config_file)])
     assert json.loads(second.output)["from_cache"] is True
     third = runner.invoke(

@@ -13,15 +13,18 @@ app = typer.Typer(
 )
 
 # Sub-command registrations (one line each; keep them in this block).
+from modelwire.cli import ask_cmd as _ask  # noqa: E402
 from modelwire.cli import config_cmd as _config  # noqa: E402
 from modelwire.cli import demo as _demo  # noqa: E402
 from modelwire.cli import discover_cmd as _discover  # noqa: E402
+from modelwire.cli import health_cmd as _health  # noqa: E402
 from modelwire.cli import models_cmd as _models  # noqa: E402
 from modelwire.cli import usage_cmd as _usage  # noqa: E402
 
 app.command()(_demo.demo)
 app.command()(_models.models)
-app.command()(_models.ask)
+app.command()(_ask.ask)
+app.command()(_health.health)
 app.command()(_discover.discover)
 app.add_typer(_config.app, name="config")
 app.add_typer(_usage.app, name="usage")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from modelwire.cli.common import build_service, load, money, price
+from modelwire.cli.common import load, price
 from modelwire.cli.errors import fail
 
 ConfigOpt = Annotated[
@@ -80,66 +80,3 @@ def models(
             i.source,
         )
     Console().print(table)
-
-
-def ask(
-    model: Annotated[str, typer.Argument(help="Model id, alias or group.")],
-    prompt: Annotated[str, typer.Argument(help="The prompt.")],
-    stream: Annotated[bool, typer.Option("--stream", help="Print text as it arrives.")] = False,
-    system: Annotated[str | None, typer.Option("--system", help="System prompt.")] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens")] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature")] = None,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Ledger URL for this call's usage.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the response as JSON.")] = False,
-    config: ConfigOpt = None,
-) -> None:
-    """Ask one model one question and print the answer with its tokens, cost and latency."""
-    service = build_service(load(config), db=db)
-    params: dict[str, Any] = {
-        "system": system,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-    }
-    try:
-        if stream and not as_json:
-            final = None
-            for event in service.stream_model(model, prompt, **params):
-                if event.done:
-                    final = event
-                else:
-                    typer.echo(event.text, nl=False)
-            typer.echo()
-            if final is not None and final.usage is not None:
-                _footer(
-                    final.model_id or model,
-                    final.usage.input_tokens,
-                    final.usage.output_tokens,
-                    money(final.cost_usd),
-                    final.latency_ms or 0,
-                )
-            return
-        resp = service.invoke_model(model, prompt, **params)
-    finally:
-        service.close()
-    if as_json:
-        typer.echo(resp.model_dump_json(indent=2))
-        return
-    typer.echo(resp.text)
-    _footer(
-        resp.model_id,
-        resp.usage.input_tokens,
-        resp.usage.output_tokens,
-        money(resp.cost_usd),
-        resp.latency_ms,
-    )
-
-
-def _footer(model_id: str, tin: int, tout: int, cost: str, latency_ms: float) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(
-        f"[dim]{model_id} · {tin} in / {tout} out tokens · {cost} · {latency_ms:.0f} ms[/]",
-        highlight=False,
-    )

@@ -200,6 +200,8 @@ def merge_models(
             if not info.available or info.unavailable_reason is not None:
                 info = info.model_copy(update={"available": True, "unavailable_reason": None})
             after[model_id] = info
+        if ptype == "mock":
+            continue  # the mock serves any name: a model it does not list is still available
         for model_id, old in before.items():
             if old.provider != provider or model_id in seen:
                 continue
