@@ -60,6 +60,8 @@ _LAZY: dict[str, str] = {
     "DiscoveryResult": "modelwire.discovery",
     "ModelGroup": "modelwire.routing.group",
     "detect_task_type": "modelwire.routing.tasks",
+    "TaskType": "modelwire.routing.tasks",
+    "recommend": "modelwire.recommend",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]
@@ -84,6 +86,7 @@ if TYPE_CHECKING:
     from modelwire.capabilities import CapabilityStrength
     from modelwire.config.loader import load_config
     from modelwire.config.schema import Config, ProviderConfig
+    from modelwire.discovery import DiscoveryResult, ModelDiscoveryService
     from modelwire.errors import (
         AllModelsFailedError,
         AuthenticationError,
@@ -99,7 +102,10 @@ if TYPE_CHECKING:
     )
     from modelwire.factory import ModelFactory
     from modelwire.providers.base import ChatModel, ProviderContext
+    from modelwire.recommend import recommend
     from modelwire.registry import ModelRegistry
+    from modelwire.routing.group import ModelGroup
+    from modelwire.routing.tasks import TaskType, detect_task_type
     from modelwire.service import BatchResult, ModelService
     from modelwire.types import (
         ChatRequest,
@@ -111,4 +117,5 @@ if TYPE_CHECKING:
         Usage,
     )
     from modelwire.usage.events import InMemoryUsageSink, UsageEvent, UsageSink
+    from modelwire.usage.ledger import UsageLedger
     from modelwire.usage.pricing import compute_cost
