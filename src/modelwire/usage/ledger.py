@@ -38,7 +38,7 @@ __all__ = [
 
 
 def _catalog_prices() -> PriceSource:
-    from modelwire.catalog import load_catalog  # type: ignore[attr-defined,unused-ignore]
+    from modelwire.catalog import load_catalog
 
     price_for: PriceSource = load_catalog().price_for
     return price_for
