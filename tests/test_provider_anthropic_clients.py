@@ -51,8 +51,24 @@ def test_one_client_per_loop() -> None:
 
     a1, a2 = asyncio.run(twice())
     b1, _ = asyncio.run(twice())
-    assert a1 is a2
+    assert a1 is a2 and a1.closed == 1
     assert b1 is not a1
+    assert len(built) == 2
+
+
+def test_asyncio_run_closes_the_client_of_its_loop_on_the_way_out() -> None:
+    holder, built = _holder()
+
+    async def use() -> _Client:
+        client = holder.get()
+        assert client.closed == 0
+        return client
+
+    first = asyncio.run(use())
+    assert first.closed == 1  # closed by the loop's shutdown, on that loop
+    assert len(holder) == 0
+    second = asyncio.run(use())
+    assert second is not first and second.closed == 1
     assert len(built) == 2
 
 
@@ -82,6 +98,13 @@ def test_concurrent_first_use_builds_once_per_loop() -> None:
     for t in threads:
         t.join(10)
     assert len(built) == 8 and len(set(seen)) == 8
+    assert len(holder) <= 8  # bare loop.close(): entries linger until the next build
+
+    async def one_more() -> None:
+        holder.get()
+
+    asyncio.run(one_more())
+    assert len(holder) == 0  # the new build dropped the closed loops' entries
 
 
 def test_close_closes_clients_of_live_loops_only() -> None:
