@@ -43,3 +43,26 @@ def test_signatures_are_readable() -> None:
     assert "0x" not in page  # no object addresses
     assert "-> 'None'" not in page  # string annotations are unquoted
     assert "invoke_model(model: str | None = None" in page
+
+
+def test_contract_methods_are_listed() -> None:
+    """Methods of DESIGN.md §2, including those a class inherits from a modelwire mixin."""
+    page = gen_api_docs.render()
+    for method in (
+        "register_model(",
+        "unregister_model(",
+        "get_model(",
+        "get_model_info(",
+        "list_models(",
+        "is_registered(",
+        "resolve(",
+        "find_models(",
+        "invoke_model(",
+        "stream_model(",
+        "invoke_batch(",
+        "summary(",
+        "flush(",
+        "discover(",
+    ):
+        assert f"**`{method}" in page, f"{method} missing from docs/api.md"
+    assert "## Other" not in page, "a public name's module has no section in SECTIONS"

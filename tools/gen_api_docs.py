@@ -44,6 +44,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Usage and cost", ("modelwire.usage",)),
     ("Discovery", ("modelwire.discovery",)),
     ("Routing", ("modelwire.routing",)),
+    ("Model recommendations", ("modelwire.recommend",)),
     ("Errors", ("modelwire.errors",)),
 )
 
@@ -185,10 +186,13 @@ def _cell(text: str) -> str:
 
 def _members(cls: type) -> list[str]:
     lines: list[str] = []
-    for name in sorted(vars(cls)):
-        if name.startswith("_") and name not in ("__call__", "__init__"):
+    names = {
+        n for base in cls.__mro__ if base.__module__.startswith("modelwire") for n in vars(base)
+    }
+    for name in sorted(names):
+        if name.startswith("_") and name != "__call__":
             continue
-        if name == "__init__" or not _own(cls, name):
+        if not _own(cls, name) or (_is_pydantic(cls) and name.startswith("model_")):
             continue
         raw = inspect.getattr_static(cls, name)
         if isinstance(raw, property):
