@@ -96,6 +96,125 @@ async def async_throughput(
     return total / (time.perf_counter() - start), (time.process_time() - cpu) / total * 1e6
 
 
+CANNED = {
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 1_700_000_000,
+    "model": MODEL,
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Hello, benchmark!"},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 12,
+        "completion_tokens": 4,
+        "total_tokens": 16,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    },
+}
+
+
+def cpu_block(fn: Callable[[], Any], calls: int) -> float:
+    """Process CPU µs per call over ``calls`` sequential calls (robust on a busy machine)."""
+    start = time.process_time()
+    for _ in range(calls):
+        fn()
+    return (time.process_time() - start) / calls * 1e6
+
+
+def in_process_overhead(blocks: int, calls: int, tmp: Path) -> dict[str, float]:
+    """Median CPU µs per call, raw SDK vs modelwire, with an in-process mock transport.
+
+    Without a socket or a server the difference is modelwire's own work per call (request
+    building, mapping, usage event, ledger enqueue), measured in alternating blocks.
+    """
+    import json
+
+    import httpx2
+    import openai
+
+    import modelwire as mw
+    from modelwire.providers._async_clients import LoopClients
+
+    body = json.dumps(CANNED).encode()
+    headers = {"content-type": "application/json", "x-request-id": "req_bench"}
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=body, headers=headers)
+
+    async def ahandler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=body, headers=headers)
+
+    kw: dict[str, Any] = {"api_key": "sk-bench", "base_url": "http://mock/v1", "max_retries": 0}
+
+    def sync_client() -> openai.OpenAI:
+        return openai.OpenAI(
+            **kw, http_client=httpx2.Client(transport=httpx2.MockTransport(handler))
+        )
+
+    def async_client() -> openai.AsyncOpenAI:
+        transport = httpx2.MockTransport(ahandler)
+        return openai.AsyncOpenAI(**kw, http_client=httpx2.AsyncClient(transport=transport))
+
+    cfg = mw.Config(providers={"openai": {"api_key": "sk-bench", "base_url": "http://mock/v1"}})
+    registry = mw.ModelRegistry.from_config(cfg)
+    ctx = registry.provider("openai")
+    ctx.client("sync", sync_client, lambda c: c.close())
+    ctx.client("async", lambda: LoopClients(async_client, lambda c: c.close()), LoopClients.close)
+    ledger = mw.UsageLedger(f"sqlite:///{tmp / 'inproc.db'}")
+    service = mw.ModelService(registry, ledger=ledger)
+    raw, araw = sync_client(), async_client()
+    messages = [{"role": "user", "content": PROMPT}]
+
+    def call_raw() -> Any:
+        return raw.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
+
+    def call_mw() -> Any:
+        return service.invoke_model(f"openai:{MODEL}", PROMPT)
+
+    async def async_blocks() -> tuple[list[float], list[float]]:
+        out_raw: list[float] = []
+        out_mw: list[float] = []
+        for i in range(blocks + 1):
+            pairs = [
+                (lambda: araw.chat.completions.create(model=MODEL, messages=messages), out_raw),  # type: ignore[arg-type]
+                (lambda: service.ainvoke_model(f"openai:{MODEL}", PROMPT), out_mw),
+            ]
+            for fn, out in pairs if i % 2 else pairs[::-1]:
+                start = time.process_time()
+                for _ in range(calls):
+                    await fn()
+                if i:  # block 0 warms up
+                    out.append((time.process_time() - start) / calls * 1e6)
+        return out_raw, out_mw
+
+    timed_block(call_raw, calls)
+    timed_block(call_mw, calls)
+    s_raw: list[float] = []
+    s_mw: list[float] = []
+    for i in range(blocks):  # ABBA order cancels warm-cache and drift effects
+        if i % 2:
+            s_mw.append(cpu_block(call_mw, calls))
+            s_raw.append(cpu_block(call_raw, calls))
+        else:
+            s_raw.append(cpu_block(call_raw, calls))
+            s_mw.append(cpu_block(call_mw, calls))
+    a_raw, a_mw = asyncio.run(async_blocks())
+    ledger.close()
+    registry.close()
+    raw.close()
+    return {
+        "sync raw": statistics.median(s_raw),
+        "sync modelwire": statistics.median(s_mw),
+        "async raw": statistics.median(a_raw),
+        "async modelwire": statistics.median(a_mw),
+    }
+
+
 def _spread(values: list[float]) -> str:
     """``median (min-max)`` of ratios."""
     return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
@@ -136,8 +255,15 @@ def main(argv: list[str] | None = None) -> None:
 
     import modelwire as mw
 
-    proc, url = start_server()
     tmp = tempfile.TemporaryDirectory()
+    inproc = in_process_overhead(args.blocks, 200, Path(tmp.name))
+    print("in process (mock transport, no server): median CPU µs per call, alternating blocks")
+    for kind in ("sync", "async"):
+        r, m = inproc[f"{kind} raw"], inproc[f"{kind} modelwire"]
+        print(
+            f"  {kind:<5} raw {r:7.1f}  modelwire {m:7.1f}  overhead {m - r:6.1f} µs  ratio {m / r:5.3f}"
+        )
+    proc, url = start_server()
     try:
         base_url = url + "/v1"
         raw = openai.OpenAI(api_key="sk-bench", base_url=base_url, max_retries=0, timeout=30)
