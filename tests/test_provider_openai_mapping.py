@@ -1,8 +1,9 @@
 """OpenAI request/response mapping as pure functions (no network).
 
 ``respx`` cannot intercept the ``openai`` 3.x SDK (it sends through ``httpx2``, not ``httpx``), so
-the wire-level checks of these rules live in the golden tests against the fake server; here the
-rules are checked exhaustively on the mapping functions.
+the wire-level check here uses an ``httpx2.MockTransport`` instead, and the golden tests pin the
+bodies the fake server received; the rules themselves are checked exhaustively on the mapping
+functions.
 """
 
 from __future__ import annotations
@@ -142,3 +143,65 @@ def test_stream_state() -> None:
     assert state.feed({"choices": [], "usage": {"prompt_tokens": 2, "completion_tokens": 1}}) == ""
     assert state.usage == Usage(input_tokens=2, output_tokens=1)
     assert state.chars == 2
+
+
+def test_reasoning_request_on_the_wire_with_a_mock_transport() -> None:
+    """The in-process equivalent of a respx test: the SDK sends through an ``httpx2`` mock."""
+    import json
+
+    import httpx2
+    import openai
+
+    from modelwire.config.schema import ProviderConfig
+    from modelwire.providers.base import ProviderContext
+    from modelwire.providers.openai import OpenAIChatModel
+
+    seen: list[httpx2.Request] = []
+    reply = {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "o3",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+        ],
+        "usage": {
+            "prompt_tokens": 3,
+            "completion_tokens": 9,
+            "completion_tokens_details": {"reasoning_tokens": 7},
+        },
+    }
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json=reply, headers={"x-request-id": "req_mock"})
+
+    ctx = ProviderContext("openai", ProviderConfig(type="openai", api_key="sk-mock", timeout_s=30))
+    transport = httpx2.MockTransport(handler)
+    ctx.client(
+        "sync",
+        lambda: openai.OpenAI(
+            api_key="sk-mock",
+            base_url="http://mock.invalid/v1",
+            max_retries=0,
+            timeout=30,
+            http_client=httpx2.Client(transport=transport),
+        ),
+        lambda c: c.close(),
+    )
+    try:
+        model = OpenAIChatModel(ModelInfo(id="openai:o3"), ctx)
+        request = ChatRequest.build("why?", system="s", max_tokens=64, temperature=0.3, timeout=4.0)
+        resp = model.invoke(request)
+    finally:
+        ctx.close()
+    (sent,) = seen
+    body = json.loads(sent.content)
+    assert body == {
+        "model": "o3",
+        "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "why?"}],
+        "max_completion_tokens": 64,
+    }
+    assert sent.extensions["timeout"]["read"] == 4.0  # the per-call timeout reached the SDK
+    assert resp.request_id == "req_mock"
+    assert resp.usage == Usage(input_tokens=3, output_tokens=9, reasoning_tokens=7)
