@@ -345,3 +345,22 @@ def test_reprice_defaults_to_the_bundled_catalog(ledger_url: str) -> None:
     )
     want = compute_cost(usage, load_catalog().price_for("openai:gpt-4o-mini"))
     assert want is not None and r.cost_usd == want != wrong.cost_usd
+
+
+def test_bad_values_do_not_block_the_ledger(ledger_url: str) -> None:
+    bad = [event(1, input_tokens=2**70, request_id="too-big")]
+    if ledger_url.startswith("postgresql"):
+        bad.append(event(2, prompt="nul\x00byte", request_id="nul"))
+        bad.append(event(3, model_id="m:" + "x" * 300, request_id="too-long"))
+    with UsageLedger(ledger_url, store_prompts=True, batch_size=8) as ledger:
+        for i in range(30):
+            ledger.record(event(i))
+            if i == 12:
+                for e in bad:
+                    ledger.record(e)
+        ledger.flush()
+        stored = [r.request_id for r in ledger.records()]
+        assert stored == [f"req_{i}" for i in range(30)]
+        assert [e.request_id for e in ledger.failed_events()] == [e.request_id for e in bad]
+        by = ("model", "day", "caller", "status")
+        assert ledger.summary(by=by) == ledger.summary(by=by, source="rows")

@@ -183,3 +183,36 @@ def test_pandas_helpers(tmp_path: Path) -> None:
     assert summary["calls"].sum() == 30
     assert summary["cost_usd"].dtype == "float64"
     assert isinstance(empty, pd.DataFrame) and empty.empty
+
+
+class BadData(ValueError):
+    """Stands for a value the database rejects."""
+
+
+def test_a_rejected_event_is_set_aside_and_the_rest_written_in_order() -> None:
+    written: list[str | None] = []
+
+    def strict(events: Sequence[UsageEvent]) -> None:
+        if any(e.request_id and e.request_id.startswith("bad") for e in events):
+            raise BadData("value out of range")
+        written.extend(e.request_id for e in events)
+
+    w = WriteBehind(
+        strict, batch_size=16, flush_interval_s=0.001, is_bad_data=lambda e: isinstance(e, BadData)
+    )
+    ids = [f"bad{i}" if i in (3, 17, 18, 40) else f"ok{i}" for i in range(50)]
+    for rid in ids:
+        w.put(event(0, request_id=rid))
+    w.close(timeout=10)
+    assert written == [r for r in ids if r.startswith("ok")]
+    assert [e.request_id for e in w.failed_events()] == ["bad3", "bad17", "bad18", "bad40"]
+
+
+def test_transient_errors_are_retried_not_set_aside() -> None:
+    sink = FlakySink(fail_on={1, 2})
+    w = WriteBehind(sink, batch_size=8, flush_interval_s=0.001, is_bad_data=lambda e: False)
+    for i in range(20):
+        w.put(event(i))
+    w.close(timeout=10)
+    assert sink.written == [f"req_{i}" for i in range(20)]
+    assert w.failed_events() == []

@@ -71,7 +71,7 @@ class UsageLedger:
         from sqlalchemy.engine import make_url
 
         from modelwire.usage import migrations
-        from modelwire.usage.store import make_engine, normalise_url
+        from modelwire.usage.store import is_bad_data_error, make_engine, normalise_url
 
         real_url = normalise_url(url)
         self.url: str = make_url(real_url).render_as_string(hide_password=True)
@@ -91,6 +91,7 @@ class UsageLedger:
             queue_size=queue_size,
             put_timeout_s=put_timeout_s,
             after_fork=self._after_fork,
+            is_bad_data=is_bad_data_error,
         )
         self._closed = False
 
@@ -125,7 +126,8 @@ class UsageLedger:
         self._engine.dispose(close=False)
 
     def failed_events(self) -> list[UsageEvent]:
-        """Events ``close()`` could not write because the database kept failing."""
+        """Events not stored: rejected by the database as bad data (too large, too long, a NUL
+        byte), or still unwritten when ``close()`` gave up on a failing database."""
         return self._writer.failed_events()
 
     def pending(self) -> int:

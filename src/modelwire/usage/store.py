@@ -24,6 +24,7 @@ __all__ = [
     "BusyError",
     "Statements",
     "default_url",
+    "is_bad_data_error",
     "is_busy_error",
     "make_engine",
     "normalise_url",
@@ -115,6 +116,22 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def is_bad_data_error(exc: BaseException) -> bool:
+    """True when the database rejected a value (too large, too long, NUL byte, wrong type).
+
+    Such an event will never be written; the writer sets it aside instead of retrying forever.
+    """
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, OverflowError | TypeError | ValueError):
+        return True
+    if isinstance(exc, sa_exc.DataError | sa_exc.IntegrityError):
+        return True
+    return isinstance(exc, sa_exc.StatementError) and isinstance(
+        exc.orig, OverflowError | TypeError | ValueError
+    )
 
 
 def is_busy_error(exc: BaseException) -> bool:

@@ -124,6 +124,7 @@ class WriteBehind:
         queue_size: int = 100_000,
         put_timeout_s: float = 30.0,
         after_fork: Callable[[], None] | None = None,
+        is_bad_data: Callable[[BaseException], bool] | None = None,
         name: str = "modelwire-usage-writer",
     ) -> None:
         if batch_size < 1 or queue_size < 1:
@@ -134,6 +135,7 @@ class WriteBehind:
         self._maxsize = queue_size
         self._put_timeout = put_timeout_s
         self._after_fork = after_fork
+        self._is_bad_data = is_bad_data
         self._name = name
         self._closed = False
         self._init_state()
@@ -154,7 +156,8 @@ class WriteBehind:
         self._give_up_at = 0.0
         self._busy = False  # set by the writer from before it pops a batch until it is written
         self._error: BaseException | None = None
-        self._failed_events: list[UsageEvent] = []
+        self._failed_events: list[UsageEvent] = []  # unwritten when close() gave up
+        self._rejected_events: list[UsageEvent] = []  # refused by the database as bad data
 
     def _reset_after_fork(self) -> None:
         # The parent's thread does not exist here and the parent writes its own queue.
@@ -255,6 +258,36 @@ class WriteBehind:
                 f"usage ledger could not write {len(self._failed_events)} events: {self._error}"
             ) from self._error
 
+    def _write_isolating(
+        self, events: list[UsageEvent]
+    ) -> tuple[BaseException | None, list[UsageEvent]]:
+        """Write ``events``; set aside only the ones the database rejects as bad data.
+
+        A batch that fails with a bad-data error (``is_bad_data``) is split in halves until the
+        offending events are alone; each is logged and kept in ``failed_events()`` so one bad
+        value cannot block the queue forever. Any other error stops here: it is returned with
+        the events not yet written (in order), to be retried.
+        """
+        chunks = [events]
+        while chunks:
+            chunk = chunks.pop()
+            try:
+                self._write(chunk)
+                self._error = None
+            except Exception as exc:
+                self._error = exc
+                if self._is_bad_data is None or not self._is_bad_data(exc):
+                    rest = [e for c in reversed(chunks) for e in c]
+                    return exc, chunk + rest
+                if len(chunk) == 1:
+                    log.error("usage ledger: event rejected by the database, set aside: %s", exc)
+                    self._rejected_events.extend(chunk)
+                    continue
+                half = len(chunk) // 2
+                chunks.append(chunk[half:])
+                chunks.append(chunk[:half])
+        return None, []
+
     def _write_stragglers(self) -> None:
         """Write events a racing ``put`` appended after the writer's last pass."""
         late: list[UsageEvent] = []
@@ -301,12 +334,9 @@ class WriteBehind:
                 pass
             error: BaseException | None = None
             if events:
-                try:
-                    self._write(events)
-                    self._error = None
+                error, events = self._write_isolating(events)
+                if error is None:
                     pause = 0.05
-                except Exception as exc:
-                    error = self._error = exc
             if error is not None:
                 if self._stop and time.monotonic() >= self._give_up_at:
                     log.error("usage ledger: %d events not written: %s", len(events), error)
@@ -330,5 +360,6 @@ class WriteBehind:
                 pause = min(pause * 2, 5.0)
 
     def failed_events(self) -> list[UsageEvent]:
-        """Events the writer gave up on while closing (empty unless the database failed)."""
-        return list(self._failed_events)
+        """Events not stored: those the database rejected as bad data, then those still
+        unwritten when ``close()`` gave up on a failing database."""
+        return [*self._rejected_events, *self._failed_events]
