@@ -83,12 +83,19 @@ def test_non_retryable_failures_are_recorded_once(
     assert len(fake_server.requests) == 1
 
 
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [({"status": 503}, "unavailable"), ({"malformed": True}, "malformed response body")],
+)
 def test_retryable_failures_exhaust_the_entry_retries(
-    fake_server: FakeProviderServer, service: tuple[mw.ModelService, mw.InMemoryUsageSink]
+    fake_server: FakeProviderServer,
+    service: tuple[mw.ModelService, mw.InMemoryUsageSink],
+    fault: dict[str, object],
+    message: str,
 ) -> None:
     svc, sink = service
-    fake_server.faults.push(status=503, times=5)
-    with pytest.raises(mw.ProviderUnavailableError):
+    fake_server.faults.push(times=5, **fault)  # type: ignore[arg-type]
+    with pytest.raises(mw.ProviderUnavailableError, match=message):
         svc.invoke_model("openai:gpt-4o-mini", "hi")
     assert [e.attempt for e in sink.events] == [1, 2, 3]  # max_retries=2 → three attempts
     assert {e.error_type for e in sink.events} == {"ProviderUnavailableError"}
