@@ -7,10 +7,11 @@ import json
 import socket
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from tools.fake_provider import FakeProviderServer, Fault, parse_fault
+from tools.fake_provider import FakeProviderServer, FakeRequest, Fault, Reply, Route, parse_fault
 from tools.fake_provider.faults import FaultQueue
 from tools.fake_provider.server import count_tokens, fake_reply
 
@@ -212,3 +213,22 @@ def test_concurrent_requests_are_all_logged(fake_server: FakeProviderServer) -> 
     assert results == [200] * 32
     prompts = sorted(r.body["messages"][0]["content"] for r in fake_server.requests)
     assert prompts == sorted(f"n{i}" for i in range(32))
+
+
+def test_header_specific_route_wins_over_a_shared_path() -> None:
+    def generic(request: FakeRequest, server: FakeProviderServer) -> Reply:
+        return Reply(body={"who": "generic"})
+
+    def special(request: FakeRequest, server: FakeProviderServer) -> Reply:
+        return Reply(body={"who": "special", "model": request.params["model"]})
+
+    def fmt(name: str, route: Route) -> SimpleNamespace:
+        return SimpleNamespace(NAME=name, ROUTES=[route], error_body=lambda s, m, c: {})
+
+    generic_fmt = fmt("generic", Route("POST", r"/v1/(?P<model>\w+)", generic))
+    special_fmt = fmt("special", Route("POST", r"/v1/(?P<model>\w+)", special, header="X-Kind"))
+    with FakeProviderServer(formats=[generic_fmt, special_fmt]) as server:
+        assert json.loads(_post(server, "/v1/m1", {})[2]) == {"who": "generic"}
+        body = json.loads(_post(server, "/v1/m2", {}, {"x-kind": "1"})[2])
+        assert body == {"who": "special", "model": "m2"}
+        assert [r.format for r in server.requests] == ["generic", "special"]

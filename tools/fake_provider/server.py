@@ -118,11 +118,17 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A route: HTTP method, full-path regular expression, handler."""
+    """A route: HTTP method, full-path regular expression, handler.
+
+    With ``header`` the route matches only requests carrying that header, and it wins over
+    routes without one (so two formats can share a path, e.g. ``GET /v1/models`` for OpenAI and
+    for Anthropic clients, which send ``anthropic-version``).
+    """
 
     method: str
     pattern: str
     handler: Callable[[FakeRequest, FakeProviderServer], Reply]
+    header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +161,8 @@ class FakeRequest:
 @dataclass(slots=True)
 class _Format:
     name: str
-    routes: list[tuple[str, re.Pattern[str], Callable[[FakeRequest, FakeProviderServer], Reply]]]
+    routes: list[Route]
+    patterns: list[re.Pattern[str]]
     error_body: Callable[[int, str, str | None], Any]
     request_id_header: str
 
@@ -213,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not fault.active:
             fault = owner.faults.take(parts.path) or fault
-        found = owner._match(self.command, parts.path)
+        found = owner._match(self.command, parts.path, headers)
         owner._log(
             RecordedRequest(
                 self.command,
@@ -405,9 +412,13 @@ class FakeProviderServer:
         name = str(module.NAME)
         if any(f.name == name for f in self._formats):
             raise ValueError(f"wire format {name!r} is already registered")
-        routes = [(r.method.upper(), re.compile(r.pattern), r.handler) for r in module.ROUTES]
+        routes = [
+            Route(r.method.upper(), r.pattern, r.handler, r.header.lower() if r.header else None)
+            for r in module.ROUTES
+        ]
+        patterns = [re.compile(r.pattern) for r in routes]
         header = str(getattr(module, "REQUEST_ID_HEADER", "x-request-id"))
-        self._formats.append(_Format(name, routes, module.error_body, header))
+        self._formats.append(_Format(name, routes, patterns, module.error_body, header))
         self.models.setdefault(name, list(getattr(module, "DEFAULT_MODELS", ())))
 
     @property
@@ -416,16 +427,25 @@ class FakeProviderServer:
         return [f.name for f in self._formats]
 
     def _match(
-        self, method: str, path: str
+        self, method: str, path: str, headers: dict[str, str]
     ) -> tuple[_Format, Callable[[FakeRequest, FakeProviderServer], Reply], dict[str, str]] | None:
+        fallback = None
         for fmt in self._formats:
-            for route_method, pattern, handler in fmt.routes:
-                if route_method != method:
+            for route, pattern in zip(fmt.routes, fmt.patterns, strict=True):
+                if route.method != method or (route.header and route.header not in headers):
                     continue
                 m = pattern.fullmatch(path)
-                if m is not None:
-                    return fmt, handler, {k: v for k, v in m.groupdict().items() if v is not None}
-        return None
+                if m is None:
+                    continue
+                found = (
+                    fmt,
+                    route.handler,
+                    {k: v for k, v in m.groupdict().items() if v is not None},
+                )
+                if route.header:
+                    return found  # a header-specific route wins over generic ones
+                fallback = fallback or found
+        return fallback
 
     # -- lifecycle -----------------------------------------------------------------------------
 
