@@ -6,9 +6,10 @@ format module defines:
 ``NAME``
     a short name (``"openai"``), also the key of its model list in ``FakeProviderServer.models``.
 ``ROUTES``
-    a list of ``Route(method, pattern, handler)``; ``pattern`` is a regular expression matched
-    against the whole path (named groups land in ``FakeRequest.params``); ``handler(request,
-    server)`` returns a ``Reply``.
+    a list of ``Route(method, pattern, handler, header=None)``; ``pattern`` is a regular
+    expression matched against the whole path (named groups land in ``FakeRequest.params``);
+    ``handler(request, server)`` returns a ``Reply``; a route with ``header`` matches only
+    requests carrying that header and wins over header-less routes on the same path.
 ``error_body(status, message, code) -> dict``
     the format's JSON error envelope, used for injected status faults.
 ``DEFAULT_MODELS`` (optional)
