@@ -200,3 +200,34 @@ def test_many_concurrent_async_calls_share_the_loops_client(ctx: ProviderContext
         return [r.text for r in responses]
 
     assert asyncio.run(run()) == [f"echo: a{i}" for i in range(64)]
+
+
+def test_every_client_of_an_entry_shares_one_tls_context(ctx: ProviderContext) -> None:
+    import ssl
+
+    from modelwire.providers import google as google_provider
+
+    model = AnthropicChatModel(ModelInfo(id="anthropic:claude-load"), ctx)
+    model.invoke(ChatRequest.build("sync"))
+
+    async def tls_of_this_loops_client() -> object:
+        await model.ainvoke(ChatRequest.build("async"))
+        client = anthropic_provider.async_client(ctx)
+        return client._client._transport._pool._ssl_context
+
+    tls = ctx.client("ssl", lambda: None)
+    assert isinstance(tls, ssl.SSLContext)
+    assert ctx.client("sync", lambda: None)._client._transport._pool._ssl_context is tls
+    assert asyncio.run(tls_of_this_loops_client()) is tls
+    assert asyncio.run(tls_of_this_loops_client()) is tls  # a second loop, the same context
+
+    gctx = ProviderContext(
+        "google", ProviderConfig(type="google", api_key="AIza-k", base_url=ctx.config.base_url)
+    )
+    try:
+        client = google_provider.sync_client(gctx)
+        assert client._api_client._httpx_client._transport._pool._ssl_context is gctx.client(
+            "ssl", lambda: None
+        )
+    finally:
+        gctx.close()

@@ -19,9 +19,14 @@ import contextlib
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-__all__ = ["LoopClients"]
+if TYPE_CHECKING:
+    import ssl
+
+    from modelwire.providers.base import ProviderContext
+
+__all__ = ["LoopClients", "shared_ssl_context"]
 
 T = TypeVar("T")
 
@@ -150,3 +155,21 @@ class LoopClients(Generic[T]):
     async def _closer(self, client: T) -> None:
         with contextlib.suppress(Exception):  # closing is best effort
             await self._aclose(client)
+
+
+def shared_ssl_context(provider: ProviderContext) -> ssl.SSLContext:
+    """One TLS context per provider entry, shared by all its clients (sync and every loop's).
+
+    Loading the CA bundle is what makes building an SDK client slow (20-60 ms each, twice for a
+    ``genai.Client``); with the context built once, a client for a new event loop costs about a
+    millisecond. It is ``httpx2.create_ssl_context()``: the trust store (certifi, or
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``) the SDKs would load themselves. An ``SSLContext`` may be
+    shared between connections and threads.
+    """
+
+    def build() -> ssl.SSLContext:
+        import httpx2
+
+        return httpx2.create_ssl_context()
+
+    return provider.client("ssl", build)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from modelwire.errors import AuthenticationError, ProviderError
 from modelwire.providers import _http
-from modelwire.providers._async_clients import LoopClients
+from modelwire.providers._async_clients import LoopClients, shared_ssl_context
 from modelwire.providers.anthropic_mapping import (
     StreamState,
     build_body,
@@ -70,11 +70,14 @@ def _client_kwargs(provider: ProviderContext) -> dict[str, Any]:
 def sync_client(provider: ProviderContext) -> anthropic.Anthropic:
     """The entry's sync client (built once, closed by ``provider.close()``)."""
 
+    tls = shared_ssl_context(provider)  # not inside build(): that runs under the entry's lock
+
     def build() -> anthropic.Anthropic:
         kwargs = _client_kwargs(provider)
         import anthropic
 
-        return anthropic.Anthropic(**kwargs)
+        http = anthropic.DefaultHttpxClient(verify=tls)
+        return anthropic.Anthropic(**kwargs, http_client=http)
 
     return provider.client("sync", build, lambda c: c.close())
 
@@ -89,7 +92,9 @@ def async_client(provider: ProviderContext) -> anthropic.AsyncAnthropic:
             kwargs = _client_kwargs(provider)
             import anthropic
 
-            return anthropic.AsyncAnthropic(**kwargs)
+            # the SDK's default transport settings, with the entry's shared TLS context
+            http = anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context(provider))
+            return anthropic.AsyncAnthropic(**kwargs, http_client=http)
 
         return LoopClients(build, lambda c: c.close())
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from modelwire.errors import AuthenticationError, InvalidRequestError, ProviderError
 from modelwire.providers import _http
-from modelwire.providers._async_clients import LoopClients
+from modelwire.providers._async_clients import LoopClients, shared_ssl_context
 from modelwire.providers.base import ChatModel, ProviderContext
 from modelwire.providers.google_mapping import (
     StreamState,
@@ -37,7 +37,7 @@ DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/"
 API_VERSION = "v1beta"
 
 
-def _build_client(provider: ProviderContext) -> Any:
+def _build_client(provider: ProviderContext, tls: Any) -> Any:
     key = provider.api_key()
     if not key:
         raise AuthenticationError(
@@ -55,13 +55,18 @@ def _build_client(provider: ProviderContext) -> Any:
         headers=dict(cfg.headers) if cfg.headers else None,
         timeout=max(1, round(cfg.timeout_s * 1000)),
         retry_options=types.HttpRetryOptions(attempts=1),
+        # the entry's shared TLS context: ``verify`` for the httpx clients, ``ssl`` for the
+        # SDK's websocket/aiohttp paths (it would otherwise load the CA bundle twice per client)
+        client_args={"verify": tls},
+        async_client_args={"verify": tls, "ssl": tls},
     )
     return genai.Client(api_key=key, vertexai=False, http_options=options)
 
 
 def sync_client(provider: ProviderContext) -> Any:
     """The entry's sync ``genai.Client`` (built once, closed by ``provider.close()``)."""
-    return provider.client("sync", lambda: _build_client(provider), lambda c: c.close())
+    tls = shared_ssl_context(provider)  # not inside the builder: that runs under the entry's lock
+    return provider.client("sync", lambda: _build_client(provider, tls), lambda c: c.close())
 
 
 def async_client(provider: ProviderContext) -> Any:
@@ -69,8 +74,8 @@ def async_client(provider: ProviderContext) -> Any:
 
     def build_holder() -> LoopClients[Any]:
         if not provider.api_key():
-            _build_client(provider)  # raises the readable missing-key error
-        return LoopClients(lambda: _build_client(provider), _aclose)
+            _build_client(provider, None)  # raises the readable missing-key error
+        return LoopClients(lambda: _build_client(provider, shared_ssl_context(provider)), _aclose)
 
     # the holder keeps the whole genai.Client: dropping it would close its transports on GC
     return provider.client("async", build_holder, lambda h: h.close()).get().aio
