@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.ledger_support import T0, event, ledger_url
 
 from modelwire.types import ModelCost
@@ -364,3 +366,49 @@ def test_bad_values_do_not_block_the_ledger(ledger_url: str) -> None:
         assert [e.request_id for e in ledger.failed_events()] == [e.request_id for e in bad]
         by = ("model", "day", "caller", "status")
         assert ledger.summary(by=by) == ledger.summary(by=by, source="rows")
+
+
+_models = st.sampled_from(["mock:a", "mock:b", "other:c"])
+_events = st.builds(
+    UsageEvent,
+    model_id=_models,
+    provider=st.sampled_from(["mock", "other"]),
+    status=st.sampled_from(["ok", "error"]),
+    caller=st.sampled_from([None, "web", "batch"]),
+    group=st.sampled_from([None, "smart"]),
+    input_tokens=st.integers(0, 10**7),
+    output_tokens=st.integers(0, 10**6),
+    cache_read_tokens=st.integers(0, 1000),
+    reasoning_tokens=st.integers(0, 1000),
+    cost_usd=st.none() | st.decimals(min_value=0, max_value=100, places=12),
+    latency_ms=st.floats(0, 1e5),
+    timestamp=st.datetimes(
+        min_value=datetime(2025, 12, 30), max_value=datetime(2026, 1, 3), timezones=st.just(UTC)
+    ),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.lists(_events, max_size=60),
+    by=st.lists(st.sampled_from(GROUP_KEYS), unique=True, max_size=3),
+    since=st.none() | st.dates(date(2025, 12, 29), date(2026, 1, 4)),
+)
+def test_summary_property(
+    tmp_path_factory: pytest.TempPathFactory,
+    events: list[UsageEvent],
+    by: list[str],
+    since: date | None,
+) -> None:
+    path = tmp_path_factory.mktemp("prop") / "u.db"
+    with UsageLedger(path, batch_size=7, flush_interval_ms=1) as ledger:
+        for e in events:
+            ledger.record(e)
+        got = ledger.summary(by=by, since=since)
+        kept = [e for e in events if since is None or e.timestamp.date() >= since]
+        assert got == expected_summary(kept, tuple(by))
+        rollup_ok = set(by) <= {"model", "provider", "caller", "status", "day"}
+        if rollup_ok:
+            assert ledger.summary(by=by, since=since, source="rows") == got
