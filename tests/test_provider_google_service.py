@@ -150,3 +150,20 @@ def test_cut_stream_is_recorded_as_an_error(
         "ProviderUnavailableError",
         True,
     )
+
+
+def test_astream_retries_a_503_before_any_text(
+    server: FakeProviderServer, service: ModelService
+) -> None:
+    server.faults.push(status=503)
+
+    async def run() -> list[str]:
+        return [e.text async for e in service.astream_model(MODEL, "red blue")]
+
+    assert "".join(asyncio.run(run())) == "echo: red blue"
+    recorded = _events(service).events
+    assert [(e.attempt, e.status, e.stream) for e in recorded] == [
+        (1, "error", True),
+        (2, "ok", True),
+    ]
+    assert recorded[1].input_tokens == 2 and recorded[1].output_tokens == 4
