@@ -352,3 +352,15 @@ def test_async_paths_map_errors_too(server: FakeProviderServer, ctx: ProviderCon
     server.faults.push(delay_ms=2000)
     with pytest.raises(TimeoutError):
         asyncio.run(model.ainvoke(ChatRequest.build("hi", timeout=0.3)))
+
+
+def test_entry_timeout_applies_without_a_per_call_timeout(server: FakeProviderServer) -> None:
+    context = _context(server, timeout_s=0.4)
+    try:
+        server.faults.push(delay_ms=1500, times=2)
+        with pytest.raises(TimeoutError, match=r"0\.4s"):
+            _model(context).invoke(ChatRequest.build("hi"))
+        with pytest.raises(TimeoutError):
+            asyncio.run(_model(context).ainvoke(ChatRequest.build("hi")))
+    finally:
+        context.close()

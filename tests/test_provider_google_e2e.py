@@ -375,3 +375,16 @@ def test_async_paths_map_errors_too(server: FakeProviderServer, ctx: ProviderCon
     server.faults.push(delay_ms=2000)
     with pytest.raises(TimeoutError):
         asyncio.run(model.ainvoke(ChatRequest.build("hi", timeout=0.3)))
+
+
+def test_entry_timeout_applies_without_a_per_call_timeout(server: FakeProviderServer) -> None:
+    config = ProviderConfig(type="google", api_key="AIza-k", base_url=server.url, timeout_s=0.4)
+    context = ProviderContext("google", config)
+    try:
+        server.faults.push(delay_ms=1500, times=2)
+        with pytest.raises(TimeoutError, match=r"0\.4s"):
+            _model(context).invoke(ChatRequest.build("hi"))
+        with pytest.raises(TimeoutError):
+            asyncio.run(_model(context).ainvoke(ChatRequest.build("hi")))
+    finally:
+        context.close()
