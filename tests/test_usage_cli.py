@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
-from tests.ledger_support import event
+from tests.ledger_support import event, make_url
 from typer.testing import CliRunner
 
 from modelwire.cli.app import app
@@ -167,3 +167,19 @@ def test_tail_follow_prints_new_rows_and_stops(db: str) -> None:
     assert lines[0].split()[2] == "#90"
     assert [line.split()[2] for line in lines[1:]] == ["#91", "#92", "#93"]
     assert all("caller late" in line for line in lines[1:])
+
+
+@pytest.mark.postgres
+def test_commands_work_on_postgresql(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = make_url("postgres", tmp_path, request)
+    with UsageLedger(url) as ledger:
+        for i in range(30):
+            ledger.record(event(i))
+        api = ledger.summary(by=("model",))
+    code, out, err = invoke("usage", "summary", "--db", url, "--json")
+    assert code == 0, err
+    assert [r["calls"] for r in json.loads(out)] == [r["calls"] for r in api]
+    code, out, _ = invoke("usage", "export", "--db", url, "--format", "jsonl")
+    assert code == 0 and len(out.splitlines()) == 30
+    code, out, _ = invoke("usage", "tail", "--db", url, "-n", "2")
+    assert code == 0 and len(out.splitlines()) == 2
