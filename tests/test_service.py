@@ -79,6 +79,7 @@ def test_retryable_errors_are_retried_and_each_attempt_recorded() -> None:
     assert [e.attempt for e in sink.events] == [1, 2, 3]  # 1 + max_retries (2)
     assert {e.status for e in sink.events} == {"error"}
     assert {e.error_type for e in sink.events} == {"RateLimitError"}
+    assert {e.cost_usd for e in sink.events} == {Decimal(0)}  # priced model: failures cost 0
     assert all(e.request_id for e in sink.events)
 
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Attempt", "Observer", "render_prompt"]
 
+_ZERO = Decimal(0)
+
 Observer = Callable[[str, bool, float, "BaseException | None"], None]
 """Told of every finished attempt: ``(model_id, ok, latency_ms, error)``."""
 
@@ -122,7 +124,8 @@ class Attempt:
         """Record a failed (or cancelled) attempt with the error's type and request id."""
         request_id = getattr(error, "request_id", None)
         self._error = error
-        self._emit(status, Usage(), None, self.elapsed_ms(), request_id, type(error).__name__, None)
+        cost = _ZERO if self.model.info.is_priced else None  # failures are not billed
+        self._emit(status, Usage(), cost, self.elapsed_ms(), request_id, type(error).__name__, None)
 
     def _emit(
         self,
