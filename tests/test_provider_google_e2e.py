@@ -388,3 +388,15 @@ def test_entry_timeout_applies_without_a_per_call_timeout(server: FakeProviderSe
             asyncio.run(_model(context).ainvoke(ChatRequest.build("hi")))
     finally:
         context.close()
+
+
+def test_http_options_pass_through(server: FakeProviderServer, ctx: ProviderContext) -> None:
+    request = ChatRequest.build(
+        "hi",
+        provider_params={"http_options": {"headers": {"x-extra": "yes"}}, "labels": {"a": "b"}},
+    )
+    assert _model(ctx).invoke(request).text == "echo: hi"
+    (logged,) = server.requests_to(GENERATE)
+    assert logged.headers["x-extra"] == "yes"
+    assert logged.headers["x-goog-api-key"] == "AIza-fake-key-0000"
+    assert logged.body["labels"] == {"a": "b"}

@@ -186,3 +186,25 @@ def test_stream_state_keeps_the_last_usage_and_needs_a_finish_reason() -> None:
     assert state.response_id == "r1"
     assert state.chars == 5
     assert state.usage == Usage(input_tokens=4, output_tokens=2)
+
+
+def test_http_options_in_provider_params_merge_over_the_built_ones() -> None:
+    request = ChatRequest.build(
+        "hi",
+        timeout=2,
+        provider_params={"http_options": {"headers": {"x-extra": "1"}, "timeout": 9000}, "x": 1},
+    )
+    config = build_config(request, None)
+    assert config["http_options"] == {
+        "extra_body": {"x": 1},
+        "timeout": 9000,
+        "headers": {"x-extra": "1"},
+    }
+
+
+def test_config_fields_come_from_the_caller() -> None:
+    request = ChatRequest.build("hi", provider_params={"brand_new_field": True})
+    assert build_config(request, None, {"brand_new_field"}) == {"brand_new_field": True}
+    assert build_config(request, None) == {
+        "http_options": {"extra_body": {"brand_new_field": True}}
+    }

@@ -10,6 +10,7 @@ The mapping lives in ``google_mapping``; this module does the calls and the erro
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
@@ -177,6 +178,14 @@ def _invalid_key(body: Any, message: str | None) -> bool:
     )
 
 
+@functools.cache
+def _config_fields() -> frozenset[str]:
+    """The installed SDK's ``GenerateContentConfig`` field names."""
+    from google.genai import types
+
+    return frozenset(types.GenerateContentConfig.model_fields) - {"http_options"}
+
+
 def _request_id(response: Any) -> str | None:
     headers = getattr(getattr(response, "sdk_http_response", None), "headers", None)
     return _http.request_id_from_headers(headers) or getattr(response, "response_id", None)
@@ -194,7 +203,7 @@ class GeminiChatModel(ChatModel):
     def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
         contents, system = build_contents(request, self.info)
         kwargs: dict[str, Any] = {"model": self.info.name, "contents": contents}
-        config = build_config(request, system)
+        config = build_config(request, system, _config_fields())
         if config:
             from google.genai import types
             from pydantic import ValidationError

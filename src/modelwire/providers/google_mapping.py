@@ -25,6 +25,7 @@ Then ``input + output == total_token_count``.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from modelwire.errors import InvalidRequestError
@@ -42,7 +43,8 @@ __all__ = [
     "usage_from",
 ]
 
-#: ``GenerateContentConfig`` field names (google-genai 1.x-3.x) a ``provider_params`` key may name.
+#: ``GenerateContentConfig`` field names, for when the SDK is not at hand (the provider passes the
+#: installed SDK's own list to ``build_config``).
 CONFIG_FIELDS: frozenset[str] = frozenset(
     {
         "audio_timestamp",
@@ -135,8 +137,17 @@ def build_contents(
     return contents, ("\n\n".join(system_parts) if system_parts else None)
 
 
-def build_config(request: ChatRequest, system_instruction: str | None) -> dict[str, Any]:
-    """The ``GenerateContentConfig`` (as a dict) for ``request``."""
+def build_config(
+    request: ChatRequest,
+    system_instruction: str | None,
+    config_fields: Collection[str] = CONFIG_FIELDS,
+) -> dict[str, Any]:
+    """The ``GenerateContentConfig`` (as a dict) for ``request``.
+
+    ``config_fields`` are the config's field names (the provider passes the installed SDK's);
+    ``provider_params`` keys among them go into the config, the others into the raw body. A
+    ``provider_params["http_options"]`` dict is merged over the per-request options built here.
+    """
     config: dict[str, Any] = {}
     if system_instruction is not None:
         config["system_instruction"] = system_instruction
@@ -152,8 +163,11 @@ def build_config(request: ChatRequest, system_instruction: str | None) -> dict[s
         config["seed"] = request.seed
     http_options: dict[str, Any] = {}
     extra_body: dict[str, Any] = {}
+    user_http: Any = None
     for key, value in request.provider_params.items():
-        if key in CONFIG_FIELDS:
+        if key == "http_options":
+            user_http = value
+        elif key in config_fields:
             config[key] = value
         else:
             extra_body[key] = value
@@ -161,6 +175,11 @@ def build_config(request: ChatRequest, system_instruction: str | None) -> dict[s
         http_options["extra_body"] = extra_body
     if request.timeout is not None:
         http_options["timeout"] = max(1, round(request.timeout * 1000))
+    if isinstance(user_http, dict):
+        http_options.update(user_http)
+    elif user_http is not None:
+        config["http_options"] = user_http  # an HttpOptions object: passed as given
+        return config
     if http_options:
         config["http_options"] = http_options
     return config
