@@ -142,26 +142,30 @@ def _print_summary(
 ) -> None:
     from decimal import Decimal
 
+    from rich import box
     from rich.table import Table
 
-    table = Table(title="usage this run (from the ledger)")
-    for col in ("model", "attempts", "errors", "input tok", "output tok", "cache read", "cost"):
-        table.add_column(col, justify="left" if col == "model" else "right")
+    cached = any(row["cache_read_tokens"] for row in rows)
+    table = Table(title="usage this run (from the ledger)", box=box.SIMPLE_HEAD, pad_edge=False)
+    columns = ["model", "calls", "errors", "in tok", "out tok", *(["cached"] if cached else [])]
+    for col in [*columns, "cost"]:
+        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
     total = Decimal(0)
     for row in sorted(rows, key=lambda r: str(r["model"])):
         total += row["cost_usd"] or 0
         cost = (
             money(row["cost_usd"]) if not row["unpriced_calls"] or row["cost_usd"] else "unpriced"
         )
-        table.add_row(
+        cells = [
             str(row["model"]),
             str(row["calls"]),
             str(row["errors"]),
             f"{row['input_tokens']:,}",
             f"{row['output_tokens']:,}",
-            f"{row['cache_read_tokens']:,}",
-            cost,
-        )
+        ]
+        if cached:
+            cells.append(f"{row['cache_read_tokens']:,}")
+        table.add_row(*cells, cost)
     console.print(table)
     console.print(
         f"{calls} calls ({failures} failed after retries) in {elapsed:.2f}s "
