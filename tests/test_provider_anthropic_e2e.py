@@ -364,3 +364,23 @@ def test_entry_timeout_applies_without_a_per_call_timeout(server: FakeProviderSe
             asyncio.run(_model(context).ainvoke(ChatRequest.build("hi")))
     finally:
         context.close()
+
+
+def test_sdk_call_options_in_provider_params(
+    server: FakeProviderServer, ctx: ProviderContext
+) -> None:
+    request = ChatRequest.build(
+        "hi",
+        provider_params={
+            "extra_headers": {"anthropic-beta": "context-1m-2025-08-07"},
+            "extra_query": {"beta": "true"},
+            "extra_body": {"service_tier": "auto"},
+            "top_k": 3,
+        },
+    )
+    assert _model(ctx).invoke(request).text == "echo: hi"
+    (logged,) = server.requests_to(MESSAGES)
+    assert logged.headers["anthropic-beta"] == "context-1m-2025-08-07"
+    assert logged.query == {"beta": "true"}
+    assert logged.body["service_tier"] == "auto" and logged.body["top_k"] == 3
+    assert not {"extra_headers", "extra_query", "extra_body"} & set(logged.body)

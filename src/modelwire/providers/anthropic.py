@@ -34,6 +34,9 @@ __all__ = ["DEFAULT_BASE_URL", "AnthropicChatModel", "map_anthropic_error"]
 #: Sent explicitly so an ``ANTHROPIC_BASE_URL`` in the environment never redirects an entry.
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 
+#: ``provider_params`` keys that are options of the SDK call rather than fields of the body.
+_SDK_OPTIONS: tuple[str, ...] = ("extra_headers", "extra_query", "extra_body")
+
 # The HTTP status an in-stream ``error`` event (sent after a 200) stands for.
 _STATUS_FOR_ERROR_TYPE: dict[str, int] = {
     "invalid_request_error": 400,
@@ -184,6 +187,12 @@ class AnthropicChatModel(ChatModel):
             "max_tokens": body.pop("max_tokens"),
             "messages": body.pop("messages"),
         }
+        for option in _SDK_OPTIONS:  # request options of the SDK, not body fields
+            if option in body:
+                kwargs[option] = body.pop(option)
+        extra = kwargs.pop("extra_body", None)
+        if isinstance(extra, dict):
+            body.update(extra)
         if body:
             kwargs["extra_body"] = body
         if stream:

@@ -12,7 +12,9 @@ Request mapping (``build_body``):
 * ``temperature``, ``top_p`` → the same names; ``stop`` → ``stop_sequences``;
 * ``seed`` is ignored: the Messages API has no seed parameter (a sampling seed cannot be honoured,
   and failing the call would break groups that mix providers);
-* ``provider_params`` are merged into the body last, untouched (they win over the above).
+* ``provider_params`` are merged into the body last, untouched (they win over the above); the
+  SDK call options ``extra_headers``, ``extra_query`` and ``extra_body`` among them are applied
+  as such by the provider.
 
 Usage mapping (``usage_from``), DESIGN.md §4: Anthropic's ``input_tokens`` excludes the cache, so
 ``input = input_tokens + cache_read_input_tokens + cache_creation_input_tokens``,
