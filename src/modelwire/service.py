@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from modelwire.attempt import Attempt
 from modelwire.binding import BoundModel
 from modelwire.errors import ModelwireError, ProviderError
-from modelwire.routing.dispatch import GroupRouter
+from modelwire.routing.dispatch import SINGLE_ATTEMPT, GroupRouter
 from modelwire.types import ChatRequest, ChatResponse, Message, StreamEvent, normalise_messages
 
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
     from modelwire.registry import ModelRegistry
+    from modelwire.routing.health import HealthMonitor
     from modelwire.routing.retry import RetryPolicy
     from modelwire.usage.events import UsageSink
 
@@ -75,6 +76,7 @@ class ModelService:
         self._policies: dict[str, RetryPolicy] = {}
         #: Model groups routed by name (``groups:`` in configuration, ``auto``, or ``add``ed).
         self.groups = GroupRouter(self)
+        self._monitors: list[HealthMonitor] = []
 
     def __repr__(self) -> str:
         return (
@@ -450,12 +452,34 @@ class ModelService:
         breakers, latency averages, call counts."""
         return {"models": self.registry.health(), "groups": self.groups.health()}
 
+    def start_health_monitor(
+        self, interval_s: float = 60.0, *, probe_all: bool = False
+    ) -> list[HealthMonitor]:
+        """Probe the groups' members in the background every ``interval_s`` and feed their
+        circuit breakers, so a failed member is found healthy again without user traffic.
+
+        Only members whose breaker is open are probed unless ``probe_all`` (each probe is one
+        real, billed request with ``max_tokens=1``). ``close()`` stops the monitors.
+        """
+        monitors = self.groups.start_monitors(self._probe, interval_s, probe_all=probe_all)
+        self._monitors.extend(monitors)
+        return monitors
+
+    def _probe(self, model_id: str) -> None:
+        model = self.registry.get_model(model_id)
+        request = self.build_request("ping", {"max_tokens": 1}, model.info.params)
+        self.call(model, request, caller="health-monitor", policy=SINGLE_ATTEMPT)
+
     def bind(self, model: str | None = None, **params: Any) -> BoundModel:
         """A model with parameters fixed: ``service.bind("mini", temperature=0).max_tokens(50)``."""
         return BoundModel(self, self._name(model), params)
 
     def close(self) -> None:
-        """Flush and close the ledger (if it can be closed) and release provider clients."""
+        """Stop health monitors, flush and close the ledger (if it can be closed) and release
+        provider clients."""
+        monitors, self._monitors = self._monitors, []
+        for monitor in monitors:
+            monitor.stop()
         closer = getattr(self.ledger, "close", None)
         if callable(closer):
             closer()

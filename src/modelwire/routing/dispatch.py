@@ -20,6 +20,7 @@ groups and ``auto``; a plain model id rejects them like any unknown parameter.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from modelwire.capabilities import CapabilityStrength
 from modelwire.errors import ModelwireError, ProviderError
 from modelwire.routing.group import ModelGroup
+from modelwire.routing.health import HealthMonitor, MemberHealth, Probe
 from modelwire.routing.retry import RetryPolicy
 from modelwire.routing.strategies import RouteHints
 from modelwire.routing.tasks import parse_task_type
@@ -208,6 +210,23 @@ class GroupRouter:
     def health(self) -> dict[str, Any]:
         """Each group's ``health()``, by name."""
         return {name: group.health() for name, group in sorted(self._table().items())}
+
+    def members_of(self, name: str) -> dict[str, MemberHealth]:
+        """``model id → MemberHealth`` of the group called ``name`` now ({} once it is gone)."""
+        group = self._table().get(name)
+        return {} if group is None else {m: group.member_health(m) for m in group.members}
+
+    def start_monitors(
+        self, probe: Probe, interval_s: float, *, probe_all: bool = False
+    ) -> list[HealthMonitor]:
+        """One started ``HealthMonitor`` per group: it probes that group's members whose breaker
+        is open (every member with ``probe_all``) and feeds the results to their breakers."""
+        return [
+            HealthMonitor(
+                probe, functools.partial(self.members_of, name), interval_s, probe_all=probe_all
+            ).start()
+            for name in sorted(self._table())
+        ]
 
     # running requests ------------------------------------------------------------------------
 
