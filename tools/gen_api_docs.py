@@ -36,7 +36,10 @@ DOC = ROOT / "docs" / "api.md"
 EXTRA_MODULES: tuple[str, ...] = ("modelwire.routing.tasks",)
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Core objects", ("modelwire.registry", "modelwire.factory", "modelwire.service")),
+    (
+        "Core objects",
+        ("modelwire.registry", "modelwire.factory", "modelwire.service", "modelwire.batch"),
+    ),
     ("Access styles", ("modelwire.access", "modelwire.enums", "modelwire.binding")),
     ("Providers", ("modelwire.providers",)),
     ("Data types", ("modelwire.types", "modelwire.capabilities")),

@@ -8,16 +8,16 @@ latency. Every attempt, failed ones included, is one ``UsageEvent`` sent to the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelwire.attempt import Attempt
+from modelwire.batch import BatchCalls, BatchResult
 from modelwire.binding import BoundModel
 from modelwire.errors import ModelwireError, ProviderError
 from modelwire.routing.dispatch import SINGLE_ATTEMPT, GroupRouter
-from modelwire.types import ChatRequest, ChatResponse, Message, StreamEvent, normalise_messages
+from modelwire.streaming import StreamCalls
+from modelwire.types import ChatRequest, ChatResponse, Message, normalise_messages
 
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
@@ -33,26 +33,7 @@ Prompt = str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any
 _REQUEST_FIELDS = ("system", "max_tokens", "temperature", "top_p", "stop", "seed", "timeout")
 
 
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    """One item of ``invoke_batch``: the response, or the error that item raised."""
-
-    index: int
-    response: ChatResponse | None = None
-    error: BaseException | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the item succeeded."""
-        return self.error is None
-
-    @property
-    def text(self) -> str | None:
-        """The response text, or ``None`` when the item failed."""
-        return self.response.text if self.response is not None else None
-
-
-class ModelService:
+class ModelService(StreamCalls, BatchCalls):
     """Invoke models by name: plain, streaming, async and batch, with usage recorded per attempt."""
 
     def __init__(
@@ -257,195 +238,7 @@ class ModelService:
                 continue
             return rec.succeeded(response)
 
-    # streaming ----------------------------------------------------------------------------
-
-    def stream_model(
-        self,
-        model: str | None = None,
-        prompt: Prompt = "",
-        *,
-        caller: str | None = None,
-        **params: Any,
-    ) -> Iterator[StreamEvent]:
-        """Yield ``StreamEvent``s as text arrives; the last has ``done=True``, usage and cost.
-
-        A retryable failure is retried only before any text has reached the caller (and a
-        group fails over only then).
-        """
-        name = self._name(model)
-        group = self.groups.get(name)
-        if group is not None:
-            return self.groups.stream(group, prompt, params, caller)
-        target = self.registry.get_model(name)
-        request = self.build_request(prompt, params, target.info.params)
-        return self.call_stream(target, request, caller=caller)
-
-    def call_stream(
-        self,
-        model: ChatModel,
-        request: ChatRequest,
-        *,
-        caller: str | None = None,
-        group: str | None = None,
-        first_attempt: int = 1,
-        policy: RetryPolicy | None = None,
-    ) -> Iterator[StreamEvent]:
-        """Stream ``request`` from a model object (the generator behind ``stream_model``).
-
-        ``policy`` replaces the model's own retry policy (groups pass a one-attempt policy).
-        """
-        if policy is None:
-            policy = self._retry_policy(model)
-        who = caller if caller is not None else self.caller
-        attempt = first_attempt
-        while True:
-            rec = self._attempt(model, request, who, group, attempt, stream=True)
-            parts: list[str] = []
-            final: StreamEvent | None = None
-            try:
-                for event in model.stream(request):
-                    if event.done:
-                        final = event
-                        continue
-                    if event.text:
-                        rec.first_token()
-                        parts.append(event.text)
-                    yield event
-            except GeneratorExit as err:
-                rec.failed(err, "cancelled")
-                raise
-            except BaseException as err:
-                rec.failed(err, "cancelled" if isinstance(err, KeyboardInterrupt) else "error")
-                retry = not parts and isinstance(err, ProviderError)
-                if not (retry and policy.should_retry(err, attempt)):
-                    raise
-                policy.sleep(policy.delay(err, attempt))
-                attempt += 1
-                continue
-            yield rec.stream_finished(final, "".join(parts))
-            return
-
-    async def astream_model(
-        self,
-        model: str | None = None,
-        prompt: Prompt = "",
-        *,
-        caller: str | None = None,
-        **params: Any,
-    ) -> AsyncIterator[StreamEvent]:
-        """The same as ``stream_model``, as an async iterator."""
-        name = self._name(model)
-        group = self.groups.get(name)
-        if group is not None:
-            async for event in self.groups.astream(group, prompt, params, caller):
-                yield event
-            return
-        target = self.registry.get_model(name)
-        request = self.build_request(prompt, params, target.info.params)
-        async for event in self.acall_stream(target, request, caller=caller):
-            yield event
-
-    async def acall_stream(
-        self,
-        model: ChatModel,
-        request: ChatRequest,
-        *,
-        caller: str | None = None,
-        group: str | None = None,
-        first_attempt: int = 1,
-        policy: RetryPolicy | None = None,
-    ) -> AsyncIterator[StreamEvent]:
-        """The same as ``call_stream``, for asyncio.
-
-        ``policy`` replaces the model's own retry policy (groups pass a one-attempt policy).
-        """
-        if policy is None:
-            policy = self._retry_policy(model)
-        who = caller if caller is not None else self.caller
-        attempt = first_attempt
-        while True:
-            rec = self._attempt(model, request, who, group, attempt, stream=True)
-            parts: list[str] = []
-            final: StreamEvent | None = None
-            try:
-                async for event in model.astream(request):
-                    if event.done:
-                        final = event
-                        continue
-                    if event.text:
-                        rec.first_token()
-                        parts.append(event.text)
-                    yield event
-            except (GeneratorExit, asyncio.CancelledError) as err:
-                rec.failed(err, "cancelled")
-                raise
-            except BaseException as err:
-                rec.failed(err, "cancelled" if isinstance(err, KeyboardInterrupt) else "error")
-                retry = not parts and isinstance(err, ProviderError)
-                if not (retry and policy.should_retry(err, attempt)):
-                    raise
-                await policy.asleep(policy.delay(err, attempt))
-                attempt += 1
-                continue
-            yield rec.stream_finished(final, "".join(parts))
-            return
-
-    # batch and binding --------------------------------------------------------------------
-
-    def invoke_batch(
-        self,
-        model: str | None,
-        prompts: Sequence[Prompt],
-        *,
-        max_concurrency: int = 8,
-        caller: str | None = None,
-        **params: Any,
-    ) -> list[BatchResult]:
-        """Call one model with many prompts, at most ``max_concurrency`` at once.
-
-        Results come back in input order; an item that fails carries its error and the others
-        are unaffected.
-        """
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        name = self._name(model)
-
-        def one(index: int, prompt: Prompt) -> BatchResult:
-            try:
-                return BatchResult(index, self.invoke_model(name, prompt, caller=caller, **params))
-            except Exception as err:
-                return BatchResult(index, error=err)
-
-        if not prompts:
-            return []
-        workers = min(max_concurrency, len(prompts))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="modelwire-batch") as pool:
-            return list(pool.map(one, range(len(prompts)), prompts))
-
-    async def ainvoke_batch(
-        self,
-        model: str | None,
-        prompts: Sequence[Prompt],
-        *,
-        max_concurrency: int = 8,
-        caller: str | None = None,
-        **params: Any,
-    ) -> list[BatchResult]:
-        """The same as ``invoke_batch``, for asyncio."""
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        gate = asyncio.Semaphore(max_concurrency)
-        name = self._name(model)
-
-        async def one(index: int, prompt: Prompt) -> BatchResult:
-            async with gate:
-                try:
-                    resp = await self.ainvoke_model(name, prompt, caller=caller, **params)
-                    return BatchResult(index, resp)
-                except Exception as err:
-                    return BatchResult(index, error=err)
-
-        return list(await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts))))
+    # health, binding and lifetime ---------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """Per-model call statistics (from the registry) and every group's routing state:
