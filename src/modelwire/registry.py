@@ -49,6 +49,15 @@ class _Snapshot:
     slots: Mapping[str, _Slot] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
     version: int = 0
+    #: ids and aliases → slot, so a warm lookup by either is one dict read
+    lookup: Mapping[str, _Slot] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, slots: dict[str, _Slot], aliases: dict[str, str], version: int) -> _Snapshot:
+        """A snapshot with its lookup table (aliases never shadow ids)."""
+        lookup = {a: slots[t] for a, t in aliases.items() if t in slots}
+        lookup.update(slots)
+        return cls(slots, aliases, version, lookup)
 
 
 class ModelRegistry(RegistryQueries):
@@ -171,7 +180,7 @@ class ModelRegistry(RegistryQueries):
             slots = dict(snap.slots)
             del slots[canonical]
             aliases = {a: t for a, t in snap.aliases.items() if t != canonical}
-            self._snap = _Snapshot(slots, aliases, snap.version + 1)
+            self._snap = _Snapshot.build(slots, aliases, snap.version + 1)
 
     def update_models(
         self, add: Iterable[ModelInfo] = (), remove: Iterable[str] = (), *, replace: bool = True
@@ -205,7 +214,7 @@ class ModelRegistry(RegistryQueries):
                             f"alias {alias!r} of {info.id!r} is already used by {taken or alias!r}"
                         )
                     aliases[alias] = info.id
-            self._snap = _Snapshot(slots, aliases, snap.version + 1)
+            self._snap = _Snapshot.build(slots, aliases, snap.version + 1)
 
     def replace_model(self, info: ModelInfo) -> None:
         """Swap in a new definition of a registered model; in-flight calls finish on the old one."""
@@ -256,7 +265,7 @@ class ModelRegistry(RegistryQueries):
                 else:
                     slots[model_id] = _Slot(info)
             aliases = {a: i.id for i in (sl.info for sl in slots.values()) for a in i.aliases}
-            self._snap = _Snapshot(slots, aliases, snap.version + 1)
+            self._snap = _Snapshot.build(slots, aliases, snap.version + 1)
             self._configured_ids = frozenset(wanted)
             self.config = config
         self._providers = {n: providers[n] for n in config.providers}
@@ -267,7 +276,7 @@ class ModelRegistry(RegistryQueries):
 
     def get_model(self, name: str) -> ChatModel:
         """The model object for an id or alias, built on first use (exactly once)."""
-        slot = self._snap.slots.get(name)
+        slot = self._snap.lookup.get(name)
         if slot is None:
             slot = self._slot_for(name)
         instance = slot.instance
@@ -282,12 +291,12 @@ class ModelRegistry(RegistryQueries):
 
     def get_model_info(self, name: str) -> ModelInfo:
         """The metadata of a model (id or alias)."""
-        slot = self._snap.slots.get(name)
+        slot = self._snap.lookup.get(name)
         return (slot or self._slot_for(name)).info
 
     def resolve(self, name: str) -> str:
         """The canonical id of an id, alias, or unambiguous bare model name."""
-        slot = self._snap.slots.get(name)
+        slot = self._snap.lookup.get(name)
         return (slot or self._slot_for(name)).info.id
 
     def is_registered(self, name: str) -> bool:
