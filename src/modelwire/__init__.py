@@ -61,7 +61,6 @@ _LAZY: dict[str, str] = {
     "ModelGroup": "modelwire.routing.group",
     "detect_task_type": "modelwire.routing.tasks",
     "TaskType": "modelwire.routing.tasks",
-    "recommend": "modelwire.recommend",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]
@@ -102,7 +101,6 @@ if TYPE_CHECKING:
     )
     from modelwire.factory import ModelFactory
     from modelwire.providers.base import ChatModel, ProviderContext
-    from modelwire.recommend import recommend
     from modelwire.registry import ModelRegistry
     from modelwire.routing.group import ModelGroup
     from modelwire.routing.tasks import TaskType, detect_task_type
