@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from tests.helpers import mock_registry
 
-from modelwire.errors import AuthenticationError, RateLimitError
+from modelwire.errors import AuthenticationError, ProviderUnavailableError, RateLimitError
 from modelwire.service import ModelService
 from modelwire.types import Message
 from modelwire.usage.events import InMemoryUsageSink
@@ -160,3 +160,26 @@ def test_bind_is_immutable_and_chainable() -> None:
     assert sink.events[-1].caller == "bound"
     assert [r.ok for r in short.batch(["a", "b"])] == [True, True]
     assert "".join(e.text for e in short.stream("x")) == short("x").text
+
+
+def test_per_model_retry_settings_win_over_the_provider_default() -> None:
+    from modelwire.config.schema import Config
+    from modelwire.registry import ModelRegistry
+
+    config = Config.model_validate(
+        {
+            "providers": {"mock": {"type": "mock", "error_rate": 1.0, "error_kinds": ["server"]}},
+            "models": {
+                "mock:once": {"retry": {"max_attempts": 1}},
+                "mock:five": {"retry": {"max_attempts": 5, "base_delay_s": 0, "max_delay_s": 0}},
+            },
+            "retry": {"base_delay_s": 0, "max_delay_s": 0},
+        }
+    )
+    sink = InMemoryUsageSink()
+    service = ModelService(ModelRegistry.from_config(config), sink)
+    for model_id, attempts in (("mock:once", 1), ("mock:five", 5), ("mock:other", 3)):
+        sink.clear()
+        with pytest.raises(ProviderUnavailableError):
+            service.invoke_model(model_id, "hi")
+        assert len(sink.events) == attempts, model_id

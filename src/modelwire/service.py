@@ -55,6 +55,7 @@ class ModelService(StreamCalls, BatchCalls):
         self.caller = caller if caller is not None else registry.config.caller
         self.store_prompts = store_prompts
         self._policies: dict[str, RetryPolicy] = {}
+        self._policies_for: object = None
         #: Model groups routed by name (``groups:`` in configuration, ``auto``, or ``add``ed).
         self.groups = GroupRouter(self)
         self._monitors: list[HealthMonitor] = []
@@ -100,15 +101,26 @@ class ModelService(StreamCalls, BatchCalls):
         return ChatRequest(messages=normalise_messages(prompt), provider_params=extra, **fields)
 
     def _retry_policy(self, model: ChatModel) -> RetryPolicy:
-        policy = self._policies.get(model.provider.name)
+        """The model's ``retry:`` from its configuration entry, else the global ``retry:`` with
+        ``max_attempts = 1 + max_retries`` of its provider entry (cached per configuration)."""
+        config = self.registry.config
+        if config is not self._policies_for:
+            self._policies, self._policies_for = {}, config
+        entry = config.models.get(model.info.id)
+        key = (
+            model.info.id if entry is not None and entry.retry is not None else model.provider.name
+        )
+        policy = self._policies.get(key)
         if policy is None:
             from modelwire.routing.retry import RetryPolicy
 
-            retry = self.registry.config.retry
-            policy = RetryPolicy.from_config(
-                retry.model_copy(update={"max_attempts": 1 + model.provider.config.max_retries})
-            )
-            self._policies[model.provider.name] = policy
+            if entry is not None and entry.retry is not None:
+                retry = entry.retry
+            else:
+                attempts = 1 + model.provider.config.max_retries
+                retry = config.retry.model_copy(update={"max_attempts": attempts})
+            policy = RetryPolicy.from_config(retry)
+            self._policies[key] = policy
         return policy
 
     def _attempt(

@@ -133,6 +133,15 @@ class CostConfig(_Strict):
     effective_date: date | None = None
 
 
+class RetryConfig(_Strict):
+    """Retry policy: exponential backoff with full jitter, only for retryable errors."""
+
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    base_delay_s: float = Field(default=0.5, ge=0)
+    max_delay_s: float = Field(default=20.0, ge=0)
+    max_retry_after_s: float = Field(default=60.0, ge=0)
+
+
 class ModelEntry(_Strict):
     """Configuration of one model; fields given here win over the catalog, field by field."""
 
@@ -146,15 +155,7 @@ class ModelEntry(_Strict):
     reasoning: bool | None = None
     fallbacks: list[str] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict)
-
-
-class RetryConfig(_Strict):
-    """Retry policy: exponential backoff with full jitter, only for retryable errors."""
-
-    max_attempts: int = Field(default=3, ge=1, le=20)
-    base_delay_s: float = Field(default=0.5, ge=0)
-    max_delay_s: float = Field(default=20.0, ge=0)
-    max_retry_after_s: float = Field(default=60.0, ge=0)
+    retry: RetryConfig | None = None
 
 
 class BreakerConfig(_Strict):

@@ -180,11 +180,15 @@ class GroupRouter:
         if chain is not None and chain.members == members:
             return chain
         retry = registry.config.retry
-        try:
-            max_retries = registry.provider(info.provider).config.max_retries
-            retry = retry.model_copy(update={"max_attempts": 1 + max_retries})
-        except (KeyError, ModelwireError):
-            pass
+        entry = registry.config.models.get(info.id)
+        if entry is not None and entry.retry is not None:
+            retry = entry.retry  # the model's own retry settings
+        else:
+            try:
+                max_retries = registry.provider(info.provider).config.max_retries
+                retry = retry.model_copy(update={"max_attempts": 1 + max_retries})
+            except (KeyError, ModelwireError):
+                pass
         with self._lock:
             chain = self._chains.get(info.id)
             if chain is None or chain.members != members:
