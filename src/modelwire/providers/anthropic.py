@@ -23,7 +23,7 @@ from modelwire.providers.anthropic_mapping import (
     response_text,
     usage_from,
 )
-from modelwire.providers.base import ChatModel, ProviderContext
+from modelwire.providers.base import ChatModel, ProviderContext, discovered_model
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
 
 if TYPE_CHECKING:
@@ -323,15 +323,11 @@ class AnthropicChatModel(ChatModel):
                     continue
                 seen.add(item.id)
                 found.append(
-                    ModelInfo(
-                        id=f"{provider.name}:{item.id}",
-                        provider=provider.name,
-                        name=item.id,
-                        provider_type=provider.type,
-                        context_window=_positive(getattr(item, "max_input_tokens", None)),
-                        max_output_tokens=_positive(getattr(item, "max_tokens", None)),
-                        source="discovered",
-                        cost=None,
+                    discovered_model(
+                        provider,
+                        item.id,
+                        context_window=getattr(item, "max_input_tokens", None),
+                        max_output_tokens=getattr(item, "max_tokens", None),
                     )
                 )
         except Exception as exc:
@@ -343,7 +339,3 @@ class AnthropicChatModel(ChatModel):
                 secret=provider.api_key(),
             ) from exc
         return found
-
-
-def _positive(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 from modelwire.config.schema import ProviderConfig
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
 
-__all__ = ["REQUIRED_METHODS", "ChatModel", "ProviderContext"]
+__all__ = ["REQUIRED_METHODS", "ChatModel", "ProviderContext", "discovered_model"]
 
 T = TypeVar("T")
 
@@ -127,3 +127,27 @@ class ChatModel(ABC):
     @abstractmethod
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:
         """Ask the provider which chat models it serves (used by discovery)."""
+
+
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def discovered_model(
+    provider: ProviderContext,
+    name: str,
+    *,
+    context_window: Any = None,
+    max_output_tokens: Any = None,
+) -> ModelInfo:
+    """A model a provider listed: unknown cost, limits kept only when they are positive ints."""
+    return ModelInfo(
+        id=f"{provider.name}:{name}",
+        provider=provider.name,
+        name=name,
+        provider_type=provider.type,
+        context_window=_positive(context_window),
+        max_output_tokens=_positive(max_output_tokens),
+        source="discovered",
+        cost=None,
+    )

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from modelwire.errors import AuthenticationError, InvalidRequestError, ProviderError
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients, shared_ssl_context
-from modelwire.providers.base import ChatModel, ProviderContext
+from modelwire.providers.base import ChatModel, ProviderContext, discovered_model
 from modelwire.providers.google_mapping import (
     StreamState,
     build_config,
@@ -354,15 +354,11 @@ class GeminiChatModel(ChatModel):
                     continue
                 seen.add(name)
                 found.append(
-                    ModelInfo(
-                        id=f"{provider.name}:{name}",
-                        provider=provider.name,
-                        name=name,
-                        provider_type=provider.type,
-                        context_window=_positive(getattr(item, "input_token_limit", None)),
-                        max_output_tokens=_positive(getattr(item, "output_token_limit", None)),
-                        source="discovered",
-                        cost=None,
+                    discovered_model(
+                        provider,
+                        name,
+                        context_window=getattr(item, "input_token_limit", None),
+                        max_output_tokens=getattr(item, "output_token_limit", None),
                     )
                 )
         except Exception as exc:
@@ -374,7 +370,3 @@ class GeminiChatModel(ChatModel):
                 secret=provider.api_key(),
             ) from exc
         return found
-
-
-def _positive(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
