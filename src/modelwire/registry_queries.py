@@ -30,8 +30,9 @@ class RegistryQueries:
             infos = [i for i in infos if i.provider == provider]
         return sorted(infos, key=lambda i: i.id)
 
-    def get_model_info(self, name: str) -> ModelInfo:  # pragma: no cover - ModelRegistry's wins
-        raise NotImplementedError
+    if TYPE_CHECKING:
+
+        def get_model_info(self, name: str) -> ModelInfo: ...
 
     def find_models(
         self,
