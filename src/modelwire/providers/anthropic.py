@@ -231,22 +231,6 @@ class AnthropicChatModel(ChatModel):
         except Exception as exc:  # a body that parsed but is not a message
             raise self._error(exc, request, getattr(message, "_request_id", None)) from exc
 
-    def _last(self, state: StreamState, request_id: str | None) -> StreamEvent:
-        if not state.finished:
-            raise _http.stream_cut_error(
-                provider=self.provider.name,
-                model_id=self.info.id,
-                request_id=request_id,
-                received_chars=state.chars,
-            )
-        return StreamEvent(
-            done=True,
-            model_id=self.info.id,
-            usage=state.usage,
-            finish_reason=state.finish_reason,
-            request_id=request_id,
-        )
-
     # -- the four call styles --------------------------------------------------------------
 
     def invoke(self, request: ChatRequest) -> ChatResponse:
@@ -287,7 +271,7 @@ class AnthropicChatModel(ChatModel):
                         yield StreamEvent(text=text)
             except Exception as exc:
                 raise self._error(exc, request, request_id, state.chars) from exc
-        yield self._last(state, request_id)
+        yield self.stream_end(state, request_id)
 
     async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """The same as ``stream``, on the async client."""
@@ -307,7 +291,7 @@ class AnthropicChatModel(ChatModel):
                         yield StreamEvent(text=text)
             except Exception as exc:
                 raise self._error(exc, request, request_id, state.chars) from exc
-        yield self._last(state, request_id)
+        yield self.stream_end(state, request_id)
 
     # -- discovery -------------------------------------------------------------------------
 

@@ -12,12 +12,18 @@ import contextlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from modelwire.config.schema import ProviderConfig
-from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent, Usage
 
-__all__ = ["REQUIRED_METHODS", "ChatModel", "ProviderContext", "discovered_model"]
+__all__ = [
+    "REQUIRED_METHODS",
+    "ChatModel",
+    "ProviderContext",
+    "StreamTotals",
+    "discovered_model",
+]
 
 T = TypeVar("T")
 
@@ -78,6 +84,22 @@ class ProviderContext:
                 closer()
 
 
+class StreamTotals(Protocol):
+    """What a provider's stream accumulator knows when the stream ends."""
+
+    @property
+    def chars(self) -> int: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    @property
+    def usage(self) -> Usage | None: ...
+
+    @property
+    def finish_reason(self) -> str | None: ...
+
+
 class ChatModel(ABC):
     """Base class of provider model implementations.
 
@@ -106,6 +128,26 @@ class ChatModel(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.info.id!r})"
+
+    def stream_end(self, totals: StreamTotals, request_id: str | None) -> StreamEvent:
+        """The closing ``done`` event of a stream, or the retryable error for a stream that
+        ended before the model finished (a cut connection, a proxy timeout)."""
+        if not totals.finished:
+            from modelwire.providers._http import stream_cut_error
+
+            raise stream_cut_error(
+                provider=self.provider.name,
+                model_id=self.info.id,
+                request_id=request_id,
+                received_chars=totals.chars,
+            )
+        return StreamEvent(
+            done=True,
+            model_id=self.info.id,
+            usage=totals.usage,
+            finish_reason=totals.finish_reason,
+            request_id=request_id,
+        )
 
     @abstractmethod
     def invoke(self, request: ChatRequest) -> ChatResponse:

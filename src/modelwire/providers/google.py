@@ -252,22 +252,6 @@ class GeminiChatModel(ChatModel):
         except Exception as exc:
             raise self._error(exc, request) from exc
 
-    def _last(self, state: StreamState, request_id: str | None) -> StreamEvent:
-        if not state.finished:
-            raise _http.stream_cut_error(
-                provider=self.provider.name,
-                model_id=self.info.id,
-                request_id=request_id,
-                received_chars=state.chars,
-            )
-        return StreamEvent(
-            done=True,
-            model_id=self.info.id,
-            usage=state.usage,
-            finish_reason=state.finish_reason,
-            request_id=request_id,
-        )
-
     # -- the four call styles --------------------------------------------------------------
 
     def invoke(self, request: ChatRequest) -> ChatResponse:
@@ -312,7 +296,7 @@ class GeminiChatModel(ChatModel):
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
-        yield self._last(state, request_id or state.response_id)
+        yield self.stream_end(state, request_id or state.response_id)
 
     async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """The same as ``stream``, on ``client.aio``."""
@@ -336,7 +320,7 @@ class GeminiChatModel(ChatModel):
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
-        yield self._last(state, request_id or state.response_id)
+        yield self.stream_end(state, request_id or state.response_id)
 
     # -- discovery -------------------------------------------------------------------------
 

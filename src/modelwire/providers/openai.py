@@ -208,23 +208,6 @@ class OpenAIChatModel(ChatModel):
             secrets=(self.provider.api_key(),),
         )
 
-    def _final(self, state: StreamState, request_id: str | None) -> StreamEvent:
-        return StreamEvent(
-            done=True,
-            model_id=self.info.id,
-            usage=state.usage,
-            finish_reason=state.finish_reason,
-            request_id=request_id,
-        )
-
-    def _cut(self, state: StreamState, request_id: str | None) -> ProviderUnavailableError:
-        return _http.stream_cut_error(
-            provider=self.provider.name,
-            model_id=self.info.id,
-            request_id=request_id,
-            received_chars=state.chars,
-        )
-
     # -- calls ---------------------------------------------------------------------------------
 
     def invoke(self, request: ChatRequest) -> ChatResponse:
@@ -283,9 +266,7 @@ class OpenAIChatModel(ChatModel):
             raise mapped from exc
         finally:
             chunks.close()
-        if not state.finished:
-            raise self._cut(state, request_id)
-        yield self._final(state, request_id)
+        yield self.stream_end(state, request_id)
 
     async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """The same as ``stream``, for asyncio."""
@@ -315,9 +296,7 @@ class OpenAIChatModel(ChatModel):
             raise mapped from exc
         finally:
             await chunks.close()
-        if not state.finished:
-            raise self._cut(state, request_id)
-        yield self._final(state, request_id)
+        yield self.stream_end(state, request_id)
 
     # -- discovery -----------------------------------------------------------------------------
 
