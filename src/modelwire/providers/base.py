@@ -45,7 +45,6 @@ class ProviderContext:
         self._clients: dict[str, Any] = {}
         self._closers: list[Callable[[], Any]] = []
         self._lock = threading.Lock()
-        self._closed = False
 
     def __repr__(self) -> str:
         return f"ProviderContext(name={self.name!r}, type={self.type!r})"
@@ -65,7 +64,6 @@ class ProviderContext:
                 if close is not None:
                     client = found
                     self._closers.append(lambda: close(client))
-                self._closed = False
         return found
 
     def api_key(self) -> str | None:
@@ -78,7 +76,6 @@ class ProviderContext:
         with self._lock:
             closers, self._closers = self._closers, []
             self._clients = {}
-            self._closed = True
         for closer in closers:
             with contextlib.suppress(Exception):  # closing is best effort
                 closer()
