@@ -30,7 +30,10 @@ __all__ = ["BatchResult", "BoundModel", "ModelService", "Prompt"]
 
 Prompt = str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]]
 
-_REQUEST_FIELDS = ("system", "max_tokens", "temperature", "top_p", "stop", "seed", "timeout")
+_REQUEST_FIELDS = frozenset(
+    ("system", "max_tokens", "temperature", "top_p", "stop", "seed", "timeout")
+)
+_ACCEPTED = _REQUEST_FIELDS | {"provider_params"}
 
 
 class ModelService(StreamCalls, BatchCalls):
@@ -79,17 +82,20 @@ class ModelService(StreamCalls, BatchCalls):
         prompt: Prompt, params: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
     ) -> ChatRequest:
         """A ``ChatRequest`` from a prompt and call parameters; ``defaults`` fill unset fields."""
+        if not params and not defaults:  # the common call: a prompt and nothing else
+            return ChatRequest(messages=normalise_messages(prompt))
         fields: dict[str, Any] = {}
         extra: dict[str, Any] = {}
-        for key, value in (defaults or {}).items():
-            (fields if key in _REQUEST_FIELDS else extra)[key] = value
-        for key in _REQUEST_FIELDS:
-            value = params.get(key)
-            if value is not None:
-                fields[key] = value
-        unknown = set(params) - set(_REQUEST_FIELDS) - {"provider_params"}
-        if unknown:
-            raise TypeError(f"unexpected parameter(s): {', '.join(sorted(unknown))}")
+        if defaults:
+            for key, value in defaults.items():
+                (fields if key in _REQUEST_FIELDS else extra)[key] = value
+        for key, value in params.items():
+            if key in _REQUEST_FIELDS:
+                if value is not None:
+                    fields[key] = value
+            elif key != "provider_params":
+                unknown = sorted(set(params) - _ACCEPTED)
+                raise TypeError(f"unexpected parameter(s): {', '.join(unknown)}")
         stop = fields.get("stop")
         if isinstance(stop, str):
             fields["stop"] = (stop,)

@@ -95,19 +95,32 @@ def _get(obj: Any, name: str) -> Any:
 
 
 def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and value > 0 else 0
+    if type(value) is int:
+        return value if value > 0 else 0
+    return int(value) if isinstance(value, (int, float)) and value > 0 else 0
 
 
 def usage_from_openai(usage: Any) -> Usage:
     """Normalise an OpenAI ``usage`` object or dict (``None`` gives zeros)."""
     if usage is None:
         return Usage()
+    if isinstance(usage, dict):
+        prompt_details = usage.get("prompt_tokens_details")
+        completion_details = usage.get("completion_tokens_details")
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    else:  # an SDK object: plain attribute reads, this runs on every call
+        prompt_details = getattr(usage, "prompt_tokens_details", None)
+        completion_details = getattr(usage, "completion_tokens_details", None)
+        prompt = getattr(usage, "prompt_tokens", None)
+        completion = getattr(usage, "completion_tokens", None)
     return Usage(
-        input_tokens=_int(_get(usage, "prompt_tokens")),
-        output_tokens=_int(_get(usage, "completion_tokens")),
-        cache_read_tokens=_int(_get(_get(usage, "prompt_tokens_details"), "cached_tokens")),
+        input_tokens=_int(prompt),
+        output_tokens=_int(completion),
+        cache_read_tokens=_int(_get(prompt_details, "cached_tokens")) if prompt_details else 0,
         cache_write_tokens=0,
-        reasoning_tokens=_int(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens")),
+        reasoning_tokens=(
+            _int(_get(completion_details, "reasoning_tokens")) if completion_details else 0
+        ),
     )
 
 
@@ -115,15 +128,15 @@ def response_from_completion(
     completion: Any, info: ModelInfo, request_id: str | None = None
 ) -> ChatResponse:
     """A ``ChatResponse`` from a ``ChatCompletion`` (SDK object or dict)."""
-    choices = _get(completion, "choices") or []
+    choices = _get(completion, "choices")
     first = choices[0] if choices else None
     message = _get(first, "message")
-    text = _get(message, "content") or ""
+    text = _get(message, "content") if message is not None else None
     return ChatResponse(
-        text=str(text),
+        text=text if type(text) is str else str(text or ""),
         model_id=info.id,
         usage=usage_from_openai(_get(completion, "usage")),
-        finish_reason=_get(first, "finish_reason"),
+        finish_reason=_get(first, "finish_reason") if first is not None else None,
         request_id=request_id or _get(completion, "_request_id"),
         raw=completion,
     )
