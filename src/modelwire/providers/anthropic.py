@@ -72,7 +72,9 @@ def _client_kwargs(provider: ProviderContext) -> dict[str, Any]:
 
 def sync_client(provider: ProviderContext) -> anthropic.Anthropic:
     """The entry's sync client (built once, closed by ``provider.close()``)."""
-
+    client: anthropic.Anthropic | None = provider.built("sync")
+    if client is not None:
+        return client
     tls = shared_ssl_context(provider)  # not inside build(): that runs under the entry's lock
 
     def build() -> anthropic.Anthropic:

@@ -119,17 +119,27 @@ def usage_from(usage: Any) -> Usage:
     """Normalise an Anthropic ``usage`` object (or dict) into the five counts."""
     if usage is None:
         return Usage()
-    plain = _int(_get(usage, "input_tokens"))
-    cache_read = _int(_get(usage, "cache_read_input_tokens"))
-    cache_write = _int(_get(usage, "cache_creation_input_tokens"))
-    output = _int(_get(usage, "output_tokens"))
-    reasoning = _int(_get(_get(usage, "output_tokens_details"), "thinking_tokens"))
+    if isinstance(usage, dict):
+        get = usage.get
+        plain, cache_read, cache_write = (
+            get("input_tokens"),
+            get("cache_read_input_tokens"),
+            get("cache_creation_input_tokens"),
+        )
+        output, details = get("output_tokens"), get("output_tokens_details")
+    else:  # an SDK object: plain attribute reads, this runs on every call
+        plain = getattr(usage, "input_tokens", None)
+        cache_read = getattr(usage, "cache_read_input_tokens", None)
+        cache_write = getattr(usage, "cache_creation_input_tokens", None)
+        output = getattr(usage, "output_tokens", None)
+        details = getattr(usage, "output_tokens_details", None)
+    plain, cache_read, cache_write = _int(plain), _int(cache_read), _int(cache_write)
     return Usage(
         input_tokens=plain + cache_read + cache_write,
-        output_tokens=output,
+        output_tokens=_int(output),
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
-        reasoning_tokens=reasoning,
+        reasoning_tokens=_int(_get(details, "thinking_tokens")) if details is not None else 0,
     )
 
 

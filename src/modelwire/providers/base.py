@@ -49,6 +49,10 @@ class ProviderContext:
     def __repr__(self) -> str:
         return f"ProviderContext(name={self.name!r}, type={self.type!r})"
 
+    def built(self, key: str) -> Any:
+        """The client stored under ``key`` if it was built already, else ``None`` (no lock)."""
+        return self._clients.get(key)
+
     def client(
         self, key: str, build: Callable[[], T], close: Callable[[T], Any] | None = None
     ) -> T:

@@ -66,6 +66,9 @@ def _build_client(provider: ProviderContext, tls: Any) -> Any:
 
 def sync_client(provider: ProviderContext) -> Any:
     """The entry's sync ``genai.Client`` (built once, closed by ``provider.close()``)."""
+    client = provider.built("sync")
+    if client is not None:
+        return client
     tls = shared_ssl_context(provider)  # not inside the builder: that runs under the entry's lock
     return provider.client("sync", lambda: _build_client(provider, tls), lambda c: c.close())
 
