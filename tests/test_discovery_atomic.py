@@ -6,10 +6,14 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 
 from modelwire.config.schema import Config
 from modelwire.discovery import DiscoveryResult, ModelDiscoveryService
-from modelwire.errors import ModelNotFoundError
+from modelwire.discovery.merge import MergePlan
+from modelwire.errors import ModelNotFoundError, ModelwireError
 from modelwire.registry import ModelRegistry
 from modelwire.types import ModelInfo
 
@@ -113,3 +117,58 @@ def test_background_is_off_unless_configured_or_asked() -> None:
     )
     with ModelDiscoveryService(ModelRegistry.from_config(disabled), cache=False) as service:
         assert not service.background_running
+
+
+def test_apply_never_overwrites_a_change_made_while_it_planned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry = ModelRegistry.from_config(Config.model_validate(CONFIG))
+    service = ModelDiscoveryService(registry, cache=False, background=False)
+    by_hand = ModelInfo(id="openai:brand-new-1", source="config", context_window=1234)
+    real_plan = service.plan
+    plans: list[MergePlan] = []
+
+    def plan_then_race(listings: Any) -> MergePlan:
+        plan = real_plan(listings)
+        plans.append(plan)
+        if len(plans) == 1:  # another thread registers a model between the plan and the swap
+            registry.register_model(by_hand, replace=True)
+        return plan
+
+    monkeypatch.setattr(service, "plan", plan_then_race)
+    service.apply(_result({"openai": ["brand-new-1", "brand-new-2"]}))
+    assert len(plans) == 2  # the first plan was stale, so it was made again
+    info = registry.get_model_info("openai:brand-new-1")
+    assert (info.source, info.context_window) == ("config", 1234)  # hand-registered fields kept
+    assert registry.get_model_info("openai:brand-new-2").source == "discovered"
+
+
+def test_apply_gives_up_on_a_registry_that_keeps_changing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry = ModelRegistry.from_config(Config.model_validate(CONFIG))
+    service = ModelDiscoveryService(registry, cache=False, background=False)
+    real_plan = service.plan
+    count = [0]
+
+    def plan_then_race(listings: Any) -> MergePlan:
+        plan = real_plan(listings)
+        count[0] += 1
+        registry.register_model(ModelInfo(id=f"mock:churn-{count[0]}"))
+        return plan
+
+    monkeypatch.setattr(service, "plan", plan_then_race)
+    with pytest.raises(ModelwireError, match="registry changed 10 times"):
+        service.apply(_result({"openai": ["brand-new-1"]}))
+    assert not registry.is_registered("openai:brand-new-1")  # nothing half-applied
+
+
+def test_update_models_with_a_stale_version_changes_nothing() -> None:
+    registry = ModelRegistry.from_config(Config.model_validate(CONFIG))
+    seen = registry.version
+    registry.register_model(ModelInfo(id="mock:first"))
+    assert registry.version > seen
+    assert not registry.update_models([ModelInfo(id="mock:second")], if_version=seen)
+    assert not registry.is_registered("mock:second")
+    assert registry.update_models([ModelInfo(id="mock:second")], if_version=registry.version)
+    assert registry.is_registered("mock:second")

@@ -182,10 +182,26 @@ class ModelRegistry(RegistryQueries):
             aliases = {a: t for a, t in snap.aliases.items() if t != canonical}
             self._snap = _Snapshot.build(slots, aliases, snap.version + 1)
 
+    @property
+    def version(self) -> int:
+        """A number that grows with every change to the set of models (add, replace, remove,
+        reload); compare it to tell whether the registry changed since a read."""
+        return self._snap.version
+
     def update_models(
-        self, add: Iterable[ModelInfo] = (), remove: Iterable[str] = (), *, replace: bool = True
-    ) -> None:
-        """Add, replace and remove models in one atomic swap (used by discovery and reload)."""
+        self,
+        add: Iterable[ModelInfo] = (),
+        remove: Iterable[str] = (),
+        *,
+        replace: bool = True,
+        if_version: int | None = None,
+    ) -> bool:
+        """Add, replace and remove models in one atomic swap (used by discovery and reload).
+
+        With ``if_version`` the swap happens only if ``version`` still equals it — nothing
+        changed since the caller read the models it computed the update from — and the call
+        returns ``False`` otherwise (nothing applied). Returns ``True`` when applied.
+        """
         add = list(add)
         for info in add:
             if info.provider not in self._providers:
@@ -194,6 +210,8 @@ class ModelRegistry(RegistryQueries):
                 )
         with self._write_lock:
             snap = self._snap
+            if if_version is not None and snap.version != if_version:
+                return False
             slots = dict(snap.slots)
             aliases = dict(snap.aliases)
             for model_id in remove:
@@ -215,6 +233,7 @@ class ModelRegistry(RegistryQueries):
                         )
                     aliases[alias] = info.id
             self._snap = _Snapshot.build(slots, aliases, snap.version + 1)
+        return True
 
     def replace_model(self, info: ModelInfo) -> None:
         """Swap in a new definition of a registered model; in-flight calls finish on the old one."""

@@ -20,6 +20,7 @@ from modelwire.discovery.cache import CachedListing, DiscoveryCache, cache_key, 
 from modelwire.discovery.listing import ConcurrentLister, ListingOutcome
 from modelwire.discovery.merge import MergePlan, merge_models
 from modelwire.discovery.result import DiscoveryResult
+from modelwire.errors import ModelwireError
 from modelwire.types import ModelInfo
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from modelwire.registry import ModelRegistry
 
 __all__ = ["ModelDiscoveryService", "utc_now"]
+
+# Plans of one apply() before giving up on a registry that keeps changing under it.
+_APPLY_ATTEMPTS = 10
 
 
 def utc_now() -> datetime:
@@ -288,11 +292,23 @@ class ModelDiscoveryService:
         )
 
     def apply(self, result: DiscoveryResult) -> MergePlan:
-        """Merge ``result`` into the registry in one atomic ``update_models`` call."""
-        plan = self.plan(result.listings)
-        if plan.changed:
-            self.registry.update_models(plan.add, plan.remove, replace=True)
-        return plan
+        """Merge ``result`` into the registry in one atomic ``update_models`` call.
+
+        The merge is planned against the registry as it is, then swapped in only if nothing
+        changed meanwhile; a model registered, replaced or reloaded in between makes it plan
+        again, so discovery never overwrites a concurrent change with a plan made before it.
+        """
+        for _ in range(_APPLY_ATTEMPTS):
+            version = self.registry.version
+            plan = self.plan(result.listings)
+            if not plan.changed:
+                return plan
+            if self.registry.update_models(plan.add, plan.remove, replace=True, if_version=version):
+                return plan
+        raise ModelwireError(
+            f"discovery could not apply its results: the registry changed {_APPLY_ATTEMPTS} "
+            "times while they were merged; try again"
+        )
 
     def refresh(self) -> DiscoveryResult:
         """``discover(refresh=True)`` and ``apply`` it (what the background thread runs)."""
