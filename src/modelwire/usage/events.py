@@ -13,12 +13,16 @@ __all__ = ["InMemoryUsageSink", "UsageEvent", "UsageSink", "UsageStatus"]
 UsageStatus = Literal["ok", "error", "cancelled"]
 
 
-@dataclass(slots=True, frozen=True)
+# Not frozen: a frozen dataclass sets each of its 20 fields through object.__setattr__, which
+# made building the event the largest single cost of a call's bookkeeping (about 9 µs per call
+# with cold caches, measured against the loopback server). Hashable as before.
+@dataclass(slots=True, unsafe_hash=True)
 class UsageEvent:
     """One attempt at one model: what it used, what it cost, how it ended.
 
     ``cost_usd`` is ``None`` when the model's price is unknown. ``prompt`` and ``output`` are set
-    only when the service was told to store prompts.
+    only when the service was told to store prompts. Treat an event as read-only once recorded:
+    the ledger's writer thread reads it later.
     """
 
     model_id: str
