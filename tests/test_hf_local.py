@@ -370,6 +370,16 @@ def test_a_seed_makes_sampling_repeatable(service: ModelService) -> None:
     assert any(sample(seed) != first for seed in (4, 5, 6))
 
 
+def test_a_seed_leaves_the_process_random_state_alone(service: ModelService) -> None:
+    import torch
+
+    torch.manual_seed(1234)
+    expected = torch.rand(3)  # what the process draws next without any seeded call
+    torch.manual_seed(1234)
+    service.invoke_model(GPT2, "one", max_tokens=4, temperature=1.0, seed=99)
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_missing_checkpoint_is_a_clear_error(service: ModelService) -> None:
     with pytest.raises(errors.InvalidRequestError, match="cannot load"):
         service.invoke_model("hf:no-such-model", "hi")

@@ -17,10 +17,12 @@ in a batch, is not counted). A job whose ``cancel`` event is set stops at the ne
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,11 +241,9 @@ class Engine:
             kwargs["max_new_tokens"] = min(int(j.gen.get("max_new_tokens", 1)) for j, _ in ready)
         if first.streamer is not None:
             kwargs["streamer"] = first.streamer
-        if first.seed is not None:
-            torch.manual_seed(first.seed)
         device = loaded.device
         jobs = [j for j, _ in ready]
-        with torch.inference_mode():
+        with _seeded(first.seed, device), torch.inference_mode():
             out = loaded.model.generate(
                 input_ids=torch.tensor(rows, device=device),
                 attention_mask=torch.tensor(masks, device=device),
@@ -262,6 +262,23 @@ class Engine:
             reason = "stop" if cut is not None else "length"
             results.append(GenerationResult(text, len(ids), len(kept), reason))
         return results
+
+
+def _seeded(seed: int | None, device: str) -> contextlib.AbstractContextManager[Any]:
+    """Seed torch's generators for one ``generate`` and put back their previous state after it,
+    so a call's seed never changes the process-wide random state other code relies on."""
+    if seed is None:
+        return contextlib.nullcontext()
+    import torch
+
+    @contextlib.contextmanager
+    def scope() -> Iterator[None]:
+        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    return scope()
 
 
 def _cancel_criteria(jobs: list[Job]) -> Any:
