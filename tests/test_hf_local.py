@@ -195,6 +195,8 @@ def test_stop_strings_cut_invoke_and_stream(service: ModelService) -> None:
     cut = service.invoke_model(GPT2, "one two", max_tokens=8, temperature=0, stop=[stop])
     assert cut.text == whole.text[: whole.text.find(stop)]
     assert cut.finish_reason == "stop"
+    # generation halted at the stop string: fewer tokens generated, and only those counted
+    assert cut.usage.output_tokens < whole.usage.output_tokens
     streamed = list(service.stream_model(GPT2, "one two", max_tokens=8, temperature=0, stop=stop))
     assert "".join(e.text for e in streamed[:-1]) == cut.text
     assert streamed[-1].finish_reason == "stop"

@@ -61,6 +61,8 @@ class Job:
     model_id: str
     prefix: str = ""
     seed: int | None = None
+    #: Generation halts once the generated text contains one of these (batched jobs share them).
+    stops: tuple[str, ...] = ()
     batch_key: str | None = None
     streamer: Any = None
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -247,7 +249,7 @@ class Engine:
             out = loaded.model.generate(
                 input_ids=torch.tensor(rows, device=device),
                 attention_mask=torch.tensor(masks, device=device),
-                stopping_criteria=_cancel_criteria(jobs),
+                stopping_criteria=_criteria(jobs, loaded, width if decoder_only else 1),
                 **kwargs,
             )
         generated = out[:, width:] if decoder_only else out[:, 1:]
@@ -281,16 +283,33 @@ def _seeded(seed: int | None, device: str) -> contextlib.AbstractContextManager[
     return scope()
 
 
-def _cancel_criteria(jobs: list[Job]) -> Any:
+def _criteria(jobs: list[Job], loaded: LoadedModel, start: int) -> Any:
+    """Stop a row when its job is cancelled, or when the text generated from position ``start``
+    on contains one of the jobs' stop strings (so no tokens are generated, or counted, past
+    it; the provider cuts the text just before the stop string)."""
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
-    class _Cancelled(StoppingCriteria):  # type: ignore[misc,unused-ignore]
+    stops = jobs[0].stops
+    # Enough trailing tokens to hold the longest stop string (a token is at least one character
+    # of text, a few decode to less); only the tail is decoded at each step.
+    window = max((len(s) for s in stops), default=0) + 8
+    decode = loaded.tokenizer.decode
+
+    class _Stop(StoppingCriteria):  # type: ignore[misc,unused-ignore]
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            flags = [job.cancel.is_set() for job in jobs]
+            rows = input_ids.tolist()
+            beams = max(len(rows) // len(jobs), 1)  # beam search: each job has that many rows
+            flags = []
+            for i, row in enumerate(rows):
+                stop = jobs[min(i // beams, len(jobs) - 1)].cancel.is_set()
+                if stops and not stop:
+                    tail = decode(row[max(start, len(row) - window) :], skip_special_tokens=True)
+                    stop = any(s in tail for s in stops)
+                flags.append(stop)
             return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)
 
-    return StoppingCriteriaList([_Cancelled()])
+    return StoppingCriteriaList([_Stop()])
 
 
 def _end_stream(job: Job) -> None:

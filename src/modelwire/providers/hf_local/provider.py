@@ -116,6 +116,7 @@ class HuggingFaceLocalChatModel(ChatModel):
             model_id=self.info.id,
             prefix=str(merged.get("prefix") or ""),
             seed=seed,
+            stops=tuple(s for s in stops if s),
         )
         if stream:
             from transformers import TextIteratorStreamer
@@ -130,7 +131,7 @@ class HuggingFaceLocalChatModel(ChatModel):
                 skip_special_tokens=True,
             )
         elif seed is None:
-            job.batch_key = json.dumps(gen, sort_keys=True, default=str)
+            job.batch_key = json.dumps([gen, job.stops], sort_keys=True, default=str)
         engine.submit(job)
         return job, stops
 
