@@ -56,3 +56,31 @@ def test_a_failing_provider_is_reported_not_raised(fake_server: FakeProviderServ
     assert "API key not valid" in result.errors["google"]
     assert "AIza-disc-key" not in result.errors["google"]
     assert {m.provider for m in result.models} == {"anthropic"}
+
+
+def test_three_formats_list_their_models_at_one_base_url(fake_server: FakeProviderServer) -> None:
+    fake_server.models["anthropic"] = ["claude-z1"]
+    fake_server.models["gemini"] = ["gemini-z1"]
+    config = Config.model_validate(
+        {
+            "providers": {
+                "anthropic": {"api_key": "sk-ant-disc", "base_url": fake_server.url},
+                "google": {"api_key": "AIza-disc-key", "base_url": fake_server.url},
+                "openai": {"api_key": "sk-disc", "base_url": fake_server.url + "/v1"},
+            },
+            "discovery": {"timeout_s": 5},
+        }
+    )
+    registry = ModelRegistry.from_config(config, catalog=False)
+    try:
+        result = ModelDiscoveryService(registry, cache=False).discover()
+    finally:
+        registry.close()
+    assert result.errors == {}
+    by_provider = {
+        p: sorted(m.id for m in result.models if m.provider == p) for p in result.providers
+    }
+    assert by_provider["anthropic"] == ["anthropic:claude-z1"]  # not the OpenAI listing
+    assert by_provider["google"] == ["google:gemini-z1"]
+    assert by_provider["openai"] and "openai:claude-z1" not in by_provider["openai"]
+    assert len(fake_server.requests_to("/v1/models")) == 2  # same path, told apart by header

@@ -1,7 +1,8 @@
 """The Anthropic wire format: Messages (JSON and SSE) and the model listing with paging.
 
-Routes accept an optional ``/anthropic`` prefix. ``GET /v1/models`` is also the OpenAI listing
-route (registered first), so point Anthropic clients at ``<server.url>/anthropic``.
+Point Anthropic clients at ``<server.url>``, like the other formats: ``GET /v1/models`` is told
+apart from the OpenAI listing by the ``anthropic-version`` header every Anthropic client sends.
+Routes also accept an ``/anthropic`` prefix (``<server.url>/anthropic``), as before.
 
 Deterministic behaviour the tests rely on:
 
@@ -291,5 +292,5 @@ def list_models(request: FakeRequest, server: FakeProviderServer) -> Reply:
 
 ROUTES = [
     Route("POST", r"(?:/anthropic)?/v1/messages", messages),
-    Route("GET", r"(?:/anthropic)?/v1/models", list_models),
+    Route("GET", r"(?:/anthropic)?/v1/models", list_models, header="anthropic-version"),
 ]
