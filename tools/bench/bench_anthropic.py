@@ -23,70 +23,28 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tools.bench.loopback import (  # noqa: E402
+    spread,
+    start_server,
+    threaded_throughput,
+    timed_block,
+)
+
 MODEL = "claude-bench-1"
 PROMPT = "Say hello to the benchmark in a few words please."
 MAX_TOKENS = 64
 RAW = "raw anthropic SDK"
 MW = "modelwire ModelService"
-
-
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    """Start the fake provider in a child process; return it and its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tools.fake_provider", "--port", "0", "--max-threads", "2048"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "listening on" not in line or "anthropic" not in line:
-        proc.kill()
-        raise RuntimeError(f"fake provider did not start with the anthropic format: {line!r}")
-    return proc, line.split("listening on ")[1].split()[0]
-
-
-def timed_block(fn: Callable[[], Any], calls: int) -> list[float]:
-    """Per-call wall times (seconds) of ``calls`` sequential calls."""
-    out = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def threaded_throughput(fn: Callable[[], Any], threads: int, per_thread: int) -> float:
-    """Calls per second with ``threads`` threads each making ``per_thread`` calls."""
-    barrier = threading.Barrier(threads + 1)
-
-    def worker() -> None:
-        barrier.wait()
-        for _ in range(per_thread):
-            fn()
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in pool:
-        t.join()
-    return threads * per_thread / (time.perf_counter() - start)
-
-
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
 
 
 def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
@@ -235,8 +193,8 @@ def main(argv: list[str] | None = None) -> None:
 
         tput: dict[str, list[float]] = {"raw": [], "modelwire": []}
         for _ in range(args.rounds):
-            tput["raw"].append(threaded_throughput(call_raw, args.threads, args.per_thread))
-            tput["modelwire"].append(threaded_throughput(call_mw, args.threads, args.per_thread))
+            tput["raw"].append(threaded_throughput(call_raw, args.threads, args.per_thread)[0])
+            tput["modelwire"].append(threaded_throughput(call_mw, args.threads, args.per_thread)[0])
 
         cpu = cpu_overhead(Path(tmp.name), args.cpu_loops)
         ledger.flush()
@@ -253,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"latency: median ms per call ({args.blocks} shuffled blocks x {args.calls} calls)")
     for name, values in samples.items():
         median = statistics.median(values)
-        ratio = _spread(block_ratios[name]) if name != RAW else "-"
+        ratio = spread(block_ratios[name]) if name != RAW else "-"
         print(
             f"  {name:<26} {median * 1e3:7.3f} ms  x{median / base:5.3f}  per-block ratio {ratio}"
         )
@@ -263,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.threads} threads: median calls/s over {args.rounds} alternating rounds")
     print(f"  raw anthropic SDK    {t_raw:8.1f}/s")
     print(f"  modelwire            {t_mw:8.1f}/s   ratio {t_mw / t_raw:5.3f}")
-    print(f"  modelwire/raw per round: median {_spread(paired)}")
+    print(f"  modelwire/raw per round: median {spread(paired)}")
     print("CPU per call with the SDK's HTTP call stubbed out (best of 5 runs)")
     for label, micros in cpu.items():
         print(f"  {label:<26} {micros:7.1f} us")

@@ -22,66 +22,25 @@ import argparse
 import asyncio
 import importlib.util
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tools.bench.loopback import (  # noqa: E402
+    spread,
+    start_server,
+    threaded_throughput,
+    timed_block,
+)
+
 MODEL = "gpt-4o-mini"
 PROMPT = "Say hello to the benchmark in a few words please."
-
-
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    """Start the fake provider in a child process; return it and its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tools.fake_provider", "--port", "0", "--max-threads", "4096"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "listening on" not in line:
-        proc.kill()
-        raise RuntimeError(f"fake provider did not start: {line!r}")
-    return proc, line.split("listening on ")[1].split()[0]
-
-
-def timed_block(fn: Callable[[], Any], calls: int) -> list[float]:
-    """Per-call wall times (seconds) of ``calls`` sequential calls."""
-    out = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def threaded_throughput(
-    fn: Callable[[], Any], threads: int, per_thread: int
-) -> tuple[float, float]:
-    """(calls per second, client CPU µs per call) with ``threads`` threads."""
-    barrier = threading.Barrier(threads + 1)
-
-    def worker() -> None:
-        barrier.wait()
-        for _ in range(per_thread):
-            fn()
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    barrier.wait()
-    start, cpu = time.perf_counter(), time.process_time()
-    for t in pool:
-        t.join()
-    n = threads * per_thread
-    return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1e6
 
 
 async def async_throughput(
@@ -232,11 +191,6 @@ def in_process_overhead(blocks: int, calls: int, tmp: Path) -> dict[str, float]:
     return out
 
 
-def _spread(values: list[float]) -> str:
-    """``median (min-max)`` of ratios."""
-    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
-
-
 def _report(title: str, rounds: int, results: dict[str, list[tuple[float, float]]]) -> None:
     """Print median throughput and client CPU per call, and the paired per-round ratios."""
     print(f"{title}: median over {rounds} alternating rounds")
@@ -252,7 +206,7 @@ def _report(title: str, rounds: int, results: dict[str, list[tuple[float, float]
     paired = [
         m[0] / r[0] for m, r in zip(results["modelwire"], results["raw openai SDK"], strict=True)
     ]
-    print(f"  modelwire/raw throughput per round: median {_spread(paired)}")
+    print(f"  modelwire/raw throughput per round: median {spread(paired)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -379,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"latency: median ms per call ({args.blocks} alternating blocks x {args.calls} calls)")
     for name, value in medians.items():
         print(f"  {name:<20} {value:8.3f} ms   ratio {value / base:5.3f}")
-    print(f"  modelwire/raw per block: median {_spread(block_ratios)}")
+    print(f"  modelwire/raw per block: median {spread(block_ratios)}")
     _report(f"{args.threads} threads", args.rounds, tput)
     _report(f"asyncio, {args.concurrency} concurrent (raw: AsyncOpenAI)", args.rounds, atput)
     print(f"ledger rows written: {rows}")

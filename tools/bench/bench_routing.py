@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tools.bench.bench_openai import start_server, timed_block  # noqa: E402
+from tools.bench.loopback import start_server, timed_block  # noqa: E402
 
 PROMPT = "Say hello to the benchmark in a few words please."
 

@@ -1,0 +1,79 @@
+"""What the loopback benchmarks share: the fake provider in a child process, and timing helpers.
+
+The server runs in its own process (``python -m tools.fake_provider``) so its work does not share
+the benchmark's GIL. Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_server(max_threads: int = 4096) -> tuple[subprocess.Popen[str], str]:
+    """Start the fake provider (every wire format) in a child process; return it and its URL."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tools.fake_provider",
+            "--port",
+            "0",
+            "--max-threads",
+            str(max_threads),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise RuntimeError(f"fake provider did not start: {line!r}")
+    return proc, line.split("listening on ")[1].split()[0]
+
+
+def timed_block(fn: Callable[[], Any], calls: int) -> list[float]:
+    """Per-call wall times (seconds) of ``calls`` sequential calls."""
+    out = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def threaded_throughput(
+    fn: Callable[[], Any], threads: int, per_thread: int
+) -> tuple[float, float]:
+    """(calls per second, process CPU µs per call) with ``threads`` threads sharing ``fn``."""
+    barrier = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(per_thread):
+            fn()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    start, cpu = time.perf_counter(), time.process_time()
+    for t in pool:
+        t.join()
+    n = threads * per_thread
+    return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1e6
+
+
+def spread(values: list[float]) -> str:
+    """``median (min-max)`` of ratios."""
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
