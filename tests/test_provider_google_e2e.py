@@ -359,7 +359,23 @@ def test_transport_errors_map_the_same_on_the_httpx_backend(
         context.close()
 
 
-def test_async_paths_map_errors_too(server: FakeProviderServer, ctx: ProviderContext) -> None:
+@pytest.fixture(params=["aiohttp", "httpx"])
+def async_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """google-genai's async transport: aiohttp when it is installed (what most applications
+    have), httpx otherwise; both must map errors the same."""
+    from google.genai import _api_client
+
+    if request.param == "aiohttp":
+        pytest.importorskip("aiohttp")
+        assert _api_client.has_aiohttp
+    else:
+        monkeypatch.setattr(_api_client, "has_aiohttp", False)
+    return str(request.param)
+
+
+def test_async_paths_map_errors_too(
+    server: FakeProviderServer, ctx: ProviderContext, async_transport: str
+) -> None:
     model = _model(ctx)
 
     async def stream_all() -> list[StreamEvent]:
@@ -375,9 +391,15 @@ def test_async_paths_map_errors_too(server: FakeProviderServer, ctx: ProviderCon
     server.faults.push(delay_ms=2000)
     with pytest.raises(TimeoutError):
         asyncio.run(model.ainvoke(ChatRequest.build("hi", timeout=0.3)))
+    server.faults.push(reset=True)
+    with pytest.raises(ProviderUnavailableError, match="could not reach"):
+        asyncio.run(model.ainvoke(ChatRequest.build("hi")))
+    assert asyncio.run(model.ainvoke(ChatRequest.build("after"))).text == "echo: after"
 
 
-def test_entry_timeout_applies_without_a_per_call_timeout(server: FakeProviderServer) -> None:
+def test_entry_timeout_applies_without_a_per_call_timeout(
+    server: FakeProviderServer, async_transport: str
+) -> None:
     config = ProviderConfig(type="google", api_key="AIza-k", base_url=server.url, timeout_s=0.4)
     context = ProviderContext("google", config)
     try:

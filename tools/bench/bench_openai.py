@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import statistics
 import sys
 import tempfile
@@ -258,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
             "modelwire": call_mw,
         }
         if importlib.util.find_spec("litellm") is not None:
+            # LiteLLM fetches its price list from GitHub on import unless told to use its own copy
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
             import litellm
 
             def call_litellm() -> Any:

@@ -101,6 +101,13 @@ def _transport(*names: str) -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
+def _aiohttp_errors() -> tuple[type[BaseException], ...]:
+    """``aiohttp.ClientError`` when aiohttp is loaded: google-genai sends async requests through
+    aiohttp whenever it is installed (and through httpx otherwise)."""
+    module = sys.modules.get("aiohttp")
+    return (module.ClientError,) if module is not None else ()
+
+
 def _status_of(exc: Any) -> int:
     code = getattr(exc, "code", None)
     return code if isinstance(code, int) and not isinstance(code, bool) else 500
@@ -146,13 +153,16 @@ def map_google_error(
             secrets=(secret,),
             **where,
         )
-    if isinstance(exc, _transport("TimeoutException")):
+    # TimeoutError: asyncio's (aiohttp's total timeout) and aiohttp.ServerTimeoutError
+    if isinstance(exc, (*_transport("TimeoutException"), TimeoutError)):
         err = _http.timeout_error(timeout_s=timeout_s, **where)
         err.request_id = request_id
         return err
-    if stream_started and isinstance(exc, _transport("TransportError", "StreamError")):
+    aiohttp_errors = _aiohttp_errors()
+    broken = (*_transport("TransportError", "StreamError"), *aiohttp_errors)
+    if stream_started and isinstance(exc, broken):
         return _http.stream_cut_error(request_id=request_id, received_chars=received_chars, **where)
-    if isinstance(exc, _transport("TransportError")):
+    if isinstance(exc, (*_transport("TransportError"), *aiohttp_errors)):
         return _http.connection_error(
             _http.scrub_secrets(f"{type(exc).__name__}: {exc}", (secret,)),
             request_id=request_id,
