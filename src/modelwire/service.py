@@ -11,10 +11,12 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from modelwire.assemble import plain_request
 from modelwire.attempt import Attempt
 from modelwire.batch import BatchCalls, BatchResult
 from modelwire.binding import BoundModel
 from modelwire.errors import ModelwireError, ProviderError
+from modelwire.routes import Routes
 from modelwire.routing.dispatch import SINGLE_ATTEMPT, GroupRouter
 from modelwire.streaming import StreamCalls
 from modelwire.types import ChatRequest, ChatResponse, Message, normalise_messages
@@ -61,6 +63,8 @@ class ModelService(StreamCalls, BatchCalls):
         self._policies_for: object = None
         #: Model groups routed by name (``groups:`` in configuration, ``auto``, or ``add``ed).
         self.groups = GroupRouter(self)
+        #: Names resolved to a group or a model and its retry policy (cached per registry state).
+        self.routes = Routes(self)
         self._monitors: list[HealthMonitor] = []
 
     def __repr__(self) -> str:
@@ -82,7 +86,11 @@ class ModelService(StreamCalls, BatchCalls):
         prompt: Prompt, params: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
     ) -> ChatRequest:
         """A ``ChatRequest`` from a prompt and call parameters; ``defaults`` fill unset fields."""
-        if not params and not defaults:  # the common call: a prompt and nothing else
+        if type(prompt) is str and not defaults:  # the common call: a prompt, plain parameters
+            request = plain_request(prompt, params)
+            if request is not None:
+                return request
+        if not params and not defaults:
             return ChatRequest(messages=normalise_messages(prompt))
         fields: dict[str, Any] = {}
         extra: dict[str, Any] = {}
@@ -166,13 +174,12 @@ class ModelService(StreamCalls, BatchCalls):
         ``timeout`` and ``provider_params`` (passed to the provider untouched). A group (or
         ``auto``) also takes the routing hints ``task_type`` and ``capabilities``.
         """
-        name = self._name(model)
-        group = self.groups.get(name)
-        if group is not None:
-            return self.groups.invoke(group, prompt, params, caller)
-        target = self.registry.get_model(name)
+        route = self.routes.resolve(self._name(model))
+        if not isinstance(route, tuple):
+            return self.groups.invoke(route, prompt, params, caller)
+        target, policy = route
         request = self.build_request(prompt, params, target.info.params)
-        return self.call(target, request, caller=caller)
+        return self.call(target, request, caller=caller, policy=policy)
 
     __call__ = invoke_model
 
@@ -216,13 +223,12 @@ class ModelService(StreamCalls, BatchCalls):
         **params: Any,
     ) -> ChatResponse:
         """The same as ``invoke_model``, for asyncio."""
-        name = self._name(model)
-        group = self.groups.get(name)
-        if group is not None:
-            return await self.groups.ainvoke(group, prompt, params, caller)
-        target = self.registry.get_model(name)
+        route = self.routes.resolve(self._name(model))
+        if not isinstance(route, tuple):
+            return await self.groups.ainvoke(route, prompt, params, caller)
+        target, policy = route
         request = self.build_request(prompt, params, target.info.params)
-        return await self.acall(target, request, caller=caller)
+        return await self.acall(target, request, caller=caller, policy=policy)
 
     async def acall(
         self,

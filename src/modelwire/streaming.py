@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from modelwire.attempt import Attempt
     from modelwire.providers.base import ChatModel
     from modelwire.registry import ModelRegistry
+    from modelwire.routes import Routes
     from modelwire.routing.dispatch import GroupRouter
     from modelwire.routing.retry import RetryPolicy
     from modelwire.service import Prompt
@@ -31,6 +32,7 @@ class StreamCalls:
         registry: ModelRegistry
         caller: str | None
         groups: GroupRouter
+        routes: Routes
 
         def _name(self, model: str | None) -> str: ...
 
@@ -64,13 +66,12 @@ class StreamCalls:
         A retryable failure is retried only before any text has reached the caller (and a
         group fails over only then).
         """
-        name = self._name(model)
-        group = self.groups.get(name)
-        if group is not None:
-            return self.groups.stream(group, prompt, params, caller)
-        target = self.registry.get_model(name)
+        route = self.routes.resolve(self._name(model))
+        if not isinstance(route, tuple):
+            return self.groups.stream(route, prompt, params, caller)
+        target, policy = route
         request = self.build_request(prompt, params, target.info.params)
-        return self.call_stream(target, request, caller=caller)
+        return self.call_stream(target, request, caller=caller, policy=policy)
 
     def call_stream(
         self,
@@ -126,15 +127,14 @@ class StreamCalls:
         **params: Any,
     ) -> AsyncIterator[StreamEvent]:
         """The same as ``stream_model``, as an async iterator."""
-        name = self._name(model)
-        group = self.groups.get(name)
-        if group is not None:
-            async for event in self.groups.astream(group, prompt, params, caller):
+        route = self.routes.resolve(self._name(model))
+        if not isinstance(route, tuple):
+            async for event in self.groups.astream(route, prompt, params, caller):
                 yield event
             return
-        target = self.registry.get_model(name)
+        target, policy = route
         request = self.build_request(prompt, params, target.info.params)
-        async for event in self.acall_stream(target, request, caller=caller):
+        async for event in self.acall_stream(target, request, caller=caller, policy=policy):
             yield event
 
     async def acall_stream(

@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from modelwire import assemble
 from modelwire.errors import AuthenticationError, ProviderError
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients, shared_ssl_context
@@ -222,13 +223,13 @@ class AnthropicChatModel(ChatModel):
 
     def _response(self, message: Any, request: ChatRequest) -> ChatResponse:
         try:
-            return ChatResponse(
-                text=response_text(message.content),
-                model_id=self.info.id,
-                usage=usage_from(message.usage),
-                finish_reason=finish_reason(message.stop_reason),
-                request_id=getattr(message, "_request_id", None),
-                raw=message,
+            return assemble.response(
+                response_text(message.content),
+                self.info.id,
+                usage_from(message.usage),
+                finish_reason(message.stop_reason),
+                getattr(message, "_request_id", None),
+                message,
             )
         except Exception as exc:  # a body that parsed but is not a message
             raise self._error(exc, request, getattr(message, "_request_id", None)) from exc

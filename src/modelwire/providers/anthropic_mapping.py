@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelwire import assemble
 from modelwire.errors import InvalidRequestError
 from modelwire.types import ChatRequest, ModelInfo, Usage
 
@@ -134,12 +135,12 @@ def usage_from(usage: Any) -> Usage:
         output = getattr(usage, "output_tokens", None)
         details = getattr(usage, "output_tokens_details", None)
     plain, cache_read, cache_write = _int(plain), _int(cache_read), _int(cache_write)
-    return Usage(
-        input_tokens=plain + cache_read + cache_write,
-        output_tokens=_int(output),
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        reasoning_tokens=_int(_get(details, "thinking_tokens")) if details is not None else 0,
+    return assemble.usage(
+        plain + cache_read + cache_write,
+        _int(output),
+        cache_read,
+        cache_write,
+        _int(_get(details, "thinking_tokens")) if details is not None else 0,
     )
 
 

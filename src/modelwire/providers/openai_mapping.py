@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from modelwire import assemble
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, Usage
 
 __all__ = [
@@ -113,14 +114,12 @@ def usage_from_openai(usage: Any) -> Usage:
         completion_details = getattr(usage, "completion_tokens_details", None)
         prompt = getattr(usage, "prompt_tokens", None)
         completion = getattr(usage, "completion_tokens", None)
-    return Usage(
-        input_tokens=_int(prompt),
-        output_tokens=_int(completion),
-        cache_read_tokens=_int(_get(prompt_details, "cached_tokens")) if prompt_details else 0,
-        cache_write_tokens=0,
-        reasoning_tokens=(
-            _int(_get(completion_details, "reasoning_tokens")) if completion_details else 0
-        ),
+    return assemble.usage(
+        _int(prompt),
+        _int(completion),
+        _int(_get(prompt_details, "cached_tokens")) if prompt_details else 0,
+        0,
+        _int(_get(completion_details, "reasoning_tokens")) if completion_details else 0,
     )
 
 
@@ -132,13 +131,13 @@ def response_from_completion(
     first = choices[0] if choices else None
     message = _get(first, "message")
     text = _get(message, "content") if message is not None else None
-    return ChatResponse(
-        text=text if type(text) is str else str(text or ""),
-        model_id=info.id,
-        usage=usage_from_openai(_get(completion, "usage")),
-        finish_reason=_get(first, "finish_reason") if first is not None else None,
-        request_id=request_id or _get(completion, "_request_id"),
-        raw=completion,
+    return assemble.response(
+        text if type(text) is str else str(text or ""),
+        info.id,
+        usage_from_openai(_get(completion, "usage")),
+        _get(first, "finish_reason") if first is not None else None,
+        request_id or _get(completion, "_request_id"),
+        completion,
     )
 
 

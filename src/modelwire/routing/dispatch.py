@@ -97,6 +97,7 @@ class GroupRouter:
         self._names: dict[str, ModelGroup] = {}
         self._auto: ModelGroup | None = None
         self._chains: dict[str, ModelGroup] = {}
+        self._version = 0
 
     # the table --------------------------------------------------------------------------------
 
@@ -121,6 +122,12 @@ class GroupRouter:
                     self._rebuild()
         return self._groups
 
+    @property
+    def version(self) -> int:
+        """A number that grows whenever the set of groups or their names change."""
+        self._table()
+        return self._version
+
     def _rebuild(self) -> None:
         """Recompute the name tables (caller holds the lock); code-added groups win."""
         groups = {name: group for name, (_, group) in self._configured.items()}
@@ -132,6 +139,7 @@ class GroupRouter:
             for alias in group.aliases:
                 names.setdefault(alias, group)
         self._groups, self._names = groups, names
+        self._version += 1
 
     def add(self, group: ModelGroup, *, replace: bool = False) -> ModelGroup:
         """Route ``group`` by its name and aliases (``replace`` an existing one of that name)."""

@@ -1,0 +1,143 @@
+"""Instances of modelwire's pydantic types from values already known to be valid.
+
+On the call path modelwire builds a request, a usage and a response for every call, from values
+whose types it has just checked or computed itself. Running pydantic's validator over them again
+costs several microseconds per call once caches are cold after the network wait (measured against
+the loopback server: docs/performance.md). ``assemble`` does what ``BaseModel.model_construct``
+does — store the fields, record which were set, no extra and no private state — for a complete
+set of fields, without ``model_construct``'s per-field default handling (which makes it slower
+than validating). Each builder here checks what it relies on and is compared with the validating
+constructor in ``tests/test_assemble.py``; anything unusual goes through the validator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from modelwire.types import ChatRequest, ChatResponse, Message, Usage
+
+__all__ = ["assemble", "plain_request", "response", "usage"]
+
+M = TypeVar("M", bound=BaseModel)
+
+_new = object.__new__
+_set = object.__setattr__
+
+_USAGE_FIELDS = frozenset(Usage.model_fields)
+_MESSAGE_FIELDS = frozenset(("role", "content"))
+_RESPONSE_SET = frozenset(("text", "model_id", "usage", "finish_reason", "request_id", "raw"))
+
+
+def assemble(cls: type[M], values: dict[str, Any], fields_set: Iterable[str]) -> M:
+    """An instance of ``cls`` holding ``values`` (every field of ``cls``, each already of its
+    field's type and within its bounds) with ``fields_set`` recorded as explicitly set."""
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", set(fields_set))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+def usage(
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int,
+    cache_write_tokens: int,
+    reasoning_tokens: int,
+) -> Usage:
+    """``Usage(...)`` of five ``int`` counts (what the providers' normalisation computes)."""
+    values = {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cache_read_tokens": cache_read_tokens,
+        "cache_write_tokens": cache_write_tokens,
+        "reasoning_tokens": reasoning_tokens,
+    }
+    if not all(type(v) is int for v in values.values()):
+        return Usage(**values)
+    return assemble(Usage, values, _USAGE_FIELDS)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if value is None or type(value) is str else str(value)
+
+
+def response(
+    text: str,
+    model_id: str,
+    usage: Usage,
+    finish_reason: Any,
+    request_id: Any,
+    raw: Any,
+) -> ChatResponse:
+    """``ChatResponse(...)`` of a provider's answer; a ``finish_reason`` or ``request_id`` that is
+    not a string (a server sending odd JSON) is turned into one."""
+    if type(text) is not str or type(model_id) is not str or type(usage) is not Usage:
+        return ChatResponse(
+            text=text,
+            model_id=model_id,
+            usage=usage,
+            finish_reason=finish_reason,
+            request_id=request_id,
+            raw=raw,
+        )
+    values = {
+        "text": text,
+        "model_id": model_id,
+        "usage": usage,
+        "cost_usd": None,
+        "latency_ms": 0.0,
+        "finish_reason": _text_or_none(finish_reason),
+        "request_id": _text_or_none(request_id),
+        "attempts": 1,
+        "raw": raw,
+    }
+    return assemble(ChatResponse, values, _RESPONSE_SET)
+
+
+def _positive_int(v: Any) -> bool:
+    return type(v) is int and v >= 1
+
+
+_PLAIN: dict[str, Any] = {  # parameter -> test that its value needs no conversion or check
+    "max_tokens": _positive_int,
+    "temperature": lambda v: type(v) is float and v >= 0,
+    "top_p": lambda v: type(v) is float and 0 <= v <= 1,
+    "seed": lambda v: type(v) is int,
+    "timeout": lambda v: type(v) is float and v > 0,
+    "system": lambda v: type(v) is str,
+}
+
+
+def plain_request(prompt: str, params: Mapping[str, Any]) -> ChatRequest | None:
+    """``ChatRequest`` for a prompt string and call parameters that each are already of their
+    field's type and within bounds (``max_tokens=64``, ``temperature=0.2``, …), else ``None``:
+    an int temperature, a stop list, ``provider_params`` or anything else goes through the
+    validator, which converts or refuses it."""
+    fields: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        check = _PLAIN.get(key)
+        if check is None or not check(value):
+            return None
+        fields[key] = value
+    message = assemble(Message, {"role": "user", "content": prompt}, _MESSAGE_FIELDS)
+    values: dict[str, Any] = {
+        "messages": (message,),
+        "system": None,
+        "max_tokens": None,
+        "temperature": None,
+        "top_p": None,
+        "stop": None,
+        "seed": None,
+        "timeout": None,
+        "provider_params": {},
+    }
+    values.update(fields)
+    fields_set = ("messages", "provider_params", *fields) if params else ("messages",)
+    return assemble(ChatRequest, values, fields_set)
