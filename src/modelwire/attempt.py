@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -139,29 +140,35 @@ class Attempt:
     ) -> None:
         if self.observer is not None and status != "cancelled":
             self.observer(self.model.info.id, status == "ok", latency_ms, self._error)
-        if self.sink is None:
+        sink = self.sink
+        if sink is None:
             return
         info = self.model.info
-        self.sink.record(
-            UsageEvent(
-                model_id=info.id,
-                provider=info.provider,
-                status=status,
-                attempt=self.attempt,
-                caller=self.caller,
-                group=self.group,
-                error_type=error_type,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cache_read_tokens=usage.cache_read_tokens,
-                cache_write_tokens=usage.cache_write_tokens,
-                reasoning_tokens=usage.reasoning_tokens,
-                cost_usd=cost,
-                latency_ms=latency_ms,
-                ttft_ms=self.ttft_ms,
-                request_id=request_id,
-                stream=self.stream,
-                prompt=render_prompt(self.request) if self.store_prompts else None,
-                output=output if self.store_prompts else None,
-            )
+        store = self.store_prompts
+        fields = (  # UsageEvent's fields, in its declaration order
+            info.id,
+            info.provider,
+            status,
+            self.attempt,
+            self.caller,
+            self.group,
+            error_type,
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_read_tokens,
+            usage.cache_write_tokens,
+            usage.reasoning_tokens,
+            cost,
+            latency_ms,
+            self.ttft_ms,
+            request_id,
+            self.stream,
+            render_prompt(self.request) if store else None,
+            output if store else None,
+            datetime.now(UTC),
         )
+        record_fields = getattr(sink, "_record_fields", None)
+        if record_fields is not None:  # a UsageLedger: it builds rows from the fields directly
+            record_fields(fields)
+        else:
+            sink.record(UsageEvent(*fields))

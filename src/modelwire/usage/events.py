@@ -6,9 +6,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
-__all__ = ["InMemoryUsageSink", "UsageEvent", "UsageSink", "UsageStatus"]
+__all__ = ["EventFields", "InMemoryUsageSink", "UsageEvent", "UsageSink", "UsageStatus"]
 
 UsageStatus = Literal["ok", "error", "cancelled"]
 
@@ -45,6 +45,12 @@ class UsageEvent:
     prompt: str | None = None
     output: str | None = None
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+#: ``UsageEvent`` as a plain tuple of its fields in declaration order (``UsageEvent(*fields)``
+#: rebuilds it): what the service hands a ``UsageLedger`` on every call, since building the
+#: event object there is the costliest step of the call's bookkeeping.
+EventFields = tuple[Any, ...]
 
 
 @runtime_checkable

@@ -76,13 +76,18 @@ def day_of(ts_us: int) -> str:
     return s
 
 
-def events_to_rows(events: Iterable[UsageEvent], store_prompts: bool) -> list[tuple[Any, ...]]:
+def events_to_rows(
+    events: Iterable[UsageEvent | tuple[Any, ...]], store_prompts: bool
+) -> list[tuple[Any, ...]]:
     """Row tuples in ``tables.CALL_COLUMNS`` order (cost in nano-dollars, banker's rounding)."""
     rows: list[tuple[Any, ...]] = []
     append = rows.append
     head, mid, texts = _head, _mid, _texts
     nanos, half_even = _NANOS, ROUND_HALF_EVEN
     for e in events:
+        if isinstance(e, tuple):  # EventFields: UsageEvent's fields in declaration order
+            append(_fields_row(e, store_prompts))
+            continue
         ts = e.timestamp
         if ts.tzinfo is None or ts.year < 1971:
             us = to_us(ts)
@@ -92,6 +97,35 @@ def events_to_rows(events: Iterable[UsageEvent], store_prompts: bool) -> list[tu
         cost = None if c is None else int((c * nanos).to_integral_value(half_even))
         append((us, *head(e), cost, *mid(e), *(texts(e) if store_prompts else _NO_TEXT), e.stream))
     return rows
+
+
+def _fields_row(f: tuple[Any, ...], store_prompts: bool) -> tuple[Any, ...]:
+    """The row of one ``EventFields`` tuple (see ``UsageEvent`` for the field order)."""
+    ts = f[19]
+    if ts.tzinfo is None or ts.year < 1971:
+        us = to_us(ts)
+    else:
+        us = int(ts.timestamp()) * 1_000_000 + ts.microsecond
+    c = f[12]
+    cost = None if c is None else int((c * _NANOS).to_integral_value(ROUND_HALF_EVEN))
+    prompt, output = (f[17], f[18]) if store_prompts else _NO_TEXT
+    # CALL_COLUMNS: ts, model, provider, caller, group, attempt, status, error type, five counts,
+    # cost, latency, ttft, request id, prompt, output, stream
+    return (
+        us,
+        f[0],
+        f[1],
+        f[4],
+        f[5],
+        f[3],
+        f[2],
+        *f[6:12],
+        cost,
+        *f[13:16],
+        prompt,
+        output,
+        f[16],
+    )
 
 
 # Rollup delta: key (day, model_id, provider, caller or '', status) ->

@@ -26,7 +26,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from modelwire.errors import ModelwireError
-from modelwire.usage.events import UsageEvent
+from modelwire.usage.events import EventFields, UsageEvent
+
+#: What the queue holds: an event, or its fields (``UsageLedger._record_fields``).
+Queued = UsageEvent | EventFields
 
 __all__ = ["LedgerClosedError", "LedgerFullError", "LedgerWriteError", "WriteBehind"]
 
@@ -117,7 +120,7 @@ class WriteBehind:
 
     def __init__(
         self,
-        write: Callable[[Sequence[UsageEvent]], None],
+        write: Callable[[Sequence[Queued]], None],
         *,
         batch_size: int = 512,
         flush_interval_s: float = 0.2,
@@ -146,7 +149,7 @@ class WriteBehind:
             _open.add(self)
 
     def _init_state(self) -> None:
-        self._dq: deque[UsageEvent | _Marker] = deque()
+        self._dq: deque[Queued | _Marker] = deque()
         self._wake = threading.Event()
         self._space = threading.Condition(threading.Lock())
         self._waiting = 0
@@ -156,8 +159,8 @@ class WriteBehind:
         self._give_up_at = 0.0
         self._busy = False  # set by the writer from before it pops a batch until it is written
         self._error: BaseException | None = None
-        self._failed_events: list[UsageEvent] = []  # unwritten when close() gave up
-        self._rejected_events: list[UsageEvent] = []  # refused by the database as bad data
+        self._failed_events: list[Queued] = []  # unwritten when close() gave up
+        self._rejected_events: list[Queued] = []  # refused by the database as bad data
 
     def _reset_after_fork(self) -> None:
         # The parent's thread does not exist here and the parent writes its own queue.
@@ -167,7 +170,7 @@ class WriteBehind:
 
     # -- producer side -------------------------------------------------------------------------
 
-    def put(self, event: UsageEvent) -> None:
+    def put(self, event: Queued) -> None:
         """Enqueue ``event``; wait for room when full (``LedgerFullError`` after the timeout)."""
         if self._closed:
             raise LedgerClosedError("this usage ledger is closed")
@@ -258,9 +261,7 @@ class WriteBehind:
                 f"usage ledger could not write {len(self._failed_events)} events: {self._error}"
             ) from self._error
 
-    def _write_isolating(
-        self, events: list[UsageEvent]
-    ) -> tuple[BaseException | None, list[UsageEvent]]:
+    def _write_isolating(self, events: list[Queued]) -> tuple[BaseException | None, list[Queued]]:
         """Write ``events``; set aside only the ones the database rejects as bad data.
 
         A batch that fails with a bad-data error (``is_bad_data``) is split in halves until the
@@ -290,7 +291,7 @@ class WriteBehind:
 
     def _write_stragglers(self) -> None:
         """Write events a racing ``put`` appended after the writer's last pass."""
-        late: list[UsageEvent] = []
+        late: list[Queued] = []
         while self._dq:
             item = self._dq.popleft()
             if type(item) is _Marker:
@@ -320,7 +321,7 @@ class WriteBehind:
                     return
                 continue
             self._busy = True
-            events: list[UsageEvent] = []
+            events: list[Queued] = []
             markers: list[_Marker] = []
             popleft = dq.popleft
             try:
@@ -359,7 +360,7 @@ class WriteBehind:
                 time.sleep(wait)
                 pause = min(pause * 2, 5.0)
 
-    def failed_events(self) -> list[UsageEvent]:
+    def failed_events(self) -> list[Queued]:
         """Events not stored: those the database rejected as bad data, then those still
         unwritten when ``close()`` gave up on a failing database."""
         return [*self._rejected_events, *self._failed_events]
