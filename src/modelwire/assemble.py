@@ -57,9 +57,15 @@ def usage(
         "cache_write_tokens": cache_write_tokens,
         "reasoning_tokens": reasoning_tokens,
     }
-    if not all(type(v) is int for v in values.values()):
-        return Usage(**values)
-    return assemble(Usage, values, _USAGE_FIELDS)
+    if (
+        type(input_tokens) is int
+        and type(output_tokens) is int
+        and type(cache_read_tokens) is int
+        and type(cache_write_tokens) is int
+        and type(reasoning_tokens) is int
+    ):
+        return assemble(Usage, values, _USAGE_FIELDS)
+    return Usage(**values)
 
 
 def _text_or_none(value: Any) -> str | None:

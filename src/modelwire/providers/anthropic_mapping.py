@@ -153,6 +153,11 @@ def finish_reason(stop_reason: str | None) -> str | None:
 
 def response_text(content: Any) -> str:
     """The text of a message's content blocks (thinking and tool blocks are not text)."""
+    if type(content) is list and len(content) == 1:  # the usual answer: one text block
+        block = content[0]
+        if not isinstance(block, dict) and getattr(block, "type", None) == "text":
+            text = getattr(block, "text", None)
+            return text if type(text) is str else ""
     parts: list[str] = []
     for block in content or ():
         if _get(block, "type") == "text":
