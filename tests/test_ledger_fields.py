@@ -1,5 +1,5 @@
 """The service hands a ``UsageLedger`` each attempt as a tuple of ``UsageEvent`` fields; the
-ledger must store exactly what it stores for the event itself."""
+ledger must store exactly what it stores for the event itself, each field in its column."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from tests.helpers import mock_registry
 from modelwire.service import ModelService
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
-from modelwire.usage.rows import events_to_rows
+from modelwire.usage.pricing import to_nanos
+from modelwire.usage.rows import events_to_rows, to_us
+from modelwire.usage.tables import CALL_COLUMNS
 
 events = st.builds(
     UsageEvent,
@@ -51,11 +53,23 @@ def _fields(event: UsageEvent) -> tuple[Any, ...]:
     return tuple(getattr(event, f.name) for f in dataclasses.fields(UsageEvent))
 
 
-@given(st.lists(events, max_size=4), st.booleans())
-def test_fields_give_the_rows_of_the_event(batch: list[UsageEvent], store_prompts: bool) -> None:
-    assert events_to_rows([_fields(e) for e in batch], store_prompts) == events_to_rows(
-        batch, store_prompts
-    )
+@given(events, st.booleans())
+def test_each_column_holds_its_field(event: UsageEvent, store_prompts: bool) -> None:
+    (from_event,) = events_to_rows([event], store_prompts)
+    (from_fields,) = events_to_rows([_fields(event)], store_prompts)
+    assert from_fields == from_event
+    row = dict(zip(CALL_COLUMNS, from_event, strict=True))
+    renamed = {"group_name": "group", "cost_nanos": "cost_usd", "ts_us": "timestamp"}
+    for column, value in row.items():
+        field = renamed.get(column, column)
+        expected = getattr(event, field)
+        if column == "cost_nanos":
+            expected = to_nanos(expected)
+        elif column == "ts_us":
+            expected = to_us(expected)
+        elif column in ("prompt", "output") and not store_prompts:
+            expected = None
+        assert value == expected, column
 
 
 def test_fields_rebuild_the_event() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -32,23 +32,8 @@ US_PER_DAY = 86_400_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 
-# Fetched in CALL_COLUMNS order so a row is three slices glued around two computed values.
-_head = operator.attrgetter(
-    "model_id",
-    "provider",
-    "caller",
-    "group",
-    "attempt",
-    "status",
-    "error_type",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
-_mid = operator.attrgetter("latency_ms", "ttft_ms", "request_id")
-_texts = operator.attrgetter("prompt", "output")
+# UsageEvent's fields in declaration order: an event as the EventFields tuple the service sends.
+_fields_of = operator.attrgetter(*(f.name for f in fields(UsageEvent)))
 _NO_TEXT = (None, None)
 _NANOS = Decimal(1_000_000_000)
 
@@ -79,24 +64,10 @@ def day_of(ts_us: int) -> str:
 def events_to_rows(
     events: Iterable[UsageEvent | tuple[Any, ...]], store_prompts: bool
 ) -> list[tuple[Any, ...]]:
-    """Row tuples in ``tables.CALL_COLUMNS`` order (cost in nano-dollars, banker's rounding)."""
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
-    head, mid, texts = _head, _mid, _texts
-    nanos, half_even = _NANOS, ROUND_HALF_EVEN
-    for e in events:
-        if isinstance(e, tuple):  # EventFields: UsageEvent's fields in declaration order
-            append(_fields_row(e, store_prompts))
-            continue
-        ts = e.timestamp
-        if ts.tzinfo is None or ts.year < 1971:
-            us = to_us(ts)
-        else:
-            us = int(ts.timestamp()) * 1_000_000 + ts.microsecond
-        c = e.cost_usd
-        cost = None if c is None else int((c * nanos).to_integral_value(half_even))
-        append((us, *head(e), cost, *mid(e), *(texts(e) if store_prompts else _NO_TEXT), e.stream))
-    return rows
+    """Row tuples in ``tables.CALL_COLUMNS`` order (cost in nano-dollars, banker's rounding), from
+    events or from ``EventFields`` tuples (the event's fields in declaration order)."""
+    fields_of = _fields_of
+    return [_fields_row(e if isinstance(e, tuple) else fields_of(e), store_prompts) for e in events]
 
 
 def _fields_row(f: tuple[Any, ...], store_prompts: bool) -> tuple[Any, ...]:

@@ -266,21 +266,19 @@ class Engine:
         return results
 
 
-def _seeded(seed: int | None, device: str) -> contextlib.AbstractContextManager[Any]:
+@contextlib.contextmanager
+def _seeded(seed: int | None, device: str) -> Iterator[None]:
     """Seed torch's generators for one ``generate`` and put back their previous state after it,
     so a call's seed never changes the process-wide random state other code relies on."""
     if seed is None:
-        return contextlib.nullcontext()
+        yield
+        return
     import torch
 
-    @contextlib.contextmanager
-    def scope() -> Iterator[None]:
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
-
-    return scope()
+    devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 def _criteria(jobs: list[Job], loaded: LoadedModel, start: int) -> Any:

@@ -1,7 +1,8 @@
 """Stop strings applied to generated text: whole answers and streams.
 
-Generation halts at a stop string (``generate(stop_strings=...)``, so no tokens are generated or
-counted past it), and the text is cut just before it here. A stream holds back as many
+Generation halts at a stop string (the engine's stopping criterion searches the decoded tail at
+each step, so no tokens are generated or counted past it), and the text is cut just before it
+here. A stream holds back as many
 characters as the longest stop string minus one, so a stop string split across two pieces is
 still caught and never shown.
 """
