@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from types import ModuleType, SimpleNamespace
 from typing import Any
+
+from tools.fake_provider import Route
 
 from modelwire.config.schema import Config
 from modelwire.registry import ModelRegistry
@@ -26,3 +29,16 @@ def mock_registry(*ids: str, **mock: Any) -> ModelRegistry:
             )
         )
     return registry
+
+
+def route_format(
+    name: str, routes: list[Route], like: ModuleType, request_id_header: str = "x-unused"
+) -> Any:
+    """A fake-server wire format of ``routes`` alone, with the error bodies of the format ``like``.
+
+    For a server that answers what a test chooses (recorded payloads, odd bodies):
+    ``FakeProviderServer(formats=[route_format("replay", [Route(...)], anthropic_format)])``.
+    """
+    return SimpleNamespace(
+        NAME=name, ROUTES=routes, REQUEST_ID_HEADER=request_id_header, error_body=like.error_body
+    )

@@ -12,11 +12,19 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
-from tools.fake_provider import FakeProviderServer, FakeRequest, Reply, Route, SseEvent
+from tests.helpers import route_format
+from tools.fake_provider import (
+    FakeProviderServer,
+    FakeRequest,
+    Reply,
+    Route,
+    SseEvent,
+    anthropic_format,
+)
 
 from modelwire.config.schema import ProviderConfig
 from modelwire.providers.anthropic import AnthropicChatModel
@@ -117,19 +125,14 @@ def _replay(request: FakeRequest, server: FakeProviderServer) -> Reply:
     return Reply(body=data["body"], headers=headers)
 
 
-class _ReplayFormat:
-    NAME = "anthropic-replay"
-    REQUEST_ID_HEADER = "x-unused"
-    ROUTES: ClassVar[list[Route]] = [Route("POST", r"/v1/messages", _replay)]
-
-    @staticmethod
-    def error_body(status: int, message: str, code: str | None) -> dict[str, Any]:
-        return {"type": "error", "error": {"type": "api_error", "message": message}}
+_REPLAY = route_format(
+    "anthropic-replay", [Route("POST", r"/v1/messages", _replay)], anthropic_format
+)
 
 
 @pytest.fixture(scope="module")
 def replay_url() -> Iterator[str]:
-    with FakeProviderServer(formats=[_ReplayFormat]) as srv:
+    with FakeProviderServer(formats=[_REPLAY]) as srv:
         yield srv.url
 
 

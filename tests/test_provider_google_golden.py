@@ -14,11 +14,19 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
-from tools.fake_provider import FakeProviderServer, FakeRequest, Reply, Route, SseEvent
+from tests.helpers import route_format
+from tools.fake_provider import (
+    FakeProviderServer,
+    FakeRequest,
+    Reply,
+    Route,
+    SseEvent,
+    gemini_format,
+)
 
 from modelwire.config.schema import ProviderConfig
 from modelwire.providers.base import ProviderContext
@@ -114,21 +122,16 @@ def _replay(request: FakeRequest, server: FakeProviderServer) -> Reply:
     return Reply(body=data["body"], headers=headers)
 
 
-class _ReplayFormat:
-    NAME = "gemini-replay"
-    REQUEST_ID_HEADER = "x-unused"
-    ROUTES: ClassVar[list[Route]] = [
-        Route("POST", r"/v1beta/models/(?P<model>[^/:]+):\w+", _replay)
-    ]
-
-    @staticmethod
-    def error_body(status: int, message: str, code: str | None) -> dict[str, Any]:
-        return {"error": {"code": status, "message": message, "status": "INTERNAL"}}
+_REPLAY = route_format(
+    "gemini-replay",
+    [Route("POST", r"/v1beta/models/(?P<model>[^/:]+):\w+", _replay)],
+    gemini_format,
+)
 
 
 @pytest.fixture(scope="module")
 def replay_url() -> Iterator[str]:
-    with FakeProviderServer(formats=[_ReplayFormat]) as srv:
+    with FakeProviderServer(formats=[_REPLAY]) as srv:
         yield srv.url
 
 
