@@ -50,15 +50,18 @@ MW = "modelwire ModelService"
 def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
     """Microseconds of modelwire's own work per call, the SDK's HTTP call replaced by a stub.
 
-    The stub returns a prebuilt ``anthropic.types.Message``, so what is left is request mapping,
-    response normalisation, the service's bookkeeping and (last row) the ledger's enqueue.
+    The stub answers ``messages.with_raw_response.create`` with a prebuilt raw response (the
+    JSON body of a short answer and its request id), so what is left is request mapping, parsing
+    the body into the SDK's ``Message``, response normalisation, the service's bookkeeping and
+    (last row) the ledger's enqueue.
     """
-    import anthropic
+    import json
+    from types import SimpleNamespace
 
     import modelwire as mw
     from modelwire.types import ChatRequest
 
-    message = anthropic.types.Message.model_validate(
+    body = json.dumps(
         {
             "id": "msg_stub",
             "type": "message",
@@ -69,11 +72,17 @@ def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
             "stop_sequence": None,
             "usage": {"input_tokens": 9, "output_tokens": 3},
         }
+    ).encode()
+    raw = SimpleNamespace(
+        http_response=SimpleNamespace(content=body), request_id="req_stub", workspace_id=None
     )
 
-    class _Messages:
+    class _Raw:
         def create(self, **_: Any) -> Any:
-            return message
+            return raw
+
+    class _Messages:
+        with_raw_response = _Raw()
 
     class _Stub:
         messages = _Messages()
