@@ -12,7 +12,9 @@ share this process's GIL. In one run, with alternating blocks (raw, modelwire, r
    split the overhead: ``ModelService`` without a ledger, and the provider alone
    (``AnthropicChatModel.invoke`` on a prepared ``ChatRequest``);
 2. ``--threads`` threads sharing one client / one service: calls per second, alternating rounds;
-3. modelwire's own CPU time per call, with the SDK's HTTP call replaced by a stub (no network,
+3. asyncio throughput at ``--concurrency`` (256) calls in flight: ``AsyncAnthropic`` vs
+   ``ModelService.ainvoke_model``, alternating rounds;
+4. modelwire's own CPU time per call, with the SDK's HTTP call replaced by a stub (no network,
    so far less noisy than 1 and 2 on a busy machine).
 
 Nothing leaves 127.0.0.1.
@@ -21,6 +23,7 @@ Nothing leaves 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import statistics
 import sys
@@ -34,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tools.bench.loopback import (  # noqa: E402
+    async_rounds,
+    report_throughput,
     spread,
     start_server,
     threaded_throughput,
@@ -132,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calls", type=int, default=5, help="calls per latency block")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--per-thread", type=int, default=20, help="calls per thread per round")
+    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--async-calls", type=int, default=1024, help="calls per async round")
     parser.add_argument("--rounds", type=int, default=7, help="alternating throughput rounds")
     parser.add_argument("--cpu-loops", type=int, default=5000, help="stubbed calls per CPU run")
     args = parser.parse_args(argv)
@@ -200,11 +207,39 @@ def main(argv: list[str] | None = None) -> None:
             for name in contenders:
                 block_ratios[name].append(medians[name] / medians[RAW])
 
-        tput: dict[str, list[float]] = {"raw": [], "modelwire": []}
+        tput: dict[str, list[tuple[float, float]]] = {RAW: [], "modelwire": []}
         for _ in range(args.rounds):
-            tput["raw"].append(threaded_throughput(call_raw, args.threads, args.per_thread)[0])
-            tput["modelwire"].append(threaded_throughput(call_mw, args.threads, args.per_thread)[0])
+            tput[RAW].append(threaded_throughput(call_raw, args.threads, args.per_thread))
+            tput["modelwire"].append(threaded_throughput(call_mw, args.threads, args.per_thread))
 
+        async def run_async() -> dict[str, list[tuple[float, float]]]:
+            araw = anthropic.AsyncAnthropic(
+                api_key="sk-ant-bench", base_url=base_url, max_retries=0, timeout=30
+            )
+
+            async def acall_raw() -> Any:
+                return await araw.messages.create(
+                    model=MODEL,
+                    max_tokens=MAX_TOKENS,
+                    messages=messages,  # type: ignore[arg-type]
+                )
+
+            async def acall_mw() -> Any:
+                return await service.ainvoke_model(
+                    f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS
+                )
+
+            try:
+                return await async_rounds(
+                    {RAW: acall_raw, "modelwire": acall_mw},
+                    args.rounds,
+                    args.async_calls,
+                    args.concurrency,
+                )
+            finally:
+                await araw.close()
+
+        atput = asyncio.run(run_async())
         cpu = cpu_overhead(Path(tmp.name), args.cpu_loops)
         ledger.flush()
         rows = sum(r["calls"] for r in ledger.summary(by=("model",)))
@@ -224,13 +259,13 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"  {name:<26} {median * 1e3:7.3f} ms  x{median / base:5.3f}  per-block ratio {ratio}"
         )
-    t_raw = statistics.median(tput["raw"])
-    t_mw = statistics.median(tput["modelwire"])
-    paired = [m / r for m, r in zip(tput["modelwire"], tput["raw"], strict=True)]
-    print(f"{args.threads} threads: median calls/s over {args.rounds} alternating rounds")
-    print(f"  raw anthropic SDK    {t_raw:8.1f}/s")
-    print(f"  modelwire            {t_mw:8.1f}/s   ratio {t_mw / t_raw:5.3f}")
-    print(f"  modelwire/raw per round: median {spread(paired)}")
+    report_throughput(f"{args.threads} threads", args.rounds, tput, RAW)
+    report_throughput(
+        f"asyncio, {args.concurrency} concurrent (raw: AsyncAnthropic)",
+        args.rounds,
+        atput,
+        RAW,
+    )
     print("CPU per call with the SDK's HTTP call stubbed out (best of 5 runs)")
     for label, micros in cpu.items():
         print(f"  {label:<26} {micros:7.1f} us")

@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tools.bench.loopback import (  # noqa: E402
+    async_rounds,
+    report_throughput,
     spread,
     start_server,
     threaded_throughput,
@@ -42,21 +44,6 @@ from tools.bench.loopback import (  # noqa: E402
 
 MODEL = "gpt-4o-mini"
 PROMPT = "Say hello to the benchmark in a few words please."
-
-
-async def async_throughput(
-    fn: Callable[[], Any], total: int, concurrency: int
-) -> tuple[float, float]:
-    """(calls per second, client CPU µs per call), at most ``concurrency`` calls in flight."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one() -> None:
-        async with gate:
-            await fn()
-
-    start, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(one() for _ in range(total)))
-    return total / (time.perf_counter() - start), (time.process_time() - cpu) / total * 1e6
 
 
 CANNED = {
@@ -192,24 +179,6 @@ def in_process_overhead(blocks: int, calls: int, tmp: Path) -> dict[str, float]:
     return out
 
 
-def _report(title: str, rounds: int, results: dict[str, list[tuple[float, float]]]) -> None:
-    """Print median throughput and client CPU per call, and the paired per-round ratios."""
-    print(f"{title}: median over {rounds} alternating rounds")
-    base_tput = statistics.median(t for t, _ in results["raw openai SDK"])
-    base_cpu = statistics.median(c for _, c in results["raw openai SDK"])
-    for name, values in results.items():
-        tput = statistics.median(t for t, _ in values)
-        cpu = statistics.median(c for _, c in values)
-        print(
-            f"  {name:<20} {tput:8.1f} calls/s  ratio {tput / base_tput:5.3f}"
-            f"   client CPU {cpu:7.1f} µs/call  ratio {cpu / base_cpu:5.3f}"
-        )
-    paired = [
-        m[0] / r[0] for m, r in zip(results["modelwire"], results["raw openai SDK"], strict=True)
-    ]
-    print(f"  modelwire/raw throughput per round: median {spread(paired)}")
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the three measurements and print a table of medians and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -308,16 +277,12 @@ def main(argv: list[str] | None = None) -> None:
             async def acall_mw() -> Any:
                 return await service.ainvoke_model(f"openai:{MODEL}", PROMPT)
 
-            out: dict[str, list[tuple[float, float]]] = {"raw openai SDK": [], "modelwire": []}
-            await async_throughput(acall_raw, 256, args.concurrency)  # warm-up
-            await async_throughput(acall_mw, 256, args.concurrency)
-            for _ in range(args.rounds):
-                out["raw openai SDK"].append(
-                    await async_throughput(acall_raw, args.async_calls, args.concurrency)
-                )
-                out["modelwire"].append(
-                    await async_throughput(acall_mw, args.async_calls, args.concurrency)
-                )
+            out = await async_rounds(
+                {"raw openai SDK": acall_raw, "modelwire": acall_mw},
+                args.rounds,
+                args.async_calls,
+                args.concurrency,
+            )
             await araw.close()
             return out
 
@@ -337,8 +302,13 @@ def main(argv: list[str] | None = None) -> None:
     for name, value in medians.items():
         print(f"  {name:<20} {value:8.3f} ms   ratio {value / base:5.3f}")
     print(f"  modelwire/raw per block: median {spread(block_ratios)}")
-    _report(f"{args.threads} threads", args.rounds, tput)
-    _report(f"asyncio, {args.concurrency} concurrent (raw: AsyncOpenAI)", args.rounds, atput)
+    report_throughput(f"{args.threads} threads", args.rounds, tput, "raw openai SDK")
+    report_throughput(
+        f"asyncio, {args.concurrency} concurrent (raw: AsyncOpenAI)",
+        args.rounds,
+        atput,
+        "raw openai SDK",
+    )
     print(f"ledger rows written: {rows}")
 
 

@@ -6,12 +6,13 @@ the benchmark's GIL. Nothing leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,53 @@ def threaded_throughput(
 def spread(values: list[float]) -> str:
     """``median (min-max)`` of ratios."""
     return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+async def async_throughput(
+    fn: Callable[[], Awaitable[Any]], total: int, concurrency: int
+) -> tuple[float, float]:
+    """(calls per second, client CPU µs per call), at most ``concurrency`` calls in flight."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            await fn()
+
+    start, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(one() for _ in range(total)))
+    return total / (time.perf_counter() - start), (time.process_time() - cpu) / total * 1e6
+
+
+async def async_rounds(
+    contenders: dict[str, Callable[[], Awaitable[Any]]], rounds: int, total: int, concurrency: int
+) -> dict[str, list[tuple[float, float]]]:
+    """``async_throughput`` of each contender in turn, ``rounds`` times, after a warm-up."""
+    for fn in contenders.values():
+        await async_throughput(fn, 256, concurrency)
+    out: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            out[name].append(await async_throughput(fn, total, concurrency))
+    return out
+
+
+def report_throughput(
+    title: str, rounds: int, results: dict[str, list[tuple[float, float]]], raw: str
+) -> None:
+    """Print median throughput and client CPU per call, and modelwire/raw per round.
+
+    ``results`` maps a contender to its (calls/s, CPU µs per call) per round; ``raw`` names the
+    baseline, and the paired ratio is of the contender named ``modelwire``.
+    """
+    print(f"{title}: median over {rounds} alternating rounds")
+    base_tput = statistics.median(t for t, _ in results[raw])
+    base_cpu = statistics.median(c for _, c in results[raw])
+    for name, values in results.items():
+        tput = statistics.median(t for t, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        print(
+            f"  {name:<20} {tput:8.1f} calls/s  ratio {tput / base_tput:5.3f}"
+            f"   client CPU {cpu:7.1f} µs/call  ratio {cpu / base_cpu:5.3f}"
+        )
+    paired = [m[0] / r[0] for m, r in zip(results["modelwire"], results[raw], strict=True)]
+    print(f"  modelwire/raw throughput per round: median {spread(paired)}")
