@@ -13,7 +13,8 @@ share this process's GIL. In one run, with alternating blocks (raw, modelwire, r
    (``AnthropicChatModel.invoke`` on a prepared ``ChatRequest``);
 2. ``--threads`` threads sharing one client / one service: calls per second, alternating rounds;
 3. asyncio throughput at ``--concurrency`` (256) calls in flight: ``AsyncAnthropic`` vs
-   ``ModelService.ainvoke_model``, alternating rounds;
+   ``ModelService.ainvoke_model``, alternating rounds (``--calibrate`` adds a second, identical
+   raw client to 2 and 3: how far its ratio strays from 1 is the noise of the measurement);
 4. modelwire's own CPU time per call, with the SDK's HTTP call replaced by a stub (no network,
    so far less noisy than 1 and 2 on a busy machine).
 
@@ -29,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ MODEL = "claude-bench-1"
 PROMPT = "Say hello to the benchmark in a few words please."
 MAX_TOKENS = 64
 RAW = "raw anthropic SDK"
+AGAIN = "raw SDK again (A/A)"
 MW = "modelwire ModelService"
 
 
@@ -140,6 +142,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--async-calls", type=int, default=1024, help="calls per async round")
     parser.add_argument("--rounds", type=int, default=7, help="alternating throughput rounds")
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="add a second raw client to the throughput rounds: its ratio is the noise floor",
+    )
     parser.add_argument("--cpu-loops", type=int, default=5000, help="stubbed calls per CPU run")
     args = parser.parse_args(argv)
 
@@ -207,37 +214,57 @@ def main(argv: list[str] | None = None) -> None:
             for name in contenders:
                 block_ratios[name].append(medians[name] / medians[RAW])
 
-        tput: dict[str, list[tuple[float, float]]] = {RAW: [], "modelwire": []}
-        for _ in range(args.rounds):
-            tput[RAW].append(threaded_throughput(call_raw, args.threads, args.per_thread))
-            tput["modelwire"].append(threaded_throughput(call_mw, args.threads, args.per_thread))
-
-        async def run_async() -> dict[str, list[tuple[float, float]]]:
-            araw = anthropic.AsyncAnthropic(
+        sync_side: dict[str, Callable[[], Any]] = {RAW: call_raw, "modelwire": call_mw}
+        closing = [raw]
+        if args.calibrate:
+            again = anthropic.Anthropic(
                 api_key="sk-ant-bench", base_url=base_url, max_retries=0, timeout=30
             )
+            closing.append(again)
+            sync_side[AGAIN] = lambda: again.messages.create(
+                model=MODEL,
+                max_tokens=MAX_TOKENS,
+                messages=messages,  # type: ignore[arg-type]
+            )
+        tput: dict[str, list[tuple[float, float]]] = {name: [] for name in sync_side}
+        for _ in range(args.rounds):
+            for name, fn in sync_side.items():
+                tput[name].append(threaded_throughput(fn, args.threads, args.per_thread))
 
-            async def acall_raw() -> Any:
-                return await araw.messages.create(
-                    model=MODEL,
-                    max_tokens=MAX_TOKENS,
-                    messages=messages,  # type: ignore[arg-type]
+        async def run_async() -> dict[str, list[tuple[float, float]]]:
+            clients = [
+                anthropic.AsyncAnthropic(
+                    api_key="sk-ant-bench", base_url=base_url, max_retries=0, timeout=30
                 )
+                for _ in range(2 if args.calibrate else 1)
+            ]
+
+            def raw_call(client: anthropic.AsyncAnthropic) -> Callable[[], Awaitable[Any]]:
+                async def call() -> Any:
+                    return await client.messages.create(
+                        model=MODEL,
+                        max_tokens=MAX_TOKENS,
+                        messages=messages,  # type: ignore[arg-type]
+                    )
+
+                return call
 
             async def acall_mw() -> Any:
                 return await service.ainvoke_model(
                     f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS
                 )
 
+            side: dict[str, Callable[[], Awaitable[Any]]] = {
+                RAW: raw_call(clients[0]),
+                "modelwire": acall_mw,
+            }
+            if args.calibrate:
+                side[AGAIN] = raw_call(clients[1])
             try:
-                return await async_rounds(
-                    {RAW: acall_raw, "modelwire": acall_mw},
-                    args.rounds,
-                    args.async_calls,
-                    args.concurrency,
-                )
+                return await async_rounds(side, args.rounds, args.async_calls, args.concurrency)
             finally:
-                await araw.close()
+                for client in clients:
+                    await client.close()
 
         atput = asyncio.run(run_async())
         cpu = cpu_overhead(Path(tmp.name), args.cpu_loops)
@@ -245,7 +272,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = sum(r["calls"] for r in ledger.summary(by=("model",)))
         ledger.close()
         registry.close()
-        raw.close()
+        for client in closing:
+            client.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -111,10 +111,10 @@ async def async_rounds(
 def report_throughput(
     title: str, rounds: int, results: dict[str, list[tuple[float, float]]], raw: str
 ) -> None:
-    """Print median throughput and client CPU per call, and modelwire/raw per round.
+    """Print median throughput and client CPU per call, and each contender/raw per round.
 
     ``results`` maps a contender to its (calls/s, CPU µs per call) per round; ``raw`` names the
-    baseline, and the paired ratio is of the contender named ``modelwire``.
+    baseline that every other contender's per-round ratio is taken against.
     """
     print(f"{title}: median over {rounds} alternating rounds")
     base_tput = statistics.median(t for t, _ in results[raw])
@@ -126,5 +126,7 @@ def report_throughput(
             f"  {name:<20} {tput:8.1f} calls/s  ratio {tput / base_tput:5.3f}"
             f"   client CPU {cpu:7.1f} µs/call  ratio {cpu / base_cpu:5.3f}"
         )
-    paired = [m[0] / r[0] for m, r in zip(results["modelwire"], results[raw], strict=True)]
-    print(f"  modelwire/raw throughput per round: median {spread(paired)}")
+    for name, values in results.items():
+        if name != raw:
+            paired = [m[0] / r[0] for m, r in zip(values, results[raw], strict=True)]
+            print(f"  {name} / raw throughput per round: median {spread(paired)}")
