@@ -161,9 +161,8 @@ def map_anthropic_error(
         )
     if isinstance(exc, httpx2.TransportError | httpx2.StreamError):
         return _http.stream_cut_error(request_id=request_id, received_chars=received_chars, **where)
-    if isinstance(
-        exc, ValueError | KeyError | TypeError | AttributeError
-    ):  # a body of another shape
+    # a body that is not JSON (ValueError), or JSON of another shape than a message
+    if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
         return _http.malformed_response_error(
             _http.scrub_secrets(f"{type(exc).__name__}: {exc}", (secret,)),
             request_id=request_id,
@@ -271,7 +270,9 @@ class AnthropicChatModel(ChatModel):
         client = sync_client(self.provider)
         try:
             response = client.messages.with_raw_response.create(**kwargs)
-            message = _validated_message(response) or response.parse()
+            message = _validated_message(response)
+            if message is None:
+                message = response.parse()
         except Exception as exc:
             raise self._error(exc, request) from exc
         return self._response(message, request)
@@ -282,7 +283,9 @@ class AnthropicChatModel(ChatModel):
         client = async_client(self.provider)
         try:
             response = await client.messages.with_raw_response.create(**kwargs)
-            message = _validated_message(response) or await response.parse()
+            message = _validated_message(response)
+            if message is None:
+                message = await response.parse()
         except Exception as exc:
             raise self._error(exc, request) from exc
         return self._response(message, request)
