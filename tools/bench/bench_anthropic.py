@@ -15,7 +15,9 @@ share this process's GIL. In one run, with alternating blocks (raw, modelwire, r
 3. asyncio throughput at ``--concurrency`` (256) calls in flight: ``AsyncAnthropic`` vs
    ``ModelService.ainvoke_model``, alternating rounds (``--calibrate`` adds a second, identical
    raw client to 2 and 3: how far its ratio strays from 1 is the noise of the measurement);
-4. modelwire's own CPU time per call, with the SDK's HTTP call replaced by a stub (no network,
+4. the same asyncio rounds in process, the SDK's transport replaced by a mock that answers after
+   1 ms (no socket, no connection pool: the SDK's and modelwire's own async work);
+5. modelwire's own CPU time per call, with the SDK's HTTP call replaced by a stub (no network,
    so far less noisy than 1 and 2 on a busy machine).
 
 Nothing leaves 127.0.0.1.
@@ -130,6 +132,95 @@ def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
     ledger.close()
     registry.close()
     return out
+
+
+def in_process_async(
+    tmp: Path, rounds: int, total: int, concurrency: int, calibrate: bool
+) -> dict[str, list[tuple[float, float]]]:
+    """asyncio throughput with the SDK's transport replaced by ``httpx.MockTransport``.
+
+    The mock answers after 1 ms, so ``concurrency`` calls are really in flight, but no socket and
+    no connection pool take part: at 256 concurrent calls the pool's bookkeeping is about half of
+    the client's CPU on the loopback and makes that measure noisy; this one shows the SDK's and
+    modelwire's own async work. Both sides use the same mock.
+    """
+    import json
+
+    import anthropic
+    import httpx2
+
+    import modelwire as mw
+    from modelwire.providers._async_clients import LoopClients
+
+    body = json.dumps(
+        {
+            "id": "msg_mock",
+            "type": "message",
+            "role": "assistant",
+            "model": MODEL,
+            "content": [{"type": "text", "text": "echo: hello"}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 9, "output_tokens": 3},
+        }
+    ).encode()
+    headers = {"content-type": "application/json", "request-id": "req_mock"}
+
+    async def answer(_: httpx2.Request) -> httpx2.Response:
+        await asyncio.sleep(0.001)
+        return httpx2.Response(200, content=body, headers=headers)
+
+    def client() -> anthropic.AsyncAnthropic:
+        return anthropic.AsyncAnthropic(
+            api_key="sk-ant-bench",
+            base_url="http://127.0.0.1:9",
+            max_retries=0,
+            timeout=30,
+            http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(answer)),
+        )
+
+    cfg = mw.Config(
+        providers={"anthropic": {"api_key": "sk-ant-bench", "base_url": "http://127.0.0.1:9"}},
+        models={f"anthropic:{MODEL}": {"cost": {"input_per_mtok": 3, "output_per_mtok": 15}}},
+    )
+    registry = mw.ModelRegistry.from_config(cfg)
+    registry.provider("anthropic").client(
+        "async", lambda: LoopClients(client, lambda c: c.close()), LoopClients.close
+    )
+    ledger = mw.UsageLedger(f"sqlite:///{tmp / 'in-process.db'}")
+    service = mw.ModelService(registry, ledger=ledger)
+    messages = [{"role": "user", "content": PROMPT}]
+
+    async def run() -> dict[str, list[tuple[float, float]]]:
+        clients = [client() for _ in range(2 if calibrate else 1)]
+
+        def raw_call(c: anthropic.AsyncAnthropic) -> Callable[[], Awaitable[Any]]:
+            async def call() -> Any:
+                return await c.messages.create(
+                    model=MODEL,
+                    max_tokens=MAX_TOKENS,
+                    messages=messages,  # type: ignore[arg-type]
+                )
+
+            return call
+
+        async def call_mw() -> Any:
+            return await service.ainvoke_model(f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS)
+
+        side = {RAW: raw_call(clients[0]), "modelwire": call_mw}
+        if calibrate:
+            side[AGAIN] = raw_call(clients[1])
+        try:
+            return await async_rounds(side, rounds, total, concurrency)
+        finally:
+            for c in clients:
+                await c.close()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        ledger.close()
+        registry.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -268,6 +359,9 @@ def main(argv: list[str] | None = None) -> None:
 
         atput = asyncio.run(run_async())
         cpu = cpu_overhead(Path(tmp.name), args.cpu_loops)
+        mock_async = in_process_async(
+            Path(tmp.name), args.rounds, 2 * args.async_calls, args.concurrency, args.calibrate
+        )
         ledger.flush()
         rows = sum(r["calls"] for r in ledger.summary(by=("model",)))
         ledger.close()
@@ -292,6 +386,12 @@ def main(argv: list[str] | None = None) -> None:
         f"asyncio, {args.concurrency} concurrent (raw: AsyncAnthropic)",
         args.rounds,
         atput,
+        RAW,
+    )
+    report_throughput(
+        f"in process, mock transport answering after 1 ms, asyncio, {args.concurrency} concurrent",
+        args.rounds,
+        mock_async,
         RAW,
     )
     print("CPU per call with the SDK's HTTP call stubbed out (best of 5 runs)")
