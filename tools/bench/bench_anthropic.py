@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -53,6 +54,67 @@ PROMPT = "Say hello to the benchmark in a few words please."
 MAX_TOKENS = 64
 RAW = "raw anthropic SDK"
 AGAIN = "raw SDK again (A/A)"
+
+#: The answer of the in-process measurements: the JSON body of a short one-text-block message.
+ANSWER = json.dumps(
+    {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [{"type": "text", "text": "echo: hello"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 9, "output_tokens": 3},
+    }
+).encode()
+MESSAGES: Any = [{"role": "user", "content": PROMPT}]
+
+
+def bench_registry(base_url: str) -> Any:
+    """A registry with one priced Anthropic entry at ``base_url`` (what every modelwire side uses)."""
+    import modelwire as mw
+
+    cfg = mw.Config(
+        providers={"anthropic": {"api_key": "sk-ant-bench", "base_url": base_url, "timeout_s": 30}},
+        models={f"anthropic:{MODEL}": {"cost": {"input_per_mtok": 3, "output_per_mtok": 15}}},
+    )
+    return mw.ModelRegistry.from_config(cfg)
+
+
+def raw_call(client: Any) -> Callable[[], Any]:
+    """The raw SDK's call on ``client``, the request every contender sends."""
+    return lambda: client.messages.create(model=MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES)
+
+
+def raw_async_call(client: Any) -> Callable[[], Awaitable[Any]]:
+    """The same, on an ``AsyncAnthropic`` client."""
+
+    async def call() -> Any:
+        return await client.messages.create(model=MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES)
+
+    return call
+
+
+async def async_raw_vs_modelwire(
+    new_client: Callable[[], Any],
+    call_mw: Callable[[], Awaitable[Any]],
+    args: argparse.Namespace,
+    total: int,
+) -> dict[str, list[tuple[float, float]]]:
+    """``async_rounds`` of a raw client from ``new_client`` and ``call_mw`` (and with
+    ``--calibrate`` a second raw client); the raw clients are closed after."""
+    clients = [new_client() for _ in range(2 if args.calibrate else 1)]
+    side = {RAW: raw_async_call(clients[0]), "modelwire": call_mw}
+    if args.calibrate:
+        side[AGAIN] = raw_async_call(clients[1])
+    try:
+        return await async_rounds(side, args.rounds, total, args.concurrency)
+    finally:
+        for client in clients:
+            await client.close()
+
+
 MW = "modelwire ModelService"
 
 
@@ -64,26 +126,13 @@ def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
     the body into the SDK's ``Message``, response normalisation, the service's bookkeeping and
     (last row) the ledger's enqueue.
     """
-    import json
     from types import SimpleNamespace
 
     import modelwire as mw
     from modelwire.types import ChatRequest
 
-    body = json.dumps(
-        {
-            "id": "msg_stub",
-            "type": "message",
-            "role": "assistant",
-            "model": MODEL,
-            "content": [{"type": "text", "text": "echo: hello"}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 9, "output_tokens": 3},
-        }
-    ).encode()
     raw = SimpleNamespace(
-        http_response=SimpleNamespace(content=body), request_id="req_stub", workspace_id=None
+        http_response=SimpleNamespace(content=ANSWER), request_id="req_stub", workspace_id=None
     )
 
     class _Raw:
@@ -99,11 +148,7 @@ def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
         def close(self) -> None:
             pass
 
-    cfg = mw.Config(
-        providers={"anthropic": {"api_key": "sk-ant-bench", "base_url": "http://127.0.0.1:9"}},
-        models={f"anthropic:{MODEL}": {"cost": {"input_per_mtok": 3, "output_per_mtok": 15}}},
-    )
-    registry = mw.ModelRegistry.from_config(cfg)
+    registry = bench_registry("http://127.0.0.1:9")
     registry.provider("anthropic").client("sync", _Stub)
     ledger = mw.UsageLedger(f"sqlite:///{tmp / 'cpu.db'}")
     with_ledger = mw.ModelService(registry, ledger=ledger)
@@ -134,41 +179,26 @@ def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
     return out
 
 
-def in_process_async(
-    tmp: Path, rounds: int, total: int, concurrency: int, calibrate: bool
-) -> dict[str, list[tuple[float, float]]]:
+def in_process_async(tmp: Path, args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
     """asyncio throughput with the SDK's transport replaced by ``httpx.MockTransport``.
 
-    The mock answers after 1 ms, so ``concurrency`` calls are really in flight, but no socket and
-    no connection pool take part: at 256 concurrent calls the pool's bookkeeping is about half of
-    the client's CPU on the loopback and makes that measure noisy; this one shows the SDK's and
-    modelwire's own async work. Both sides use the same mock.
+    Rounds of twice ``--async-calls``. The mock answers after 1 ms, so ``--concurrency`` calls
+    are really in flight, but no socket and no connection pool take part: at 256 concurrent calls
+    the pool's bookkeeping is about half of the client's CPU on the loopback and makes that
+    measure noisy; this one shows the SDK's and modelwire's own async work. Both sides use the
+    same mock.
     """
-    import json
-
     import anthropic
     import httpx2
 
     import modelwire as mw
     from modelwire.providers._async_clients import LoopClients
 
-    body = json.dumps(
-        {
-            "id": "msg_mock",
-            "type": "message",
-            "role": "assistant",
-            "model": MODEL,
-            "content": [{"type": "text", "text": "echo: hello"}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 9, "output_tokens": 3},
-        }
-    ).encode()
     headers = {"content-type": "application/json", "request-id": "req_mock"}
 
     async def answer(_: httpx2.Request) -> httpx2.Response:
         await asyncio.sleep(0.001)
-        return httpx2.Response(200, content=body, headers=headers)
+        return httpx2.Response(200, content=ANSWER, headers=headers)
 
     def client() -> anthropic.AsyncAnthropic:
         return anthropic.AsyncAnthropic(
@@ -179,45 +209,18 @@ def in_process_async(
             http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(answer)),
         )
 
-    cfg = mw.Config(
-        providers={"anthropic": {"api_key": "sk-ant-bench", "base_url": "http://127.0.0.1:9"}},
-        models={f"anthropic:{MODEL}": {"cost": {"input_per_mtok": 3, "output_per_mtok": 15}}},
-    )
-    registry = mw.ModelRegistry.from_config(cfg)
+    registry = bench_registry("http://127.0.0.1:9")
     registry.provider("anthropic").client(
         "async", lambda: LoopClients(client, lambda c: c.close()), LoopClients.close
     )
     ledger = mw.UsageLedger(f"sqlite:///{tmp / 'in-process.db'}")
     service = mw.ModelService(registry, ledger=ledger)
-    messages = [{"role": "user", "content": PROMPT}]
 
-    async def run() -> dict[str, list[tuple[float, float]]]:
-        clients = [client() for _ in range(2 if calibrate else 1)]
-
-        def raw_call(c: anthropic.AsyncAnthropic) -> Callable[[], Awaitable[Any]]:
-            async def call() -> Any:
-                return await c.messages.create(
-                    model=MODEL,
-                    max_tokens=MAX_TOKENS,
-                    messages=messages,  # type: ignore[arg-type]
-                )
-
-            return call
-
-        async def call_mw() -> Any:
-            return await service.ainvoke_model(f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS)
-
-        side = {RAW: raw_call(clients[0]), "modelwire": call_mw}
-        if calibrate:
-            side[AGAIN] = raw_call(clients[1])
-        try:
-            return await async_rounds(side, rounds, total, concurrency)
-        finally:
-            for c in clients:
-                await c.close()
+    async def call_mw() -> Any:
+        return await service.ainvoke_model(f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS)
 
     try:
-        return asyncio.run(run())
+        return asyncio.run(async_raw_vs_modelwire(client, call_mw, args, 2 * args.async_calls))
     finally:
         ledger.close()
         registry.close()
@@ -254,19 +257,10 @@ def main(argv: list[str] | None = None) -> None:
         raw = anthropic.Anthropic(
             api_key="sk-ant-bench", base_url=base_url, max_retries=0, timeout=30
         )
-        cfg = mw.Config(
-            providers={
-                "anthropic": {"api_key": "sk-ant-bench", "base_url": base_url, "timeout_s": 30}
-            },
-            models={f"anthropic:{MODEL}": {"cost": {"input_per_mtok": 3, "output_per_mtok": 15}}},
-        )
-        registry = mw.ModelRegistry.from_config(cfg)
+        registry = bench_registry(base_url)
         ledger = mw.UsageLedger(f"sqlite:///{Path(tmp.name) / 'usage.db'}")
         service = mw.ModelService(registry, ledger=ledger, caller="bench")
-        messages = [{"role": "user", "content": PROMPT}]
-
-        def call_raw() -> Any:
-            return raw.messages.create(model=MODEL, max_tokens=MAX_TOKENS, messages=messages)  # type: ignore[arg-type]
+        call_raw = raw_call(raw)
 
         def call_mw() -> Any:
             return service.invoke_model(f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS)
@@ -312,56 +306,25 @@ def main(argv: list[str] | None = None) -> None:
                 api_key="sk-ant-bench", base_url=base_url, max_retries=0, timeout=30
             )
             closing.append(again)
-            sync_side[AGAIN] = lambda: again.messages.create(
-                model=MODEL,
-                max_tokens=MAX_TOKENS,
-                messages=messages,  # type: ignore[arg-type]
-            )
+            sync_side[AGAIN] = raw_call(again)
         tput: dict[str, list[tuple[float, float]]] = {name: [] for name in sync_side}
         for _ in range(args.rounds):
             for name, fn in sync_side.items():
                 tput[name].append(threaded_throughput(fn, args.threads, args.per_thread))
 
-        async def run_async() -> dict[str, list[tuple[float, float]]]:
-            clients = [
-                anthropic.AsyncAnthropic(
-                    api_key="sk-ant-bench", base_url=base_url, max_retries=0, timeout=30
-                )
-                for _ in range(2 if args.calibrate else 1)
-            ]
+        def new_async_client() -> anthropic.AsyncAnthropic:
+            return anthropic.AsyncAnthropic(
+                api_key="sk-ant-bench", base_url=base_url, max_retries=0, timeout=30
+            )
 
-            def raw_call(client: anthropic.AsyncAnthropic) -> Callable[[], Awaitable[Any]]:
-                async def call() -> Any:
-                    return await client.messages.create(
-                        model=MODEL,
-                        max_tokens=MAX_TOKENS,
-                        messages=messages,  # type: ignore[arg-type]
-                    )
+        async def acall_mw() -> Any:
+            return await service.ainvoke_model(f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS)
 
-                return call
-
-            async def acall_mw() -> Any:
-                return await service.ainvoke_model(
-                    f"anthropic:{MODEL}", PROMPT, max_tokens=MAX_TOKENS
-                )
-
-            side: dict[str, Callable[[], Awaitable[Any]]] = {
-                RAW: raw_call(clients[0]),
-                "modelwire": acall_mw,
-            }
-            if args.calibrate:
-                side[AGAIN] = raw_call(clients[1])
-            try:
-                return await async_rounds(side, args.rounds, args.async_calls, args.concurrency)
-            finally:
-                for client in clients:
-                    await client.close()
-
-        atput = asyncio.run(run_async())
-        cpu = cpu_overhead(Path(tmp.name), args.cpu_loops)
-        mock_async = in_process_async(
-            Path(tmp.name), args.rounds, 2 * args.async_calls, args.concurrency, args.calibrate
+        atput = asyncio.run(
+            async_raw_vs_modelwire(new_async_client, acall_mw, args, args.async_calls)
         )
+        cpu = cpu_overhead(Path(tmp.name), args.cpu_loops)
+        mock_async = in_process_async(Path(tmp.name), args)
         ledger.flush()
         rows = sum(r["calls"] for r in ledger.summary(by=("model",)))
         ledger.close()
