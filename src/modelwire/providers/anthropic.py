@@ -116,8 +116,13 @@ def map_anthropic_error(
     timeout_s: float | None = None,
     secret: str | None = None,
     received_chars: int = 0,
+    in_stream: bool = False,
 ) -> ProviderError:
-    """The modelwire error for an exception raised by the ``anthropic`` SDK (or its transport)."""
+    """The modelwire error for an exception raised by the ``anthropic`` SDK (or its transport).
+
+    ``in_stream``: the exception came while reading an open stream, so a broken connection is a
+    stream cut off (newer SDKs wrap the transport error in ``APIConnectionError`` there too).
+    """
     if isinstance(exc, ProviderError):
         return exc
     import anthropic
@@ -154,6 +159,10 @@ def map_anthropic_error(
         cause = exc.__cause__ or exc
         if isinstance(cause, httpx2.TimeoutException):
             return _http.timeout_error(timeout_s=timeout_s, **where)
+        if in_stream:
+            return _http.stream_cut_error(
+                request_id=request_id, received_chars=received_chars, **where
+            )
         return _http.connection_error(
             _http.scrub_secrets(f"{type(cause).__name__}: {cause}", (secret,)),
             request_id=request_id,
@@ -238,6 +247,7 @@ class AnthropicChatModel(ChatModel):
         request: ChatRequest,
         request_id: str | None = None,
         received_chars: int = 0,
+        in_stream: bool = False,
     ) -> ProviderError:
         return map_anthropic_error(
             exc,
@@ -247,6 +257,7 @@ class AnthropicChatModel(ChatModel):
             timeout_s=request.timeout or self.provider.config.timeout_s,
             secret=self.provider.api_key(),
             received_chars=received_chars,
+            in_stream=in_stream,
         )
 
     def _response(self, message: Any, request: ChatRequest) -> ChatResponse:
@@ -307,7 +318,7 @@ class AnthropicChatModel(ChatModel):
                     if text:
                         yield StreamEvent(text=text)
             except Exception as exc:
-                raise self._error(exc, request, request_id, state.chars) from exc
+                raise self._error(exc, request, request_id, state.chars, in_stream=True) from exc
         yield self.stream_end(state, request_id)
 
     async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
@@ -327,7 +338,7 @@ class AnthropicChatModel(ChatModel):
                     if text:
                         yield StreamEvent(text=text)
             except Exception as exc:
-                raise self._error(exc, request, request_id, state.chars) from exc
+                raise self._error(exc, request, request_id, state.chars, in_stream=True) from exc
         yield self.stream_end(state, request_id)
 
     # -- discovery -------------------------------------------------------------------------
