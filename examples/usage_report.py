@@ -1,7 +1,7 @@
 """A usage report: what the calls cost, per model, per caller and per day, from the ledger.
 
 The script fills a ledger with two simulated weeks of demo traffic (mock providers, backdated;
-see ``modelwire.usage.demo_data``), then reads it back through the public API —
+see ``modelwire.demo``), then reads it back through the public API —
 ``ledger.summary(by=...)`` for totals and ``ledger.records(...)`` for rows — and writes a CSV of
 the daily totals next to the database (``$MODELWIRE_EXAMPLE_OUT`` or a temporary directory).
 Point ``UsageLedger`` at your own database to report on real usage; ``modelwire usage summary
@@ -19,7 +19,7 @@ from typing import Any
 from _setup import output_dir
 
 from modelwire import UsageLedger
-from modelwire.usage.demo_data import fill_demo_ledger
+from modelwire.demo import fill_demo_ledger
 from modelwire.usage.reports import format_usd
 
 BARS = " ▁▂▃▄▅▆▇█"

@@ -42,7 +42,7 @@ def openai_model(fake_server: FakeProviderServer) -> Iterator[Callable[..., Any]
     """
     from modelwire.config.schema import ProviderConfig
     from modelwire.providers.base import ProviderContext
-    from modelwire.providers.openai import OpenAIChatModel, OpenAICompatibleChatModel
+    from modelwire.providers.openai.model import OpenAIChatModel, OpenAICompatibleChatModel
     from modelwire.types import ModelInfo
 
     contexts: list[ProviderContext] = []

@@ -13,7 +13,7 @@ import yaml
 
 from modelwire.catalog import Catalog
 from modelwire.config.schema import Config
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelInfo
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "discovery"

@@ -8,7 +8,7 @@ from typing import Any
 from tools.fake_provider import Route
 
 from modelwire.config.schema import Config
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelCost, ModelInfo
 
 

@@ -7,8 +7,8 @@ from modelwire.access import ModelNamespace, default_service, set_default_servic
 from modelwire.config.schema import Config
 from modelwire.enums import ModelEnum
 from modelwire.errors import ModelNotFoundError
-from modelwire.registry import ModelRegistry
-from modelwire.service import ModelService
+from modelwire.registry.model_registry import ModelRegistry
+from modelwire.service.model_service import ModelService
 from modelwire.types import ModelInfo
 from modelwire.usage.events import InMemoryUsageSink
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from modelwire import assemble
-from modelwire.service import ModelService
+from modelwire.service.model_service import ModelService
 from modelwire.types import ChatRequest, ChatResponse, Usage, normalise_messages
 
 

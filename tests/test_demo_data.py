@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from modelwire import InMemoryUsageSink
-from modelwire.usage.demo_data import CALLERS, MODEL_LATENCY_MS, build_demo_ledger, fill_demo_ledger
+from modelwire.demo import CALLERS, MODEL_LATENCY_MS, build_demo_ledger, fill_demo_ledger
 
 END = datetime(2026, 3, 15, 12, tzinfo=UTC)
 

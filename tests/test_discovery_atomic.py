@@ -14,7 +14,7 @@ from modelwire.config.schema import Config
 from modelwire.discovery import DiscoveryResult, ModelDiscoveryService
 from modelwire.discovery.merge import MergePlan
 from modelwire.errors import ModelNotFoundError, ModelwireError
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelInfo
 
 CONFIG = {

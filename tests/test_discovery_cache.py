@@ -14,7 +14,7 @@ from tools.fake_provider import FakeProviderServer
 from modelwire.config.schema import Config
 from modelwire.discovery import ModelDiscoveryService
 from modelwire.discovery.cache import DiscoveryCache, cache_key, redact_url
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 
 
 class Clock:

@@ -15,7 +15,7 @@ from tools.fake_provider import FakeProviderServer
 from modelwire.config.schema import Config
 from modelwire.discovery import ModelDiscoveryService
 from modelwire.discovery.listing import ConcurrentLister
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelInfo
 
 HANG_TIMEOUT_S = 0.6

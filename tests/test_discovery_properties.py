@@ -12,7 +12,7 @@ from discovery_support import catalog_patched, golden_catalog
 from modelwire.capabilities import CapabilityStrength
 from modelwire.config.schema import Config
 from modelwire.discovery import merge_models
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelInfo
 
 CATALOG = golden_catalog()

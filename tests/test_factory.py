@@ -6,10 +6,10 @@ import pytest
 
 from modelwire.config.schema import Config
 from modelwire.errors import ConfigError
-from modelwire.factory import MissingDependencyError, ModelFactory, ProviderInterfaceError
 from modelwire.providers.base import ChatModel, ProviderContext
+from modelwire.providers.factory import MissingDependencyError, ModelFactory, ProviderInterfaceError
 from modelwire.providers.mock import MockChatModel
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
 
 

@@ -7,10 +7,10 @@ from typing import ClassVar
 
 from modelwire.config.schema import Config
 from modelwire.errors import ProviderUnavailableError
-from modelwire.factory import ModelFactory
+from modelwire.providers.factory import ModelFactory
 from modelwire.providers.mock import MockChatModel
-from modelwire.registry import ModelRegistry
-from modelwire.service import ModelService
+from modelwire.registry.model_registry import ModelRegistry
+from modelwire.service.model_service import ModelService
 from modelwire.types import ChatRequest, ChatResponse
 from modelwire.usage.events import InMemoryUsageSink
 

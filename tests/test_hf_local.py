@@ -34,8 +34,8 @@ from modelwire.config.schema import Config  # noqa: E402
 from modelwire.providers.hf_local import engine as engine_module  # noqa: E402
 from modelwire.providers.hf_local.architecture import UnsupportedModelError  # noqa: E402
 from modelwire.providers.hf_local.provider import HuggingFaceLocalChatModel  # noqa: E402
-from modelwire.registry import ModelRegistry  # noqa: E402
-from modelwire.service import ModelService  # noqa: E402
+from modelwire.registry.model_registry import ModelRegistry  # noqa: E402
+from modelwire.service.model_service import ModelService  # noqa: E402
 from modelwire.types import ChatRequest, StreamEvent, Usage  # noqa: E402
 
 GPT2 = "hf:tiny-gpt2"
@@ -451,7 +451,7 @@ def test_closing_a_stream_early_cancels_the_generation(
 def test_missing_torch_names_the_extra(
     service: ModelService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from modelwire.factory import MissingDependencyError
+    from modelwire.providers.factory import MissingDependencyError
 
     monkeypatch.setattr(HuggingFaceLocalChatModel, "requires", ("modelwire_absent_module",))
     with pytest.raises(MissingDependencyError, match=r"modelwire\[huggingface\]"):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modelwire.recommend import (
+from modelwire.providers.hf_local.recommend import (
     SIZE_TIERS,
     ModelRecommendation,
     RecommendationRegistry,

@@ -27,8 +27,8 @@ from modelwire.providers.huggingface import (
     HuggingFaceChatModel,
     router_model_metadata,
 )
-from modelwire.registry import ModelRegistry
-from modelwire.service import ModelService
+from modelwire.registry.model_registry import ModelRegistry
+from modelwire.service.model_service import ModelService
 from modelwire.types import ChatRequest, ModelInfo, Usage
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"

@@ -24,7 +24,7 @@ def test_import_modelwire_loads_no_sdk_database_or_dataframe() -> None:
 
 def test_public_names_resolve_lazily() -> None:
     loaded = _modules_after("import modelwire; modelwire.ModelRegistry; modelwire.ModelService")
-    assert "modelwire.registry" in loaded
+    assert "modelwire.registry.model_registry" in loaded
     assert not [m for m in ("openai", "anthropic", "sqlalchemy", "pandas") if m in loaded]
 
 

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.helpers import mock_registry
 
-from modelwire.service import ModelService
+from modelwire.service.model_service import ModelService
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
 from modelwire.usage.pricing import to_nanos

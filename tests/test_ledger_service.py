@@ -12,7 +12,7 @@ from tests.helpers import mock_registry
 from tests.ledger_support import ledger_url
 
 from modelwire.errors import ModelwireError
-from modelwire.service import ModelService
+from modelwire.service.model_service import ModelService
 from modelwire.usage.events import InMemoryUsageSink, UsageEvent
 from modelwire.usage.ledger import UsageLedger
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from tools.fake_provider import FakeProviderServer
 
-import modelwire.providers.anthropic as anthropic_provider
+import modelwire.providers.anthropic.model as anthropic_provider
 from modelwire.config.schema import ProviderConfig
 from modelwire.providers._async_clients import LoopClients
-from modelwire.providers.anthropic import AnthropicChatModel
+from modelwire.providers.anthropic.model import AnthropicChatModel
 from modelwire.providers.base import ProviderContext
 from modelwire.types import ChatRequest, ModelInfo
 
@@ -205,7 +205,7 @@ def test_many_concurrent_async_calls_share_the_loops_client(ctx: ProviderContext
 def test_every_client_of_an_entry_shares_one_tls_context(ctx: ProviderContext) -> None:
     import ssl
 
-    from modelwire.providers import google as google_provider
+    from modelwire.providers.google import model as google_provider
 
     model = AnthropicChatModel(ModelInfo(id="anthropic:claude-load"), ctx)
     model.invoke(ChatRequest.build("sync"))

@@ -6,7 +6,7 @@ from tools.fake_provider import FakeProviderServer
 
 from modelwire.config.schema import Config
 from modelwire.discovery.service import ModelDiscoveryService
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 
 
 def _registry(server: FakeProviderServer) -> ModelRegistry:

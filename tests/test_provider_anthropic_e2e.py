@@ -18,7 +18,7 @@ from modelwire.errors import (
     RateLimitError,
     TimeoutError,
 )
-from modelwire.providers.anthropic import AnthropicChatModel
+from modelwire.providers.anthropic.model import AnthropicChatModel
 from modelwire.providers.base import ProviderContext
 from modelwire.types import ChatRequest, ModelInfo, StreamEvent, Usage
 

@@ -27,7 +27,7 @@ from tools.fake_provider import (
 )
 
 from modelwire.config.schema import ProviderConfig
-from modelwire.providers.anthropic import AnthropicChatModel
+from modelwire.providers.anthropic.model import AnthropicChatModel
 from modelwire.providers.base import ProviderContext
 from modelwire.types import ChatRequest, Message, ModelInfo
 

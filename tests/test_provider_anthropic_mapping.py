@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelwire.errors import InvalidRequestError
-from modelwire.providers.anthropic_mapping import (
+from modelwire.providers.anthropic.mapping import (
     DEFAULT_MAX_TOKENS,
     StreamState,
     build_body,

@@ -1,7 +1,7 @@
 """The anthropic provider reads answers through ``messages.with_raw_response.create``.
 
 The body is validated into the SDK's own ``anthropic.types.Message`` by pydantic (see
-``modelwire.providers.anthropic._validated_message``) instead of the SDK's field-by-field
+``modelwire.providers.anthropic.model._validated_message``) instead of the SDK's field-by-field
 ``parse()``. These tests pin that this changes nothing a user can see: ``ChatResponse.raw`` equals
 the message ``messages.create`` returns for the same body (fields, set fields, request id), a body
 the validator rejects still gets through the SDK's lenient parser, and the request on the wire is
@@ -24,8 +24,8 @@ from tools.fake_provider import FakeProviderServer, FakeRequest, Reply, Route, a
 
 from modelwire.config.schema import ProviderConfig
 from modelwire.errors import ProviderUnavailableError
-from modelwire.providers.anthropic import AnthropicChatModel, sync_client
-from modelwire.providers.anthropic_mapping import build_body
+from modelwire.providers.anthropic.mapping import build_body
+from modelwire.providers.anthropic.model import AnthropicChatModel, sync_client
 from modelwire.providers.base import ProviderContext
 from modelwire.types import ChatRequest, ModelInfo
 

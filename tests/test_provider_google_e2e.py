@@ -19,7 +19,7 @@ from modelwire.errors import (
     TimeoutError,
 )
 from modelwire.providers.base import ProviderContext
-from modelwire.providers.google import GeminiChatModel
+from modelwire.providers.google.model import GeminiChatModel
 from modelwire.types import ChatRequest, ModelInfo, StreamEvent, Usage
 
 GENERATE = ":generateContent"

@@ -30,7 +30,7 @@ from tools.fake_provider import (
 
 from modelwire.config.schema import ProviderConfig
 from modelwire.providers.base import ProviderContext
-from modelwire.providers.google import GeminiChatModel
+from modelwire.providers.google.model import GeminiChatModel
 from modelwire.types import ChatRequest, Message, ModelInfo
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "golden" / "payloads" / "google"

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelwire.errors import InvalidRequestError
-from modelwire.providers.google_mapping import (
+from modelwire.providers.google.mapping import (
     StreamState,
     build_config,
     build_contents,

@@ -1,7 +1,7 @@
 """The OpenAI provider's direct ``client.post`` path sends exactly what ``create`` would.
 
 A request without ``provider_params`` skips the SDK's argument transformation (see
-``modelwire.providers.openai._post_args``); these tests pin that the request on the wire — path,
+``modelwire.providers.openai.model._post_args``); these tests pin that the request on the wire — path,
 body and every header — is the one ``chat.completions.create`` sends for the same arguments,
 sync and async, plain and streaming, and that requests with ``provider_params`` still use
 ``create``.
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from tools.fake_provider import FakeProviderServer
 
-from modelwire.providers.openai_mapping import build_params
+from modelwire.providers.openai.mapping import build_params
 from modelwire.types import ChatRequest
 
 MakeModel = Callable[..., Any]

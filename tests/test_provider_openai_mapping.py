@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelwire.providers.openai_mapping import (
+from modelwire.providers.openai.mapping import (
     StreamState,
     build_params,
     is_chat_model,
@@ -154,7 +154,7 @@ def test_reasoning_request_on_the_wire_with_a_mock_transport() -> None:
 
     from modelwire.config.schema import ProviderConfig
     from modelwire.providers.base import ProviderContext
-    from modelwire.providers.openai import OpenAIChatModel
+    from modelwire.providers.openai.model import OpenAIChatModel
 
     seen: list[httpx2.Request] = []
     reply = {

@@ -14,8 +14,8 @@ from tools.fake_provider import FakeProviderServer
 
 from modelwire.config.schema import Config
 from modelwire.errors import AuthenticationError, ContextWindowError, ProviderUnavailableError
-from modelwire.registry import ModelRegistry
-from modelwire.service import ModelService
+from modelwire.registry.model_registry import ModelRegistry
+from modelwire.service.model_service import ModelService
 from modelwire.usage.events import InMemoryUsageSink
 
 

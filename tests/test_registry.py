@@ -7,9 +7,9 @@ import pytest
 from tests.helpers import mock_registry
 
 from modelwire.errors import ModelNotFoundError, ModelwireError
-from modelwire.factory import ModelFactory
+from modelwire.providers.factory import ModelFactory
 from modelwire.providers.mock import MockChatModel
-from modelwire.registry import DuplicateModelError, ModelRegistry
+from modelwire.registry.model_registry import DuplicateModelError, ModelRegistry
 from modelwire.types import ChatRequest, ModelCost, ModelInfo
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from modelwire.config.schema import Config
 from modelwire.errors import ModelNotFoundError, RateLimitError
-from modelwire.registry import ModelRegistry
-from modelwire.service import ModelService
+from modelwire.registry.model_registry import ModelRegistry
+from modelwire.service.model_service import ModelService
 from modelwire.types import ModelInfo
 
 

@@ -11,7 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from tests.helpers import mock_registry
 
 from modelwire.errors import ModelNotFoundError
-from modelwire.registry import DuplicateModelError
+from modelwire.registry.model_registry import DuplicateModelError
 from modelwire.types import ModelInfo
 
 NAMES = st.sampled_from([f"mock:m{i}" for i in range(6)])

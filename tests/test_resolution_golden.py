@@ -10,7 +10,7 @@ from syrupy.assertion import SnapshotAssertion
 from modelwire.config.schema import Config
 from modelwire.enums import ModelEnum
 from modelwire.errors import ModelNotFoundError
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 
 
 @pytest.fixture(scope="module")

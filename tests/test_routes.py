@@ -8,9 +8,9 @@ from tests.helpers import mock_registry
 
 from modelwire.config.schema import Config
 from modelwire.errors import ModelNotFoundError
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 from modelwire.routing.group import ModelGroup
-from modelwire.service import ModelService
+from modelwire.service.model_service import ModelService
 from modelwire.types import ModelInfo
 
 

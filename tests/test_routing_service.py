@@ -11,13 +11,13 @@ import pytest
 
 from modelwire.config.schema import Config
 from modelwire.errors import AllModelsFailedError, ProviderUnavailableError
-from modelwire.factory import ModelFactory
+from modelwire.providers.factory import ModelFactory
 from modelwire.providers.mock import MockChatModel
-from modelwire.registry import ModelRegistry
-from modelwire.routing.dispatch import parse_capabilities, pop_hints
+from modelwire.registry.model_registry import ModelRegistry
 from modelwire.routing.group import ModelGroup
 from modelwire.routing.tasks import TaskType
-from modelwire.service import ModelService
+from modelwire.service.groups import parse_capabilities, pop_hints
+from modelwire.service.model_service import ModelService
 from modelwire.types import ChatRequest, StreamEvent
 from modelwire.usage.events import InMemoryUsageSink
 

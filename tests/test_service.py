@@ -7,7 +7,7 @@ import pytest
 from tests.helpers import mock_registry
 
 from modelwire.errors import AuthenticationError, ProviderUnavailableError, RateLimitError
-from modelwire.service import ModelService
+from modelwire.service.model_service import ModelService
 from modelwire.types import Message
 from modelwire.usage.events import InMemoryUsageSink
 
@@ -164,7 +164,7 @@ def test_bind_is_immutable_and_chainable() -> None:
 
 def test_per_model_retry_settings_win_over_the_provider_default() -> None:
     from modelwire.config.schema import Config
-    from modelwire.registry import ModelRegistry
+    from modelwire.registry.model_registry import ModelRegistry
 
     config = Config.model_validate(
         {

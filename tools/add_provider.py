@@ -177,7 +177,7 @@ from collections.abc import Iterator
 
 import pytest
 from modelwire import InMemoryUsageSink, ModelFactory, ModelRegistry, ModelService, load_config
-from modelwire.factory import validate_provider_class
+from modelwire.providers.factory import validate_provider_class
 
 from {module} import {import_names}
 

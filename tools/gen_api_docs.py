@@ -38,16 +38,21 @@ EXTRA_MODULES: tuple[str, ...] = ("modelwire.routing.tasks",)
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "Core objects",
-        ("modelwire.registry", "modelwire.factory", "modelwire.service", "modelwire.batch"),
+        (
+            "modelwire.registry.model_registry",
+            "modelwire.providers.factory",
+            "modelwire.service.model_service",
+            "modelwire.service.batch",
+        ),
     ),
-    ("Access styles", ("modelwire.access", "modelwire.enums", "modelwire.binding")),
+    ("Access styles", ("modelwire.access", "modelwire.enums", "modelwire.service.binding")),
     ("Providers", ("modelwire.providers",)),
     ("Data types", ("modelwire.types", "modelwire.capabilities")),
     ("Configuration", ("modelwire.config",)),
     ("Usage and cost", ("modelwire.usage",)),
     ("Discovery", ("modelwire.discovery",)),
     ("Routing", ("modelwire.routing",)),
-    ("Model recommendations", ("modelwire.recommend",)),
+    ("Model recommendations", ("modelwire.providers.hf_local.recommend",)),
     ("Errors", ("modelwire.errors",)),
 )
 

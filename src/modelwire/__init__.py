@@ -38,13 +38,13 @@ _LAZY: dict[str, str] = {
     "ProviderConfig": "modelwire.config.schema",
     "load_config": "modelwire.config.loader",
     # core objects
-    "ModelRegistry": "modelwire.registry",
-    "ModelFactory": "modelwire.factory",
+    "ModelRegistry": "modelwire.registry.model_registry",
+    "ModelFactory": "modelwire.providers.factory",
     "ChatModel": "modelwire.providers.base",
     "ProviderContext": "modelwire.providers.base",
-    "ModelService": "modelwire.service",
-    "BoundModel": "modelwire.binding",
-    "BatchResult": "modelwire.service",
+    "ModelService": "modelwire.service.model_service",
+    "BoundModel": "modelwire.service.binding",
+    "BatchResult": "modelwire.service.model_service",
     "default_service": "modelwire.access",
     "set_default_service": "modelwire.access",
     "models": "modelwire.access",
@@ -81,7 +81,6 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from modelwire.access import default_service, models, set_default_service
-    from modelwire.binding import BoundModel
     from modelwire.capabilities import CapabilityStrength
     from modelwire.config.loader import load_config
     from modelwire.config.schema import Config, ProviderConfig
@@ -99,12 +98,13 @@ if TYPE_CHECKING:
         RateLimitError,
         TimeoutError,
     )
-    from modelwire.factory import ModelFactory
     from modelwire.providers.base import ChatModel, ProviderContext
-    from modelwire.registry import ModelRegistry
+    from modelwire.providers.factory import ModelFactory
+    from modelwire.registry.model_registry import ModelRegistry
     from modelwire.routing.group import ModelGroup
     from modelwire.routing.tasks import TaskType, detect_task_type
-    from modelwire.service import BatchResult, ModelService
+    from modelwire.service.binding import BoundModel
+    from modelwire.service.model_service import BatchResult, ModelService
     from modelwire.types import (
         ChatRequest,
         ChatResponse,

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from modelwire.naming import suggest
 
 if TYPE_CHECKING:
-    from modelwire.binding import BoundModel
-    from modelwire.service import ModelService
+    from modelwire.service.binding import BoundModel
+    from modelwire.service.model_service import ModelService
 
 __all__ = [
     "ModelNamespace",
@@ -53,8 +53,8 @@ def set_default_service(service: ModelService | None) -> None:
 
 def _build_default() -> ModelService:
     from modelwire.config.loader import load_config
-    from modelwire.registry import ModelRegistry
-    from modelwire.service import ModelService
+    from modelwire.registry.model_registry import ModelRegistry
+    from modelwire.service.model_service import ModelService
 
     config = load_config()
     registry = ModelRegistry.from_config(config)

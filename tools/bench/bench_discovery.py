@@ -24,7 +24,7 @@ from tools.fake_provider import FakeProviderServer
 
 from modelwire.config.schema import Config
 from modelwire.discovery import ModelDiscoveryService
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 
 DELAYS_MS = (300, 600, 900)
 MODELS_PER_PROVIDER = 40

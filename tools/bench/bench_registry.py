@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from modelwire.config.schema import Config
-from modelwire.registry import ModelRegistry
+from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelInfo
 
 BATCH = 10_000

@@ -23,8 +23,8 @@ from modelwire.cli.errors import fail
 from modelwire.cli.models_cmd import ConfigOpt
 
 if TYPE_CHECKING:
-    from modelwire.registry import ModelRegistry
-    from modelwire.service import ModelService
+    from modelwire.registry.model_registry import ModelRegistry
+    from modelwire.service.model_service import ModelService
 
 STRATEGIES = ("failover", "round_robin", "weighted", "cost_optimized", "latency", "task_aware")
 
@@ -87,8 +87,8 @@ def _route(
     task_type: str | None,
 ) -> tuple[str, dict[str, Any]]:
     """The name to call and the routing hints to pass."""
-    from modelwire.routing.dispatch import parse_capabilities
     from modelwire.routing.tasks import parse_task_type
+    from modelwire.service.groups import parse_capabilities
 
     try:
         needs = parse_capabilities(capabilities)

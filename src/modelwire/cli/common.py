@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from modelwire.config.schema import Config
-    from modelwire.service import ModelService
+    from modelwire.service.model_service import ModelService
     from modelwire.usage.events import UsageSink
 
 
@@ -35,8 +35,8 @@ def open_ledger(config: Config, db: str | None) -> UsageSink | None:
 
 def build_service(config: Config, *, db: str | None = None, ledger: bool = True) -> ModelService:
     """A service over ``config``, recording to the ledger unless ``ledger`` is false."""
-    from modelwire.registry import ModelRegistry
-    from modelwire.service import ModelService
+    from modelwire.registry.model_registry import ModelRegistry
+    from modelwire.service.model_service import ModelService
 
     sink = open_ledger(config, db) if ledger else None
     return ModelService(

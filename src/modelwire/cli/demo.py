@@ -72,8 +72,8 @@ def demo(
     from modelwire.access import ModelNamespace
     from modelwire.config.loader import load_config
     from modelwire.enums import ModelEnum
-    from modelwire.registry import ModelRegistry
-    from modelwire.service import ModelService
+    from modelwire.registry.model_registry import ModelRegistry
+    from modelwire.service.model_service import ModelService
     from modelwire.usage.ledger import UsageLedger
 
     console = Console()

@@ -35,7 +35,7 @@ def discover(
     from modelwire.discovery import ModelDiscoveryService
     from modelwire.discovery.changes import compare
     from modelwire.errors import ConfigError, ModelNotFoundError
-    from modelwire.registry import ModelRegistry
+    from modelwire.registry.model_registry import ModelRegistry
 
     try:
         registry = ModelRegistry.from_config(load(config))

@@ -16,7 +16,7 @@ from modelwire.cli.common import build_service, load
 from modelwire.cli.models_cmd import ConfigOpt
 
 if TYPE_CHECKING:
-    from modelwire.service import ModelService
+    from modelwire.service.model_service import ModelService
 
 
 def _probe_targets(service: ModelService, models: list[str]) -> list[str]:

@@ -44,7 +44,7 @@ def models(
 
         show_recommendation(recommend, tier, gpu_memory_gb=gpu_memory, as_json=as_json)
         return
-    from modelwire.registry import ModelRegistry
+    from modelwire.registry.model_registry import ModelRegistry
 
     registry = ModelRegistry.from_config(load(config))
     needs: dict[str, str] = {}

@@ -32,7 +32,11 @@ def show_recommendation(
     Requirements are checked only when ``gpu_memory_gb`` is given (``0`` means no GPU); the
     platform defaults to this machine's.
     """
-    from modelwire.recommend import SIZE_TIERS, default_registry, detect_system_info
+    from modelwire.providers.hf_local.recommend import (
+        SIZE_TIERS,
+        default_registry,
+        detect_system_info,
+    )
 
     system: dict[str, Any] | None = None
     if gpu_memory_gb is not None:

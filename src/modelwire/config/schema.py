@@ -118,7 +118,9 @@ def provider_settings_class(ptype: str) -> type[ProviderConfig]:
     cls = BUILTIN_PROVIDER_TYPES.get(ptype)
     if cls is not None:
         return cls
-    from modelwire.factory import ModelFactory  # plugins are looked up only for unknown types
+    from modelwire.providers.factory import (
+        ModelFactory,
+    )  # plugins are looked up only for unknown types
 
     return ModelFactory.default().settings_class(ptype)
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from modelwire.catalog import Catalog
     from modelwire.discovery.background import BackgroundRefresher
     from modelwire.providers.base import ProviderContext
-    from modelwire.registry import ModelRegistry
+    from modelwire.registry.model_registry import ModelRegistry
 
 __all__ = ["ModelDiscoveryService", "utc_now"]
 

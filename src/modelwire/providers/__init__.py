@@ -8,10 +8,10 @@ from __future__ import annotations
 
 BUILTIN_PROVIDERS: dict[str, str] = {
     "mock": "modelwire.providers.mock:MockChatModel",
-    "openai": "modelwire.providers.openai:OpenAIChatModel",
-    "openai_compatible": "modelwire.providers.openai:OpenAICompatibleChatModel",
-    "anthropic": "modelwire.providers.anthropic:AnthropicChatModel",
-    "google": "modelwire.providers.google:GeminiChatModel",
+    "openai": "modelwire.providers.openai.model:OpenAIChatModel",
+    "openai_compatible": "modelwire.providers.openai.model:OpenAICompatibleChatModel",
+    "anthropic": "modelwire.providers.anthropic.model:AnthropicChatModel",
+    "google": "modelwire.providers.google.model:GeminiChatModel",
     "huggingface": "modelwire.providers.huggingface:HuggingFaceChatModel",
     "huggingface_local": "modelwire.providers.hf_local.provider:HuggingFaceLocalChatModel",
 }

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from modelwire.providers.base import ProviderContext
-from modelwire.providers.openai import OpenAICompatibleChatModel
+from modelwire.providers.openai.model import OpenAICompatibleChatModel
 from modelwire.types import ModelCost, ModelInfo
 
 __all__ = ["DEFAULT_BASE_URL", "HuggingFaceChatModel", "router_model_metadata"]
@@ -99,7 +99,7 @@ class HuggingFaceChatModel(OpenAICompatibleChatModel):
             page = client.models.list()
             entries = [m.model_dump() for m in page.data]
         except Exception as exc:
-            from modelwire.providers.openai import map_openai_error
+            from modelwire.providers.openai.model import map_openai_error
 
             mapped = map_openai_error(
                 exc, provider=provider.name, model_id=None, timeout_s=provider.config.timeout_s
@@ -107,7 +107,7 @@ class HuggingFaceChatModel(OpenAICompatibleChatModel):
             if mapped is exc:
                 raise
             raise mapped from exc
-        from modelwire.providers.openai_mapping import is_chat_model
+        from modelwire.providers.openai.mapping import is_chat_model
 
         out: dict[str, ModelInfo] = {}
         for entry in entries:

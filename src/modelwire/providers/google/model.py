@@ -19,7 +19,7 @@ from modelwire.errors import AuthenticationError, InvalidRequestError, ProviderE
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients, shared_ssl_context
 from modelwire.providers.base import ChatModel, ProviderContext, discovered_model
-from modelwire.providers.google_mapping import (
+from modelwire.providers.google.mapping import (
     StreamState,
     build_config,
     build_contents,

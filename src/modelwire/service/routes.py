@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
     from modelwire.routing.group import ModelGroup
     from modelwire.routing.retry import RetryPolicy
-    from modelwire.service import ModelService
+    from modelwire.service.model_service import ModelService
 
 __all__ = ["Routes"]
 

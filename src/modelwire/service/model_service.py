@@ -12,18 +12,18 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelwire.assemble import plain_request
-from modelwire.attempt import Attempt
-from modelwire.batch import BatchCalls, BatchResult
-from modelwire.binding import BoundModel
 from modelwire.errors import ModelwireError, ProviderError
-from modelwire.routes import Routes
-from modelwire.routing.dispatch import SINGLE_ATTEMPT, GroupRouter
-from modelwire.streaming import StreamCalls
+from modelwire.service.attempt import Attempt
+from modelwire.service.batch import BatchCalls, BatchResult
+from modelwire.service.binding import BoundModel
+from modelwire.service.groups import SINGLE_ATTEMPT, GroupRouter
+from modelwire.service.routes import Routes
+from modelwire.service.streaming import StreamCalls
 from modelwire.types import ChatRequest, ChatResponse, Message, normalise_messages
 
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
-    from modelwire.registry import ModelRegistry
+    from modelwire.registry.model_registry import ModelRegistry
     from modelwire.routing.health import HealthMonitor
     from modelwire.routing.retry import RetryPolicy
     from modelwire.usage.events import UsageSink
@@ -51,7 +51,7 @@ class ModelService(StreamCalls, BatchCalls):
         store_prompts: bool = False,
     ) -> None:
         if registry is None:
-            from modelwire.registry import ModelRegistry
+            from modelwire.registry.model_registry import ModelRegistry
 
             registry = ModelRegistry.from_config()
         self.registry = registry

@@ -36,7 +36,7 @@ from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
 
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
-    from modelwire.service import ModelService, Prompt
+    from modelwire.service.model_service import ModelService, Prompt
 
 __all__ = ["AUTO", "SINGLE_ATTEMPT", "GroupRouter", "parse_capabilities", "pop_hints"]
 

@@ -14,13 +14,13 @@ from modelwire.errors import ProviderError
 from modelwire.types import ChatRequest, StreamEvent
 
 if TYPE_CHECKING:
-    from modelwire.attempt import Attempt
     from modelwire.providers.base import ChatModel
-    from modelwire.registry import ModelRegistry
-    from modelwire.routes import Routes
-    from modelwire.routing.dispatch import GroupRouter
+    from modelwire.registry.model_registry import ModelRegistry
     from modelwire.routing.retry import RetryPolicy
-    from modelwire.service import Prompt
+    from modelwire.service.attempt import Attempt
+    from modelwire.service.groups import GroupRouter
+    from modelwire.service.model_service import Prompt
+    from modelwire.service.routes import Routes
 
 __all__ = ["StreamCalls"]
 

@@ -17,7 +17,7 @@ from modelwire import assemble
 from modelwire.errors import AuthenticationError, ProviderError
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients, shared_ssl_context
-from modelwire.providers.anthropic_mapping import (
+from modelwire.providers.anthropic.mapping import (
     StreamState,
     build_body,
     finish_reason,

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelwire.errors import ModelNotFoundError, ModelwireError
-from modelwire.factory import ModelFactory
 from modelwire.naming import normalise, suggest
 from modelwire.providers.base import ProviderContext
-from modelwire.registry_queries import RegistryQueries
+from modelwire.providers.factory import ModelFactory
+from modelwire.registry.queries import RegistryQueries
 from modelwire.routing.health import MemberStats
 from modelwire.types import ModelInfo
 
@@ -112,7 +112,7 @@ class ModelRegistry(RegistryQueries):
         return registry
 
     def _configured_models(self, config: Config, *, catalog: bool) -> list[ModelInfo]:
-        from modelwire.model_merge import info_from_entry
+        from modelwire.catalog.entries import info_from_entry
 
         found: dict[str, ModelInfo] = {}
         cat = None

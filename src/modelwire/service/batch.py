@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from modelwire.types import ChatResponse
 
 if TYPE_CHECKING:
-    from modelwire.service import Prompt
+    from modelwire.service.model_service import Prompt
 
 __all__ = ["BatchCalls", "BatchResult"]
 

@@ -32,7 +32,7 @@ from modelwire.errors import (
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients
 from modelwire.providers.base import ChatModel, ProviderContext
-from modelwire.providers.openai_mapping import (
+from modelwire.providers.openai.mapping import (
     REASONING_PATTERN,
     StreamState,
     build_params,

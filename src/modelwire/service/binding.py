@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from modelwire.service import BatchResult, ModelService, Prompt
+    from modelwire.service.model_service import BatchResult, ModelService, Prompt
     from modelwire.types import ChatResponse, ModelInfo, StreamEvent
 
 __all__ = ["BoundModel"]

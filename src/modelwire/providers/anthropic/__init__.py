@@ -1,0 +1,11 @@
+"""Anthropic Messages: the model, its wire mapping, its errors."""
+
+from __future__ import annotations
+
+from modelwire.providers.anthropic.model import (
+    DEFAULT_BASE_URL,
+    AnthropicChatModel,
+    map_anthropic_error,
+)
+
+__all__ = ["DEFAULT_BASE_URL", "AnthropicChatModel", "map_anthropic_error"]

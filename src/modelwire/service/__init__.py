@@ -1,0 +1,9 @@
+"""The service: the one object applications call models through, and the call paths behind it."""
+
+from __future__ import annotations
+
+from modelwire.service.batch import BatchResult
+from modelwire.service.binding import BoundModel
+from modelwire.service.model_service import ModelService, Prompt
+
+__all__ = ["BatchResult", "BoundModel", "ModelService", "Prompt"]
