@@ -11,7 +11,9 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.amber import AmberSnapshotExtension
 
-pytest_plugins = ["conftest_fake"]  # the loopback fake provider fixtures (tests/conftest_fake.py)
+pytest_plugins = [
+    "tests.support.fake_fixtures"
+]  # the loopback fake provider fixtures (tests/conftest_fake.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "golden"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from tools import gen_api_docs
+from tests.support.paths import ROOT
 
 import modelwire
-
-ROOT = Path(__file__).resolve().parents[1]
+from tools import gen_api_docs
 
 
 def test_api_reference_is_current() -> None:

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["docs/index.md", "docs/coming-from.md", "docs/cli.md", "docs/api.md"]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 

@@ -8,12 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.support.paths import ROOT
 
-EXAMPLES = sorted(
-    p
-    for p in (Path(__file__).resolve().parents[1] / "examples").glob("*.py")
-    if not p.name.startswith("_")
-)
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support.paths import ROOT
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 BUDGET_S = 60.0
 

@@ -1,0 +1,185 @@
+"""``modelwire usage``: summary, export, plot and tail against a fixed ledger."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from tests.support.ledger import event, make_url
+from typer.testing import CliRunner
+
+from modelwire.cli.app import app
+from modelwire.usage.ledger import UsageLedger
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[str]:
+    path = tmp_path / "cli.db"
+    with UsageLedger(path) as ledger:
+        for i in range(90):
+            ledger.record(event(i))
+    yield str(path)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "120"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_summary_table(db: str, snapshot: SnapshotAssertion) -> None:
+    code, out, err = invoke("usage", "summary", "--db", db, "--by", "model,status")
+    assert code == 0, err
+    assert "unpriced" in out
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert lines == snapshot
+
+
+def test_all_unpriced_group_says_unpriced_not_zero(tmp_path: Path) -> None:
+    path = tmp_path / "u.db"
+    with UsageLedger(path) as ledger:
+        ledger.record(event(0, model_id="mock:nameless", cost_usd=None))
+    code, out, _ = invoke("usage", "summary", "--db", str(path))
+    assert code == 0
+    (row,) = [line for line in out.splitlines() if "mock:nameless" in line]
+    assert row.split()[-1] == "unpriced"
+    assert "$0" not in out
+
+
+def test_summary_json_matches_the_api(db: str) -> None:
+    code, out, _ = invoke("usage", "summary", "--db", db, "--by", "day,caller", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    with UsageLedger(db) as ledger:
+        api = ledger.summary(by=("day", "caller"))
+    assert len(rows) == len(api)
+    for got, want in zip(rows, api, strict=True):
+        assert got["day"] == want["day"].isoformat()
+        assert got["caller"] == want["caller"]
+        assert got["calls"] == want["calls"]
+        assert got["cost_usd"] == (None if want["cost_usd"] is None else str(want["cost_usd"]))
+
+
+def test_summary_filters(db: str) -> None:
+    code, out, _ = invoke(
+        "usage", "summary", "--db", db, "--by", "caller", "--caller", "web", "--json"
+    )
+    assert code == 0
+    assert [r["caller"] for r in json.loads(out)] == ["web"]
+    code, out, _ = invoke("usage", "summary", "--db", db, "--since", "1d", "--json")
+    assert code == 0 and json.loads(out) == []  # the fixed ledger is in March 2026
+    code, out, _ = invoke(
+        "usage", "summary", "--db", db, "--since", "2026-03-02", "--until", "2026-03-03"
+    )
+    assert code == 0 and "mock:alpha" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--by", "colour"), "cannot group by colour"),
+        (("--since", "yesterday"), "cannot read 'yesterday'"),
+    ],
+)
+def test_summary_user_errors(db: str, args: tuple[str, ...], message: str) -> None:
+    code, _, err = invoke("usage", "summary", "--db", db, *args)
+    assert code == 2
+    assert message in err.replace("\n", " ")
+
+
+def test_missing_database_is_reported_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "nothing.db"
+    code, _, err = invoke("usage", "summary", "--db", str(path))
+    assert code == 2 and "no usage ledger" in err
+    assert not path.exists()
+    code, _, err = invoke("usage", "tail")  # default path in the (isolated) user data dir
+    assert code == 2 and "no usage ledger" in err
+
+
+def test_export_csv_and_jsonl(db: str, tmp_path: Path) -> None:
+    code, out, _ = invoke("usage", "export", "--db", db, "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 90
+    unpriced = [r for r in rows if r["priced"] == "False"]
+    assert unpriced and all(r["cost_usd"] == "" for r in unpriced)
+    assert rows[1]["cost_usd"] == "0.000101" and rows[1]["timestamp"].endswith("+00:00")
+
+    target = tmp_path / "out.jsonl"
+    code, _, err = invoke("usage", "export", "--db", db, "--format", "jsonl", "--out", str(target))
+    assert code == 0 and "wrote 90 rows" in err
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert len(lines) == 90
+    assert {line["cost_usd"] is None for line in lines} == {True, False}
+    assert all(line["priced"] == (line["cost_usd"] is not None) for line in lines)
+    assert Decimal(lines[1]["cost_usd"]) == Decimal("0.000101")
+
+    code, _, err = invoke("usage", "export", "--db", db, "--format", "xml")
+    assert code == 2 and "csv or jsonl" in err
+
+
+def test_plot_writes_a_png(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "cost.png"
+    code, _, err = invoke("usage", "plot", "--db", db, "--since", "2026-01-01", "--out", str(out))
+    assert code == 0, err
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.stat().st_size > 10_000
+    empty = tmp_path / "empty.png"
+    code, _, _ = invoke("usage", "plot", "--db", db, "--since", "1d", "--out", str(empty))
+    assert code == 0 and empty.exists()
+
+
+def test_tail_last_rows(db: str) -> None:
+    code, out, _ = invoke("usage", "tail", "--db", db, "-n", "3")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert [line.split()[2] for line in lines] == ["#88", "#89", "#90"]
+    assert "unpriced" in out or "$" in out
+
+
+def test_tail_follow_prints_new_rows_and_stops(db: str) -> None:
+    def writer() -> None:
+        with UsageLedger(db, sync=True) as ledger:
+            for i in range(3):
+                time.sleep(0.3)
+                ledger.record(event(1000 + i, caller="late"))
+
+    t = threading.Thread(target=writer)
+    t.start()
+    started = time.monotonic()
+    code, out, _ = invoke(
+        "usage", "tail", "--db", db, "-n", "1", "--follow", "--interval", "0.2", "--for", "2.5"
+    )
+    t.join()
+    assert code == 0
+    assert time.monotonic() - started < 10
+    lines = out.splitlines()
+    assert lines[0].split()[2] == "#90"
+    assert [line.split()[2] for line in lines[1:]] == ["#91", "#92", "#93"]
+    assert all("caller late" in line for line in lines[1:])
+
+
+@pytest.mark.postgres
+def test_commands_work_on_postgresql(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = make_url("postgres", tmp_path, request)
+    with UsageLedger(url) as ledger:
+        for i in range(30):
+            ledger.record(event(i))
+        api = ledger.summary(by=("model",))
+    code, out, err = invoke("usage", "summary", "--db", url, "--json")
+    assert code == 0, err
+    assert [r["calls"] for r in json.loads(out)] == [r["calls"] for r in api]
+    code, out, _ = invoke("usage", "export", "--db", url, "--format", "jsonl")
+    assert code == 0 and len(out.splitlines()) == 30
+    code, out, _ = invoke("usage", "tail", "--db", url, "-n", "2")
+    assert code == 0 and len(out.splitlines()) == 2
