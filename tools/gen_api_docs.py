@@ -38,18 +38,13 @@ EXTRA_MODULES: tuple[str, ...] = ("modelwire.routing.tasks",)
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "Core objects",
-        (
-            "modelwire.registry.model_registry",
-            "modelwire.providers.factory",
-            "modelwire.service.model_service",
-            "modelwire.service.batch",
-        ),
+        ("modelwire.registry", "modelwire.providers.factory", "modelwire.service"),
     ),
     ("Access styles", ("modelwire.access", "modelwire.enums", "modelwire.service.binding")),
     ("Providers", ("modelwire.providers",)),
     ("Data types", ("modelwire.types", "modelwire.capabilities")),
     ("Configuration", ("modelwire.config",)),
-    ("Usage and cost", ("modelwire.usage",)),
+    ("Usage and cost", ("modelwire.usage", "modelwire.catalog.pricing")),
     ("Discovery", ("modelwire.discovery",)),
     ("Routing", ("modelwire.routing",)),
     ("Model recommendations", ("modelwire.providers.hf_local.recommend",)),
@@ -275,10 +270,13 @@ def public_names() -> dict[str, Any]:
 
 def _section_of(obj: Any) -> str:
     module = getattr(obj, "__module__", "") or type(obj).__module__
-    for title, prefixes in SECTIONS:
-        if any(module == p or module.startswith(p + ".") for p in prefixes):
-            return title
-    return "Other"
+    matches = [
+        (len(p), title)
+        for title, prefixes in SECTIONS
+        for p in prefixes
+        if module == p or module.startswith(p + ".")
+    ]
+    return max(matches)[1] if matches else "Other"  # the most specific prefix wins
 
 
 def render() -> str:

@@ -53,7 +53,7 @@ _LAZY: dict[str, str] = {
     "UsageEvent": "modelwire.usage.events",
     "UsageSink": "modelwire.usage.events",
     "InMemoryUsageSink": "modelwire.usage.events",
-    "compute_cost": "modelwire.usage.pricing",
+    "compute_cost": "modelwire.catalog.pricing",
     "UsageLedger": "modelwire.usage.ledger",
     # discovery and routing
     "ModelDiscoveryService": "modelwire.discovery",
@@ -82,6 +82,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from modelwire.access import default_service, models, set_default_service
     from modelwire.capabilities import CapabilityStrength
+    from modelwire.catalog.pricing import compute_cost
     from modelwire.config.loader import load_config
     from modelwire.config.schema import Config, ProviderConfig
     from modelwire.discovery import DiscoveryResult, ModelDiscoveryService
@@ -116,4 +117,3 @@ if TYPE_CHECKING:
     )
     from modelwire.usage.events import InMemoryUsageSink, UsageEvent, UsageSink
     from modelwire.usage.ledger import UsageLedger
-    from modelwire.usage.pricing import compute_cost

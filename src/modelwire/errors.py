@@ -13,12 +13,16 @@ from typing import Any
 __all__ = [
     "AllModelsFailedError",
     "AuthenticationError",
+    "CatalogError",
     "ConfigError",
     "ContextWindowError",
+    "DuplicateModelError",
     "InvalidRequestError",
+    "MissingDependencyError",
     "ModelNotFoundError",
     "ModelwireError",
     "ProviderError",
+    "ProviderInterfaceError",
     "ProviderUnavailableError",
     "RateLimitError",
     "TimeoutError",
@@ -65,6 +69,22 @@ class ModelNotFoundError(ModelwireError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message again
         return self.message
+
+
+class CatalogError(ConfigError):
+    """The catalog file is malformed; ``problems`` lists (location, message) pairs."""
+
+
+class DuplicateModelError(ModelwireError, ValueError):
+    """``register_model`` found the id (or an alias) taken and ``replace`` was false."""
+
+
+class ProviderInterfaceError(ModelwireError, TypeError):
+    """A provider class does not implement the provider interface."""
+
+
+class MissingDependencyError(ModelwireError, ImportError):
+    """A provider's SDK is not installed; the message names the extra that installs it."""
 
 
 class ProviderError(ModelwireError):

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from modelwire.config.provider_types import PROVIDER_TYPES, ProviderType
 from modelwire.config.schema import Config
 from modelwire.errors import ConfigError
 from modelwire.providers.base import ChatModel, ProviderContext
@@ -95,7 +96,9 @@ def test_entry_point_plugins_are_loaded(monkeypatch: pytest.MonkeyPatch) -> None
         def load(self) -> type[ChatModel]:
             return Echo
 
-    monkeypatch.setattr(ModelFactory, "_entry_points", {"plug": FakeEntryPoint()})
+    monkeypatch.setattr(
+        PROVIDER_TYPES, "_plugins", {"plug": ProviderType("plug", FakeEntryPoint())}
+    )
     factory = ModelFactory()
     assert "plug" in factory.known_types()
     assert factory.provider_class("plug") is Echo

@@ -12,10 +12,10 @@ from syrupy.assertion import SnapshotAssertion
 from tests.support.ledger import event
 
 from modelwire.catalog import load_catalog
+from modelwire.catalog.pricing import compute_cost, to_nanos
 from modelwire.types import ModelCost, Usage
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
-from modelwire.usage.pricing import compute_cost, to_nanos
 from modelwire.usage.reports import format_usd
 
 CONFIGURED = {

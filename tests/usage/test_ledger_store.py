@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support.ledger import T0, event, ledger_url
 
+from modelwire.catalog.pricing import from_nanos, to_nanos
 from modelwire.types import ModelCost
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import LedgerClosedError, UsageLedger
-from modelwire.usage.pricing import from_nanos, to_nanos
 from modelwire.usage.reports import GROUP_KEYS, SUMMARY_FIELDS
 
 __all__ = ["ledger_url"]
@@ -331,8 +331,8 @@ def test_summary_keys_are_typed(filled: tuple[UsageLedger, list[UsageEvent]]) ->
 
 def test_reprice_defaults_to_the_bundled_catalog(ledger_url: str) -> None:
     from modelwire.catalog import load_catalog
+    from modelwire.catalog.pricing import compute_cost
     from modelwire.types import Usage
-    from modelwire.usage.pricing import compute_cost
 
     wrong = event(0, model_id="openai:gpt-4o-mini", provider="openai", status="ok")
     with UsageLedger(ledger_url) as ledger:

@@ -24,7 +24,7 @@ from modelwire.capabilities import (
     OPERATIONAL_CAPABILITIES,
     TASK_CAPABILITIES,
 )
-from modelwire.errors import ConfigError
+from modelwire.errors import CatalogError
 from modelwire.types import Strength
 
 __all__ = [
@@ -43,10 +43,6 @@ KNOWN_CAPABILITIES = OPERATIONAL_CAPABILITIES | TASK_CAPABILITIES | DOMAIN_CAPAB
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$")
 Modality = Literal["text", "image", "audio", "video"]
 Vendor = Literal["openai", "anthropic", "google"]
-
-
-class CatalogError(ConfigError):
-    """The catalog file is malformed; ``problems`` lists (location, message) pairs."""
 
 
 def _price(value: Any) -> Decimal | None:

@@ -8,13 +8,12 @@ registry (``merge``) in one ``update_models`` call. Nothing here runs inside a m
 from __future__ import annotations
 
 import importlib
-import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modelwire.discovery.cache import CachedListing, DiscoveryCache, cache_key, redact_url
 from modelwire.discovery.listing import ConcurrentLister, ListingOutcome
@@ -25,11 +24,40 @@ from modelwire.types import ModelInfo
 
 if TYPE_CHECKING:
     from modelwire.catalog import Catalog
+    from modelwire.config.schema import Config
     from modelwire.discovery.background import BackgroundRefresher
     from modelwire.providers.base import ProviderContext
-    from modelwire.registry.model_registry import ModelRegistry
+    from modelwire.providers.factory import ModelFactory
 
-__all__ = ["ModelDiscoveryService", "utc_now"]
+__all__ = ["DiscoveryTarget", "ModelDiscoveryService", "utc_now"]
+
+
+class DiscoveryTarget(Protocol):
+    """What discovery reads and updates: ``ModelRegistry`` is one. (Discovery sits below the
+    registry, which offers ``discover_models()`` on top of it, so it names no registry class.)"""
+
+    config: Config
+    factory: ModelFactory
+
+    @property
+    def providers(self) -> Mapping[str, ProviderContext]: ...
+
+    @property
+    def version(self) -> int: ...
+
+    def provider(self, name: str) -> ProviderContext: ...
+
+    def list_models(self, provider: str | None = None) -> list[ModelInfo]: ...
+
+    def update_models(
+        self,
+        add: Iterable[ModelInfo] = (),
+        remove: Iterable[str] = (),
+        *,
+        replace: bool = True,
+        if_version: int | None = None,
+    ) -> bool: ...
+
 
 # Plans of one apply() before giving up on a registry that keeps changing under it.
 _APPLY_ATTEMPTS = 10
@@ -79,7 +107,7 @@ class ModelDiscoveryService:
 
     def __init__(
         self,
-        registry: ModelRegistry,
+        registry: DiscoveryTarget,
         *,
         cache_dir: str | Path | None = None,
         ttl_s: float | None = None,
@@ -166,9 +194,9 @@ class ModelDiscoveryService:
 
         Loading a vendor SDK can take seconds the first time, and building a client (no network
         I/O, by the ``ProviderContext`` contract) tens of milliseconds; neither is the provider
-        being slow, so both happen here, once per service. The client is found by convention: a
-        ``sync_client(provider)`` of the class or of its module. Errors (an unknown type, a
-        missing SDK or key) surface when the returned function runs, as that provider's error.
+        being slow, so both happen here, once per service, through the provider class's
+        ``prepare_client`` hook. Errors (an unknown type, a missing SDK or key) surface when the
+        returned function runs, as that provider's error.
         """
         ctx = self._context(name)
         try:
@@ -176,11 +204,7 @@ class ModelDiscoveryService:
             for module in cls.requires:
                 importlib.import_module(module)
             if name not in self._prepared:
-                build = getattr(cls, "sync_client", None)
-                if build is None:
-                    build = getattr(sys.modules.get(cls.__module__), "sync_client", None)
-                if callable(build):
-                    build(ctx)
+                cls.prepare_client(ctx)
                 self._prepared.add(name)
         except Exception as exc:
             failure = exc

@@ -171,6 +171,13 @@ class ChatModel(ABC):
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:
         """Ask the provider which chat models it serves (used by discovery)."""
 
+    @classmethod
+    def prepare_client(cls, provider: ProviderContext) -> None:
+        """Build what ``list_models`` needs for ``provider`` now (the SDK import and the client,
+        no network I/O), so that a listing's timeout measures the provider, not the set-up.
+        The default does nothing."""
+        return None
+
 
 def _positive(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -1,22 +1,25 @@
 """ModelFactory: the one place a model object is constructed.
 
-It knows the provider types: the built-in table (``modelwire.providers.BUILTIN_PROVIDERS``),
-classes registered in code with ``ModelFactory.register_provider(name, cls)``, and plugins declared
-under the ``modelwire.providers`` entry-point group. User configuration names a type; it never
-names a module, so configuration cannot import arbitrary code.
+Provider types come from the one table, ``modelwire.config.provider_types.PROVIDER_TYPES``:
+built-ins, classes registered in code with ``ModelFactory.register_provider(name, cls)``, and
+plugins declared under the ``modelwire.providers`` entry-point group. User configuration names a
+type; it never names a module, so configuration cannot import arbitrary code.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import inspect
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from modelwire.errors import ConfigError, ModelwireError
-from modelwire.providers import BUILTIN_PROVIDERS
+from modelwire.config.provider_types import ENTRY_POINT_GROUP, PROVIDER_TYPES, ProviderType
+from modelwire.errors import (
+    ConfigError,
+    MissingDependencyError,
+    ModelwireError,
+    ProviderInterfaceError,
+)
 from modelwire.providers.base import REQUIRED_METHODS
 
 if TYPE_CHECKING:
@@ -25,16 +28,6 @@ if TYPE_CHECKING:
     from modelwire.types import ModelInfo
 
 __all__ = ["ENTRY_POINT_GROUP", "MissingDependencyError", "ModelFactory", "ProviderInterfaceError"]
-
-ENTRY_POINT_GROUP = "modelwire.providers"
-
-
-class ProviderInterfaceError(ModelwireError, TypeError):
-    """A provider class does not implement the provider interface."""
-
-
-class MissingDependencyError(ModelwireError, ImportError):
-    """A provider's SDK is not installed; the message names the extra that installs it."""
 
 
 def validate_provider_class(name: str, cls: Any) -> None:
@@ -54,14 +47,13 @@ def validate_provider_class(name: str, cls: Any) -> None:
 class ModelFactory:
     """Builds model objects from ``ModelInfo`` and the provider entry they belong to."""
 
-    _registered: ClassVar[dict[str, type[ChatModel]]] = {}
-    _class_lock: ClassVar[threading.Lock] = threading.Lock()
-    _entry_points: ClassVar[dict[str, Any] | None] = None
     _default: ClassVar[ModelFactory | None] = None
 
     def __init__(self, provider_lookup: Callable[[str], ProviderContext] | None = None) -> None:
         self._provider_lookup = provider_lookup
-        self._resolved: dict[str, type[ChatModel]] = {}
+        # (the table entry a class was loaded from, the class): an entry replaced in the
+        # table is loaded and checked again
+        self._resolved: dict[str, tuple[ProviderType, type[ChatModel]]] = {}
 
     def __repr__(self) -> str:
         return f"ModelFactory(types={sorted(self.known_types())})"
@@ -70,9 +62,7 @@ class ModelFactory:
     def default(cls) -> ModelFactory:
         """A process-wide factory with no provider entries bound (for type lookups)."""
         if cls._default is None:
-            with cls._class_lock:
-                if cls._default is None:
-                    cls._default = cls()
+            cls._default = cls()
         return cls._default
 
     @classmethod
@@ -81,55 +71,39 @@ class ModelFactory:
     ) -> None:
         """Make ``model_cls`` the implementation of provider type ``name`` in every factory."""
         validate_provider_class(name, model_cls)
-        with cls._class_lock:
-            if not replace and name in cls._registered:
-                raise ProviderInterfaceError(f"provider type {name!r} is already registered")
-            cls._registered[name] = model_cls
+        try:
+            PROVIDER_TYPES.register(
+                ProviderType(name, model_cls, model_cls.config_model), replace=replace
+            )
+        except ValueError as exc:
+            raise ProviderInterfaceError(str(exc)) from None
 
     @classmethod
     def unregister_provider(cls, name: str) -> None:
         """Forget a provider type registered in code."""
-        with cls._class_lock:
-            cls._registered.pop(name, None)
-
-    @classmethod
-    def _plugins(cls) -> dict[str, Any]:
-        if cls._entry_points is None:
-            from importlib.metadata import entry_points
-
-            found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-            with cls._class_lock:
-                cls._entry_points = found
-        return cls._entry_points
+        PROVIDER_TYPES.unregister(name)
 
     def known_types(self) -> set[str]:
         """Every provider type name this factory can build."""
-        return set(BUILTIN_PROVIDERS) | set(self._registered) | set(self._plugins())
+        return PROVIDER_TYPES.names()
 
     def provider_class(self, type_name: str) -> type[ChatModel]:
         """The model class of a provider type (registered > built-in > entry point)."""
-        found = self._registered.get(type_name) or self._resolved.get(type_name)
-        if found is not None:
-            return found
-        target = BUILTIN_PROVIDERS.get(type_name)
-        if target is not None:
-            module_name, _, attr = target.partition(":")
-            try:
-                cls = getattr(importlib.import_module(module_name), attr)
-            except ModuleNotFoundError as exc:
-                if exc.name and exc.name.startswith("modelwire"):
-                    raise ConfigError(
-                        f"provider type {type_name!r} is not implemented yet"
-                    ) from None
-                raise
-        else:
-            ep = self._plugins().get(type_name)
-            if ep is None:
-                known = ", ".join(sorted(self.known_types()))
-                raise ConfigError(f"unknown provider type {type_name!r}; known types: {known}")
-            cls = ep.load()
+        entry = PROVIDER_TYPES.get(type_name)
+        if entry is None:
+            known = ", ".join(sorted(self.known_types()))
+            raise ConfigError(f"unknown provider type {type_name!r}; known types: {known}")
+        found = self._resolved.get(type_name)
+        if found is not None and found[0] is entry:
+            return found[1]
+        try:
+            cls = entry.load_model()
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("modelwire"):
+                raise ConfigError(f"provider type {type_name!r} is not implemented yet") from None
+            raise
         validate_provider_class(type_name, cls)
-        self._resolved[type_name] = cls
+        self._resolved[type_name] = (entry, cls)
         return cls  # type: ignore[no-any-return]
 
     def settings_class(self, type_name: str) -> type[ProviderConfig]:

@@ -1,8 +1,8 @@
 """ModelRegistry: every model an application may use, readable from any thread without a lock.
 
 Readers load ``self._snap`` (one attribute read) and look up plain dicts in it. Writers build a new
-``_Snapshot`` under a write lock and swap it in, so a reader sees either the old or the new state,
-never a half-updated one. Each model id has a ``_Slot`` that builds its model object at most once
+``Snapshot`` under a write lock and swap it in, so a reader sees either the old or the new state,
+never a half-updated one. Each model id has a ``Slot`` that builds its model object at most once
 (per-slot lock, outside the write lock); a failed build is not cached.
 """
 
@@ -11,16 +11,18 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelwire.errors import ModelNotFoundError, ModelwireError
+from modelwire.capabilities import CapabilityStrength
+from modelwire.errors import DuplicateModelError, ModelNotFoundError, ModelwireError
 from modelwire.naming import normalise, suggest
 from modelwire.providers.base import ProviderContext
 from modelwire.providers.factory import ModelFactory
-from modelwire.registry.queries import RegistryQueries
-from modelwire.routing.health import MemberStats
+from modelwire.registry import queries
+from modelwire.registry.build import catalog_base, configured_models
+from modelwire.registry.snapshot import Slot, Snapshot
+from modelwire.registry.stats import MemberStats
 from modelwire.types import ModelInfo
 
 if TYPE_CHECKING:
@@ -31,39 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["DuplicateModelError", "ModelRegistry"]
 
 
-class DuplicateModelError(ModelwireError, ValueError):
-    """``register_model`` found the id (or an alias) taken and ``replace`` was false."""
-
-
-class _Slot:
-    __slots__ = ("info", "instance", "lock")
-
-    def __init__(self, info: ModelInfo) -> None:
-        self.info = info
-        self.instance: ChatModel | None = None
-        self.lock = threading.Lock()
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    slots: Mapping[str, _Slot] = field(default_factory=dict)
-    aliases: Mapping[str, str] = field(default_factory=dict)
-    version: int = 0
-    #: ids and aliases → slot, so a warm lookup by either is one dict read
-    lookup: Mapping[str, _Slot] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, slots: dict[str, _Slot], aliases: dict[str, str], version: int) -> _Snapshot:
-        """A snapshot with its lookup table (aliases never shadow ids)."""
-        lookup = {a: slots[t] for a, t in aliases.items() if t in slots}
-        lookup.update(slots)
-        return cls(slots, aliases, version, lookup)
-
-
-class ModelRegistry(RegistryQueries):
+class ModelRegistry:
     """Thread-safe registry of models: lock-free reads, atomic writes, lazy exactly-once builds."""
 
-    _snap: _Snapshot
+    _snap: Snapshot
 
     def __init__(
         self,
@@ -82,7 +55,7 @@ class ModelRegistry(RegistryQueries):
         self.factory = factory or ModelFactory(self.provider)
         if factory is not None and factory._provider_lookup is None:
             factory._provider_lookup = self.provider
-        self._snap = _Snapshot()
+        self._snap = Snapshot()
         self._write_lock = threading.Lock()
         self._stats: dict[str, MemberStats] = {}
         self._retired: list[ProviderContext] = []
@@ -106,46 +79,10 @@ class ModelRegistry(RegistryQueries):
 
             config = load_config(config)
         registry = cls(config=config)
-        configured = registry._configured_models(config, catalog=catalog)
+        configured = configured_models(config, registry._providers, catalog=catalog)
         registry.update_models(configured)
         registry._configured_ids = frozenset(i.id for i in configured)
         return registry
-
-    def _configured_models(self, config: Config, *, catalog: bool) -> list[ModelInfo]:
-        from modelwire.catalog.entries import info_from_entry
-
-        found: dict[str, ModelInfo] = {}
-        cat = None
-        if catalog:
-            from modelwire.catalog import load_catalog
-
-            cat = load_catalog()
-            for name, ctx in self._providers.items():
-                for info in cat.for_provider(name, ctx.type):
-                    found[info.id] = info
-        for model_id, entry in config.models.items():
-            provider = model_id.partition(":")[0]
-            ptype = self._providers[provider].type
-            base = found.get(model_id)
-            if base is None and cat is not None:
-                base = self._catalog_base(cat, ptype, model_id.partition(":")[2])
-            found[model_id] = info_from_entry(model_id, entry, base, ptype)
-        for alias, target in config.aliases.items():
-            if target in found and alias not in found[target].aliases:
-                info = found[target]
-                found[target] = info.model_copy(update={"aliases": (*info.aliases, alias)})
-        return list(found.values())
-
-    @staticmethod
-    def _catalog_base(cat: Any, ptype: str, name: str) -> ModelInfo | None:
-        """Catalog metadata for ``name``: its own type's entry (snapshots included), or, for the
-        mock provider, any vendor's entry of that name; a mock stand-in is always available."""
-        base: ModelInfo | None = cat.lookup(ptype, name)
-        if base is None and ptype == "mock":
-            base = cat.find_by_name(name)
-            if base is not None:
-                base = base.model_copy(update={"available": True, "unavailable_reason": None})
-        return base
 
     # providers ----------------------------------------------------------------------------
 
@@ -174,13 +111,13 @@ class ModelRegistry(RegistryQueries):
         """Remove a model (by id or alias) and its aliases."""
         with self._write_lock:
             snap = self._snap
-            canonical = self._canonical(snap, model_id)
+            canonical = snap.canonical(model_id)
             if canonical is None:
-                raise ModelNotFoundError(model_id, suggest(model_id, self._names(snap)))
+                raise ModelNotFoundError(model_id, suggest(model_id, snap.names()))
             slots = dict(snap.slots)
             del slots[canonical]
             aliases = {a: t for a, t in snap.aliases.items() if t != canonical}
-            self._snap = _Snapshot.build(slots, aliases, snap.version + 1)
+            self._snap = Snapshot.build(slots, aliases, snap.version + 1)
 
     @property
     def version(self) -> int:
@@ -223,7 +160,7 @@ class ModelRegistry(RegistryQueries):
                     raise DuplicateModelError(f"model {info.id!r} is already registered")
                 if old is not None:
                     aliases = {a: t for a, t in aliases.items() if t != info.id}
-                slots[info.id] = _Slot(info)
+                slots[info.id] = Slot(info)
             for info in add:
                 for alias in info.aliases:
                     taken = aliases.get(alias)
@@ -232,13 +169,13 @@ class ModelRegistry(RegistryQueries):
                             f"alias {alias!r} of {info.id!r} is already used by {taken or alias!r}"
                         )
                     aliases[alias] = info.id
-            self._snap = _Snapshot.build(slots, aliases, snap.version + 1)
+            self._snap = Snapshot.build(slots, aliases, snap.version + 1)
         return True
 
     def replace_model(self, info: ModelInfo) -> None:
         """Swap in a new definition of a registered model; in-flight calls finish on the old one."""
         if not self.is_registered(info.id):
-            raise ModelNotFoundError(info.id, suggest(info.id, self._names(self._snap)))
+            raise ModelNotFoundError(info.id, suggest(info.id, self._snap.names()))
         self.update_models([info], replace=True)
 
     def reload(self, config: Config | str | Path | None = None, *, catalog: bool = True) -> None:
@@ -268,23 +205,23 @@ class ModelRegistry(RegistryQueries):
                 providers[name] = ProviderContext(name, pcfg)
                 changed.add(name)
         self._providers = providers  # old and new entries both resolve while the models swap
-        wanted = {i.id: i for i in self._configured_models(config, catalog=catalog)}
+        wanted = {i.id: i for i in configured_models(config, providers, catalog=catalog)}
         with self._write_lock:
             snap = self._snap
-            slots: dict[str, _Slot] = {}
+            slots: dict[str, Slot] = {}
             for model_id, slot in snap.slots.items():
                 info = slot.info
                 gone = model_id in self._configured_ids or info.provider not in config.providers
                 if model_id not in wanted and not gone:
-                    slots[model_id] = _Slot(info) if info.provider in changed else slot
+                    slots[model_id] = Slot(info) if info.provider in changed else slot
             for model_id, info in wanted.items():
                 old_slot = snap.slots.get(model_id)
                 if old_slot is not None and old_slot.info == info and info.provider not in changed:
                     slots[model_id] = old_slot  # unchanged: keep the built model object
                 else:
-                    slots[model_id] = _Slot(info)
+                    slots[model_id] = Slot(info)
             aliases = {a: i.id for i in (sl.info for sl in slots.values()) for a in i.aliases}
-            self._snap = _Snapshot.build(slots, aliases, snap.version + 1)
+            self._snap = Snapshot.build(slots, aliases, snap.version + 1)
             self._configured_ids = frozenset(wanted)
             self.config = config
         self._providers = {n: providers[n] for n in config.providers}
@@ -357,18 +294,97 @@ class ModelRegistry(RegistryQueries):
     def __repr__(self) -> str:
         return f"ModelRegistry(models={len(self)}, providers={sorted(self._providers)})"
 
+    # queries (lock-free) ------------------------------------------------------------------
+
+    def list_models(self, provider: str | None = None) -> list[ModelInfo]:
+        """Registered models, sorted by id, optionally of one provider entry."""
+        infos = [s.info for s in self._snap.slots.values()]
+        if provider is not None:
+            infos = [i for i in infos if i.provider == provider]
+        return sorted(infos, key=lambda i: i.id)
+
+    def find_models(
+        self,
+        capabilities: Mapping[str, CapabilityStrength | str] | None = None,
+        max_input_cost_per_mtok: float | str | None = None,
+        min_context: int | None = None,
+        provider: str | None = None,
+    ) -> list[ModelInfo]:
+        """Models meeting every requirement, cheapest input price first (unpriced last)."""
+        return queries.find_models(
+            self.list_models(provider), capabilities, max_input_cost_per_mtok, min_context
+        )
+
+    def get_models_by_capability(
+        self, capability: str, min_strength: CapabilityStrength | str = CapabilityStrength.BASIC
+    ) -> list[ModelInfo]:
+        """Available models with ``capability`` at ``min_strength`` or better: strongest first,
+        cheapest among equals."""
+        return queries.by_capability(self.list_models(), capability, min_strength)
+
+    def find_models_with_capabilities(
+        self, requirements: Mapping[str, CapabilityStrength | str]
+    ) -> dict[str, list[ModelInfo]]:
+        """Models meeting every requirement, grouped by provider (cheapest first in each)."""
+        grouped: dict[str, list[ModelInfo]] = {}
+        for info in self.find_models(capabilities=requirements):
+            grouped.setdefault(info.provider, []).append(info)
+        return grouped
+
+    def get_capabilities_for_model(self, name: str) -> dict[str, CapabilityStrength]:
+        """A model's capability strengths (id or alias)."""
+        return dict(self.get_model_info(name).capabilities)
+
+    # call statistics ------------------------------------------------------------------------
+
+    def observe(
+        self, model_id: str, ok: bool, latency_ms: float, error: BaseException | None = None
+    ) -> None:
+        """Count one finished call of ``model_id`` (the service reports every attempt here)."""
+        stats = self._stats.get(model_id)
+        if stats is None:
+            stats = self._stats.setdefault(model_id, MemberStats())
+        if ok:
+            stats.observe_success(latency_ms)
+        else:
+            stats.observe_failure(error)
+
+    def health(self) -> dict[str, dict[str, Any]]:
+        """Per model that has been called: calls, errors, error rate, latency average, last
+        error, and whether it is available."""
+        snap = self._snap
+        out: dict[str, dict[str, Any]] = {}
+        for model_id, stats in sorted(self._stats.items()):
+            row = stats.snapshot()
+            row["error_rate"] = round(row["errors"] / row["calls"], 4) if row["calls"] else 0.0
+            slot = snap.slots.get(model_id)
+            row["available"] = slot.info.available if slot else False
+            row["registered"] = slot is not None
+            out[model_id] = row
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of providers, models, aliases, built model objects, unavailable models, and
+        calls and errors per model."""
+        snap = self._snap
+        by_provider: dict[str, int] = {}
+        for slot in snap.slots.values():
+            by_provider[slot.info.provider] = by_provider.get(slot.info.provider, 0) + 1
+        return {
+            "providers": len(self._providers),
+            "models": len(snap.slots),
+            "aliases": len(snap.aliases),
+            "instantiated": sum(1 for s in snap.slots.values() if s.instance is not None),
+            "models_by_provider": dict(sorted(by_provider.items())),
+            "unavailable": sorted(i for i, s in snap.slots.items() if not s.info.available),
+            "calls": {m: st.calls for m, st in sorted(self._stats.items())},
+            "errors": {m: st.errors for m, st in sorted(self._stats.items()) if st.errors},
+            "version": snap.version,
+        }
+
     # name resolution ----------------------------------------------------------------------
 
-    @staticmethod
-    def _names(snap: _Snapshot) -> list[str]:
-        return [*snap.slots, *snap.aliases]
-
-    def _canonical(self, snap: _Snapshot, name: str) -> str | None:
-        if name in snap.slots:
-            return name
-        return snap.aliases.get(name)
-
-    def _slot_for(self, name: str) -> _Slot:
+    def _slot_for(self, name: str) -> Slot:
         """Slow path of a lookup: alias, bare name, or an open provider's new id."""
         snap = self._snap
         target = snap.aliases.get(name)
@@ -378,7 +394,7 @@ class ModelRegistry(RegistryQueries):
             raise ModelNotFoundError(str(name), detail="a model name must be a non-empty string")
         provider, sep, model = name.partition(":")
         if not sep:
-            matches = [s for s in snap.slots.values() if s.info.name == name]
+            matches = snap.models_named(name)
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
@@ -388,15 +404,15 @@ class ModelRegistry(RegistryQueries):
             slot = self._open_slot(provider, model, name)
             if slot is not None:
                 return slot
-        raise ModelNotFoundError(name, suggest(name, self._names(snap)))
+        raise ModelNotFoundError(name, suggest(name, snap.names()))
 
-    def _open_slot(self, provider: str, model: str, model_id: str) -> _Slot | None:
+    def _open_slot(self, provider: str, model: str, model_id: str) -> Slot | None:
         """Register on first use an id the provider accepts: any id of an open provider (mock,
         OpenAI-compatible servers), or a catalog model's dated snapshot of a known vendor."""
         ctx = self._providers[provider]
         from modelwire.catalog import load_catalog
 
-        base = self._catalog_base(load_catalog(), ctx.type, model)
+        base = catalog_base(load_catalog(), ctx.type, model)
         if base is None and not self.factory.provider_class(ctx.type).open_model_set:
             return None
         data = base.model_dump(exclude={"id", "provider", "name", "source"}) if base else {}

@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+from modelwire.catalog.pricing import compute_cost
 from modelwire.types import ChatRequest, ModelInfo, Usage
-from modelwire.usage.pricing import compute_cost
 
 __all__ = [
     "CHARS_PER_TOKEN",

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from modelwire.catalog.pricing import compute_cost
 from modelwire.types import ChatRequest, ChatResponse, StreamEvent, Usage
 from modelwire.usage.events import UsageEvent, UsageSink, UsageStatus
-from modelwire.usage.pricing import compute_cost
 
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel

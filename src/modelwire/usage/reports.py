@@ -15,7 +15,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from modelwire.usage.pricing import from_nanos
+from modelwire.catalog.pricing import from_nanos
 from modelwire.usage.rows import US_PER_DAY, US_PER_HOUR, UsageRecord, to_us
 
 if TYPE_CHECKING:

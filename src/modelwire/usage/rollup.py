@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from modelwire.catalog.pricing import compute_cost, to_nanos
 from modelwire.types import ModelCost, Usage
-from modelwire.usage.pricing import compute_cost, to_nanos
 from modelwire.usage.rows import US_PER_DAY, RollupDelta, aggregate, day_of, delta_rows
 from modelwire.usage.store import statements
 from modelwire.usage.tables import CALL_COLUMNS

@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from modelwire.catalog.pricing import from_nanos
 from modelwire.usage.events import UsageEvent
-from modelwire.usage.pricing import from_nanos
 
 __all__ = [
     "US_PER_DAY",

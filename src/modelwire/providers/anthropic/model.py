@@ -344,6 +344,11 @@ class AnthropicChatModel(ChatModel):
     # -- discovery -------------------------------------------------------------------------
 
     @classmethod
+    def prepare_client(cls, provider: ProviderContext) -> None:
+        """Build the entry's sync client (what ``list_models`` uses) ahead of a listing."""
+        sync_client(provider)
+
+    @classmethod
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:
         """Every model ``GET /v1/models`` lists, following ``has_more`` / ``last_id`` paging."""
         client = sync_client(provider)

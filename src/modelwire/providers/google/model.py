@@ -338,6 +338,11 @@ class GeminiChatModel(ChatModel):
     # -- discovery -------------------------------------------------------------------------
 
     @classmethod
+    def prepare_client(cls, provider: ProviderContext) -> None:
+        """Build the entry's sync client (what ``list_models`` uses) ahead of a listing."""
+        sync_client(provider)
+
+    @classmethod
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:
         """Models that support ``generateContent``, following page tokens; ``models/`` stripped."""
         client = sync_client(provider)

@@ -362,6 +362,11 @@ class OpenAIChatModel(ChatModel):
     # -- discovery -----------------------------------------------------------------------------
 
     @classmethod
+    def prepare_client(cls, provider: ProviderContext) -> None:
+        """Build the entry's sync client (what ``list_models`` uses) ahead of a listing."""
+        cls.sync_client(provider)
+
+    @classmethod
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:
         """``GET /models`` (following ``has_more``/``last_id`` paging), chat models only.
 

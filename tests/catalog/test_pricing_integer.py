@@ -12,8 +12,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from modelwire.catalog.pricing import compute_cost, decimal_cost, scaled_prices
 from modelwire.types import ModelCost, Usage
-from modelwire.usage.pricing import compute_cost, decimal_cost, scaled_prices
 
 prices = st.one_of(
     st.none(),
