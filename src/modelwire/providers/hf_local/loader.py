@@ -1,9 +1,9 @@
 """Loading a tokenizer and model from a local directory or the Hub, once, on the chosen device.
 
 ``resolve_source`` maps a model name to what ``from_pretrained`` reads: a sub-directory of the
-entry's ``model_dir``, a local path, or a Hub id. A name that can only be a path (``looks_like_path``)
-and names no directory is a ``MissingCheckpointError`` naming the directories looked at, never a
-Hub lookup. ``load_model`` reads the configuration first, detects the architecture and refuses
+entry's ``model_dir``, a local path, or a Hub id. A name that can only be a path
+(``looks_like_path``) and names no directory is a ``MissingCheckpointError`` naming the
+directories looked at, never a Hub lookup. ``load_model`` reads the configuration first, detects the architecture and refuses
 unsupported ones before any weights are read, then loads the tokenizer and the matching
 ``AutoModelFor...`` class in evaluation mode.
 """
