@@ -30,8 +30,11 @@ CHAT_TEMPLATE = (
 )
 
 
-def make_tokenizer(chat_template: str | None) -> Any:
-    """A word-level fast tokenizer (decode joins words with spaces, so streams flow per word)."""
+def make_tokenizer(chat_template: str | None, *, pad: bool = True) -> Any:
+    """A word-level fast tokenizer (decode joins words with spaces, so streams flow per word).
+
+    Without ``pad`` it has no padding token, like many released checkpoints (modelwire then pads
+    with the end-of-sequence token)."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -40,7 +43,7 @@ def make_tokenizer(chat_template: str | None) -> Any:
     raw.train_from_iterator(CORPUS * 3, trainers.WordLevelTrainer(special_tokens=SPECIALS))
     tok = PreTrainedTokenizerFast(
         tokenizer_object=raw,
-        pad_token="<pad>",
+        pad_token="<pad>" if pad else None,
         unk_token="<unk>",
         bos_token="<s>",
         eos_token="</s>",
@@ -50,12 +53,12 @@ def make_tokenizer(chat_template: str | None) -> Any:
     return tok
 
 
-def build_gpt2(path: Path, *, chat_template: str | None = CHAT_TEMPLATE) -> Path:
-    """A 2-layer GPT-2 with a 64-token context."""
+def build_gpt2(path: Path, *, chat_template: str | None = CHAT_TEMPLATE, pad: bool = True) -> Path:
+    """A 2-layer GPT-2 with a 64-token context (``pad``: see ``make_tokenizer``)."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    tok = make_tokenizer(chat_template)
+    tok = make_tokenizer(chat_template, pad=pad)
     torch.manual_seed(0)
     config = GPT2Config(
         vocab_size=len(tok),

@@ -7,12 +7,16 @@ a time, so calls from many threads are serialised without a lock held by any cal
 
 With ``max_batch_size > 1`` the worker batches: after taking a batchable job (a plain call without
 a seed) it waits up to ``batch_wait_s`` for more jobs with the same generation parameters, pads
-them (on the left for decoder-only models) and runs them as one ``generate``. Streaming jobs run
-alone, with a ``TextIteratorStreamer`` the caller reads while the worker generates.
+them (on the left for decoder-only models) and runs them as one ``generate``. A prompt so long that
+the context window shortens its ``max_new_tokens`` shares a ``generate`` only with jobs left the
+same limit, so every row keeps its own limit and a batched answer is the one the job gets alone
+(greedy decoding). Streaming jobs run alone, with a ``TextIteratorStreamer`` the caller reads
+while the worker generates.
 
 Token counts are exact: ``input_tokens`` is the length of the encoded prompt, ``output_tokens`` the
-number of tokens generated up to and including the first end-of-sequence token (padding after it,
-in a batch, is not counted). A job whose ``cancel`` event is set stops at the next step.
+number of tokens generated up to and including the first end-of-sequence token, or the token that
+completed a stop string (the padding a finished row gets while the rest of its batch goes on is
+not counted). A job whose ``cancel`` event is set stops at the next step.
 """
 
 from __future__ import annotations
@@ -170,15 +174,22 @@ class Engine:
 
     def _execute(self, batch: list[Job]) -> None:
         live = [j for j in batch if j.future.set_running_or_notify_cancel()]
-        ready: list[tuple[Job, list[int]]] = []
+        groups: dict[int | None, list[tuple[Job, list[int]]]] = {}
         for job in live:
             try:
-                ready.append((job, self._encode(job)))
+                ids = self._encode(job)
             except BaseException as exc:
                 job.future.set_exception(exc)
                 _end_stream(job)
-        if not ready:
-            return
+                continue
+            # Jobs of one batch share their parameters, but the context window may have
+            # shortened a long prompt's max_new_tokens: each limit gets its own generate.
+            groups.setdefault(job.gen.get("max_new_tokens"), []).append((job, ids))
+        for ready in groups.values():
+            self._execute_group(ready)
+
+    def _execute_group(self, ready: list[tuple[Job, list[int]]]) -> None:
+        """One ``generate`` for encoded jobs with the same generation arguments."""
         try:
             results = self._generate(ready)
         except BaseException as exc:
@@ -239,26 +250,30 @@ class Engine:
             masks.append(zeros + ones if decoder_only else ones + zeros)
         first = ready[0][0]
         kwargs = dict(first.gen)
-        if len(ready) > 1:
-            kwargs["max_new_tokens"] = min(int(j.gen.get("max_new_tokens", 1)) for j, _ in ready)
         if first.streamer is not None:
             kwargs["streamer"] = first.streamer
         device = loaded.device
         jobs = [j for j, _ in ready]
+        ends: dict[int, int] = {}
         with _seeded(first.seed, device), torch.inference_mode():
             out = loaded.model.generate(
                 input_ids=torch.tensor(rows, device=device),
                 attention_mask=torch.tensor(masks, device=device),
-                stopping_criteria=_criteria(jobs, loaded, width if decoder_only else 1),
+                stopping_criteria=_criteria(jobs, loaded, width if decoder_only else 1, ends),
                 **kwargs,
             )
         generated = out[:, width:] if decoder_only else out[:, 1:]
+        beams = int(kwargs.get("num_beams") or 1) > 1
         results = []
-        for (_, ids), row in zip(ready, generated.tolist(), strict=True):
+        for index, ((_, ids), row) in enumerate(zip(ready, generated.tolist(), strict=True)):
+            # A row the criterion stopped is padded while its neighbours go on (and the pad
+            # token is often the end-of-sequence token): only what it generated counts.
+            end = ends.get(index)
+            row = row if end is None else row[:end]
             cut = next((i for i, t in enumerate(row) if t in loaded.eos_ids), None)
             kept = row if cut is None else row[: cut + 1]
-            if cut is None:
-                while kept and kept[-1] == loaded.pad_id and len(ready) > 1:
+            if cut is None and beams and len(ready) > 1:
+                while kept and kept[-1] == loaded.pad_id:  # where beams stopped is not known
                     kept.pop()
             text = loaded.tokenizer.decode(kept, skip_special_tokens=True)
             reason = "stop" if cut is not None else "length"
@@ -281,10 +296,13 @@ def _seeded(seed: int | None, device: str) -> Iterator[None]:
         yield
 
 
-def _criteria(jobs: list[Job], loaded: LoadedModel, start: int) -> Any:
+def _criteria(jobs: list[Job], loaded: LoadedModel, start: int, ends: dict[int, int]) -> Any:
     """Stop a row when its job is cancelled, or when the text generated from position ``start``
     on contains one of the jobs' stop strings (so no tokens are generated, or counted, past
-    it; the provider cuts the text just before the stop string)."""
+    it; the provider cuts the text just before the stop string).
+
+    Without beams (one row per job), ``ends`` receives, for each row stopped this way, how many
+    tokens it had generated when it stopped."""
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -304,6 +322,8 @@ def _criteria(jobs: list[Job], loaded: LoadedModel, start: int) -> Any:
                 if stops and not stop:
                     tail = decode(row[max(start, len(row) - window) :], skip_special_tokens=True)
                     stop = any(s in tail for s in stops)
+                if stop and beams == 1:
+                    ends.setdefault(i, len(row) - start)
                 flags.append(stop)
             return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)
 

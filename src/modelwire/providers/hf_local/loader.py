@@ -1,14 +1,17 @@
 """Loading a tokenizer and model from a local directory or the Hub, once, on the chosen device.
 
 ``resolve_source`` maps a model name to what ``from_pretrained`` reads: a sub-directory of the
-entry's ``model_dir``, a local path, or a Hub id. ``load_model`` reads the configuration first,
-detects the architecture and refuses unsupported ones before any weights are read, then loads the
-tokenizer and the matching ``AutoModelFor...`` class in evaluation mode.
+entry's ``model_dir``, a local path, or a Hub id. A name that can only be a path
+(``looks_like_path``) and names no directory is a ``MissingCheckpointError`` naming the
+directories looked at, never a Hub lookup. ``load_model`` reads the configuration first, detects the architecture and refuses
+unsupported ones before any weights are read, then loads the tokenizer and the matching
+``AutoModelFor...`` class in evaluation mode.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,15 @@ from modelwire.providers.hf_local.architecture import (
     ensure_supported,
 )
 
-__all__ = ["LoadedModel", "context_window_of", "load_model", "pick_device", "resolve_source"]
+__all__ = [
+    "LoadedModel",
+    "MissingCheckpointError",
+    "context_window_of",
+    "load_model",
+    "looks_like_path",
+    "pick_device",
+    "resolve_source",
+]
 
 _POSITION_FIELDS = ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length")
 
@@ -40,14 +51,68 @@ class LoadedModel:
     pad_id: int
 
 
-def resolve_source(name: str, settings: HuggingFaceLocalConfig) -> str:
-    """``<model_dir>/<name>`` when that directory exists, else ``name`` (a path or Hub id)."""
-    if settings.model_dir:
-        candidate = Path(settings.model_dir).expanduser() / name
+class MissingCheckpointError(InvalidRequestError):
+    """A model name that is a local path, or a ``model_dir`` entry, names no checkpoint directory
+    (never retried: the next call looks again)."""
+
+
+def looks_like_path(name: str) -> bool:
+    """Whether ``name`` can only be a local path, not a Hub id (``name`` or ``owner/name``).
+
+    Absolute, ``~``, ``./`` and ``../`` names are paths, and so are names with a backslash (or
+    the platform's separator, when it is not ``/``) or with more than one ``/``.
+    """
+    if name in {".", ".."} or name.startswith(("~", "./", "../", ".\\", "..\\")):
+        return True
+    return (
+        os.path.isabs(name)
+        or "\\" in name
+        or (os.sep != "/" and os.sep in name)
+        or name.count("/") > 1
+    )
+
+
+def _model_dir_candidate(name: str, settings: HuggingFaceLocalConfig) -> Path | None:
+    """``<model_dir>/<name>`` for a relative name, when the entry has a ``model_dir``."""
+    path = Path(name).expanduser()
+    if not settings.model_dir or path.is_absolute():
+        return None
+    return Path(settings.model_dir).expanduser() / path
+
+
+def _describe(path: Path) -> str:
+    return f"{path} (a file)" if path.exists() else str(path)
+
+
+def resolve_source(
+    name: str, settings: HuggingFaceLocalConfig, *, provider: str, model_id: str
+) -> str:
+    """``<model_dir>/<name>`` when that directory exists, else ``name`` as a local directory,
+    else ``name`` as a Hub id.
+
+    Looks at the file system on every call (a checkpoint may appear at any time). A name that
+    ``looks_like_path`` and names no directory raises ``MissingCheckpointError``.
+    """
+    tried: list[Path] = []
+    candidate = _model_dir_candidate(name, settings)
+    if candidate is not None:
         if candidate.is_dir():
             return str(candidate)
+        tried.append(candidate)
     path = Path(name).expanduser()
-    return str(path) if path.is_dir() else name
+    if path.is_dir():
+        return str(path)
+    if not looks_like_path(name):
+        return name
+    absolute = path.absolute()
+    if absolute not in tried:
+        tried.append(absolute)
+    raise MissingCheckpointError(
+        f"cannot load {name!r}: no checkpoint directory at "
+        + " or ".join(_describe(p) for p in tried),
+        provider=provider,
+        model_id=model_id,
+    )
 
 
 def context_window_of(config: Any) -> int | None:
@@ -112,10 +177,17 @@ def load_model(
     try:
         config = transformers.AutoConfig.from_pretrained(source, **common)
     except (OSError, ValueError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        candidate = None if Path(source).is_dir() else _model_dir_candidate(source, settings)
+        if candidate is not None:  # a model_dir entry that is not there, nor on the Hub
+            raise MissingCheckpointError(
+                f"cannot load {source!r}: no checkpoint directory at {_describe(candidate)} "
+                f"(model_dir), and not from the Hub: {reason}",
+                provider=provider,
+                model_id=model_id,
+            ) from None
         raise InvalidRequestError(
-            f"cannot load {source!r}: {str(exc).splitlines()[0]}",
-            provider=provider,
-            model_id=model_id,
+            f"cannot load {source!r}: {reason}", provider=provider, model_id=model_id
         ) from None
     try:
         architecture = detect_architecture(config)

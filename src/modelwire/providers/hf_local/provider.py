@@ -8,7 +8,8 @@ Configuration (``HuggingFaceLocalConfig``)::
       local_hf:qwen-small: {name: Qwen/Qwen2.5-0.5B-Instruct, params: {temperature: 0.2}}
       local_hf:bart-cnn:   {name: /srv/models/bart-large-cnn, params: {task: summarization}}
 
-The model name is a sub-directory of ``model_dir``, a local path or a Hub id. Weights load on the
+The model name is a sub-directory of ``model_dir``, a local path or a Hub id, looked up again at
+every call until a load succeeds (a failed lookup or load is never cached). Weights load on the
 first call (once per provider entry and checkpoint, however many threads call first), and are
 released by ``ProviderContext.close()``. Parameters are merged by ``params.resolve_params``.
 
@@ -31,8 +32,12 @@ from typing import Any, ClassVar
 from modelwire.config.schema import HuggingFaceLocalConfig, ProviderConfig
 from modelwire.errors import TimeoutError
 from modelwire.providers.base import ChatModel, ProviderContext
-from modelwire.providers.hf_local.engine import GenerationResult, Job, ModelHandle
-from modelwire.providers.hf_local.loader import context_window_of, read_config_json
+from modelwire.providers.hf_local.engine import Engine, GenerationResult, Job, ModelHandle
+from modelwire.providers.hf_local.loader import (
+    context_window_of,
+    read_config_json,
+    resolve_source,
+)
 from modelwire.providers.hf_local.params import generate_kwargs, resolve_params
 from modelwire.providers.hf_local.stops import StopScanner, cut_at_stop
 from modelwire.types import ChatRequest, ChatResponse, ModelCost, ModelInfo, StreamEvent, Usage
@@ -74,31 +79,59 @@ class HuggingFaceLocalChatModel(ChatModel):
     def __init__(self, info: ModelInfo, provider: ProviderContext) -> None:
         super().__init__(info.model_copy(update={"cost": _local_cost(info.cost)}), provider)
         self.settings = _settings(provider.config)
-        from modelwire.providers.hf_local.loader import resolve_source
-
-        self.source = resolve_source(info.name, self.settings)
+        self._loaded_source: str | None = None
 
     # -- the loaded model ----------------------------------------------------------------------
 
-    def handle(self) -> ModelHandle:
-        """The entry's handle of this checkpoint (shared by every model id naming it)."""
+    @property
+    def source(self) -> str:
+        """What ``from_pretrained`` reads for this model's name, looked up now: a directory
+        (under ``model_dir``, or the name as a path) or a Hub id.
 
+        Raises ``MissingCheckpointError`` when the name is a path that names no directory.
+        """
+        return resolve_source(
+            self.info.name, self.settings, provider=self.provider.name, model_id=self.info.id
+        )
+
+    def _handle_for(self, source: str) -> ModelHandle:
         def build() -> ModelHandle:
             return ModelHandle(
-                self.source,
+                source,
                 self.settings,
                 provider=self.provider.name,
                 model_id=self.info.id,
                 token=self.provider.api_key(),
             )
 
-        return self.provider.client(f"hf_local:{self.source}", build, ModelHandle.close)
+        return self.provider.client(f"hf_local:{source}", build, ModelHandle.close)
+
+    def handle(self) -> ModelHandle:
+        """The entry's handle of this model's checkpoint (shared by every model id naming it).
+
+        While the checkpoint this model loaded is in memory, that one; otherwise the name is
+        looked up again (``source``), so a checkpoint added under ``model_dir`` after a failed
+        call is found by the next call.
+        """
+        loaded = self._loaded_source
+        if loaded is not None:
+            handle = self._handle_for(loaded)
+            if handle.loaded:
+                return handle
+        return self._handle_for(self.source)
+
+    def engine(self) -> Engine:
+        """The loaded checkpoint's engine, loading it first if needed."""
+        handle = self.handle()
+        engine = handle.engine()
+        self._loaded_source = handle.source
+        return engine
 
     def _timeout(self, request: ChatRequest) -> float:
         return request.timeout or self.settings.timeout_s
 
     def _job(self, request: ChatRequest, *, stream: bool = False) -> tuple[Job, tuple[str, ...]]:
-        engine = self.handle().engine()
+        engine = self.engine()
         loaded = engine.loaded
         call: dict[str, Any] = {k: getattr(request, k) for k in _CALL_FIELDS}
         call.update(request.provider_params)
