@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.paths import ROOT
 
 import modelwire
+from tests.support.paths import ROOT
 from tools import gen_api_docs
 
 

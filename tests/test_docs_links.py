@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from tests.support.paths import ROOT
 
 PAGES = ["docs/index.md", "docs/coming-from.md", "docs/cli.md", "docs/api.md"]

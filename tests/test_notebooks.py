@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tests.support.paths import ROOT
 
 nbformat = pytest.importorskip("nbformat")

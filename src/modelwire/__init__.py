@@ -24,6 +24,12 @@ _LAZY: dict[str, str] = {
     "TimeoutError": "modelwire.errors",
     "InvalidRequestError": "modelwire.errors",
     "AllModelsFailedError": "modelwire.errors",
+    "CatalogError": "modelwire.errors",
+    "DuplicateModelError": "modelwire.errors",
+    "MissingCheckpointError": "modelwire.errors",
+    "MissingDependencyError": "modelwire.errors",
+    "ProviderInterfaceError": "modelwire.errors",
+    "UnsupportedModelError": "modelwire.errors",
     # data
     "ModelInfo": "modelwire.types",
     "ModelCost": "modelwire.types",
@@ -38,13 +44,13 @@ _LAZY: dict[str, str] = {
     "ProviderConfig": "modelwire.config.schema",
     "load_config": "modelwire.config.loader",
     # core objects
-    "ModelRegistry": "modelwire.registry.model_registry",
+    "ModelRegistry": "modelwire.registry",
     "ModelFactory": "modelwire.providers.factory",
     "ChatModel": "modelwire.providers.base",
     "ProviderContext": "modelwire.providers.base",
-    "ModelService": "modelwire.service.model_service",
-    "BoundModel": "modelwire.service.binding",
-    "BatchResult": "modelwire.service.model_service",
+    "ModelService": "modelwire.service",
+    "BoundModel": "modelwire.service",
+    "BatchResult": "modelwire.service",
     "default_service": "modelwire.access",
     "set_default_service": "modelwire.access",
     "models": "modelwire.access",
@@ -79,33 +85,39 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py checks)
     from modelwire.access import default_service, models, set_default_service
     from modelwire.capabilities import CapabilityStrength
     from modelwire.catalog.pricing import compute_cost
     from modelwire.config.loader import load_config
     from modelwire.config.schema import Config, ProviderConfig
     from modelwire.discovery import DiscoveryResult, ModelDiscoveryService
+    from modelwire.enums import ModelEnum
     from modelwire.errors import (
         AllModelsFailedError,
         AuthenticationError,
+        CatalogError,
         ConfigError,
         ContextWindowError,
+        DuplicateModelError,
         InvalidRequestError,
+        MissingCheckpointError,
+        MissingDependencyError,
         ModelNotFoundError,
         ModelwireError,
         ProviderError,
+        ProviderInterfaceError,
         ProviderUnavailableError,
         RateLimitError,
         TimeoutError,
+        UnsupportedModelError,
     )
     from modelwire.providers.base import ChatModel, ProviderContext
     from modelwire.providers.factory import ModelFactory
-    from modelwire.registry.model_registry import ModelRegistry
+    from modelwire.registry import ModelRegistry
     from modelwire.routing.group import ModelGroup
     from modelwire.routing.tasks import TaskType, detect_task_type
-    from modelwire.service.binding import BoundModel
-    from modelwire.service.model_service import BatchResult, ModelService
+    from modelwire.service import BatchResult, BoundModel, ModelService
     from modelwire.types import (
         ChatRequest,
         ChatResponse,

@@ -18,6 +18,7 @@ __all__ = [
     "ContextWindowError",
     "DuplicateModelError",
     "InvalidRequestError",
+    "MissingCheckpointError",
     "MissingDependencyError",
     "ModelNotFoundError",
     "ModelwireError",
@@ -26,6 +27,7 @@ __all__ = [
     "ProviderUnavailableError",
     "RateLimitError",
     "TimeoutError",
+    "UnsupportedModelError",
 ]
 
 
@@ -172,6 +174,15 @@ class TimeoutError(ProviderError):
 
 class InvalidRequestError(ProviderError):
     """The provider rejected the request as malformed (never retried)."""
+
+
+class UnsupportedModelError(InvalidRequestError):
+    """The checkpoint's architecture is recognised but not supported (never retried)."""
+
+
+class MissingCheckpointError(InvalidRequestError):
+    """A model name that is a local path, or a ``model_dir`` entry, names no checkpoint directory
+    (never retried: the next call looks again)."""
 
 
 class AllModelsFailedError(ProviderError):

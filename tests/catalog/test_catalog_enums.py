@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.paths import ROOT
-
 from modelwire.catalog import load_catalog
 from modelwire.enums import ModelEnum
+from tests.support.paths import ROOT
 from tools import gen_enums
 
 CAT = load_catalog()

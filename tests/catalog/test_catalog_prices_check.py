@@ -9,9 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.support.paths import ROOT
-
 from modelwire.catalog import load_catalog
+from tests.support.paths import ROOT
 from tools import check_catalog_prices as check
 
 CAT = load_catalog()

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import typer
-from tests.support.paths import ROOT
 
+from tests.support.paths import ROOT
 from tools import gen_cli_docs
 
 

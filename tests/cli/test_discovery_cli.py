@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from tools.fake_provider import FakeProviderServer
 from typer.testing import CliRunner
 
 from modelwire.cli.app import app
+from tools.fake_provider import FakeProviderServer
 
 runner = CliRunner(env={"COLUMNS": "200"})
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
-from tests.support.ledger import event, make_url
 from typer.testing import CliRunner
 
 from modelwire.cli.app import app
 from modelwire.usage.ledger import UsageLedger
+from tests.support.ledger import event, make_url
 
 runner = CliRunner()
 

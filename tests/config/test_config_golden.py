@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
-from tests.support.paths import GOLDEN
 
 from modelwire.config.loader import config_to_dict, load_config
 from modelwire.errors import ConfigError
+from tests.support.paths import GOLDEN
 
 CONFIGS = GOLDEN / "configs"
 FILES = sorted(p.name for p in CONFIGS.glob("*.yaml"))

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tools.fake_provider import FakeProviderServer
 
 from modelwire.config.schema import Config
 from modelwire.discovery import ModelDiscoveryService
 from modelwire.discovery.cache import DiscoveryCache, cache_key, redact_url
 from modelwire.registry.model_registry import ModelRegistry
+from tools.fake_provider import FakeProviderServer
 
 
 class Clock:

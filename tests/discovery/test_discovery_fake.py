@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tools.fake_provider import FakeProviderServer
 
 from modelwire.config.schema import Config
 from modelwire.discovery import ModelDiscoveryService
 from modelwire.discovery.listing import ConcurrentLister
 from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelInfo
+from tools.fake_provider import FakeProviderServer
 
 HANG_TIMEOUT_S = 0.6
 

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.discovery import case_paths, compact, golden_catalog, listing, load_case
 
 from modelwire.capabilities import CapabilityStrength
 from modelwire.config.schema import Config
 from modelwire.discovery import merge_models
 from modelwire.discovery.merge import not_listed_reason
 from modelwire.types import ModelInfo
+from tests.support.discovery import case_paths, compact, golden_catalog, listing, load_case
 
 CATALOG = golden_catalog()
 

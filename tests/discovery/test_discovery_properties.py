@@ -7,13 +7,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support.discovery import catalog_patched, golden_catalog
 
 from modelwire.capabilities import CapabilityStrength
 from modelwire.config.schema import Config
 from modelwire.discovery import merge_models
 from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelInfo
+from tests.support.discovery import catalog_patched, golden_catalog
 
 CATALOG = golden_catalog()
 PROVIDERS = {"openai": "openai", "local": "openai_compatible", "anthropic": "anthropic"}

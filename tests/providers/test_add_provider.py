@@ -9,8 +9,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from tests.support.paths import ROOT
 
+from tests.support.paths import ROOT
 from tools import add_provider
 
 

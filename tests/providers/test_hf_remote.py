@@ -14,11 +14,6 @@ import pytest
 
 pytest.importorskip("openai")
 
-from tools.fake_provider import FakeProviderServer
-from tools.fake_provider import openai_format as oaf
-from tools.fake_provider.faults import Fault
-from tools.fake_provider.server import Reply, Route, count_tokens
-
 from modelwire import errors
 from modelwire.config.schema import Config, ProviderConfig
 from modelwire.providers.base import ProviderContext
@@ -30,6 +25,10 @@ from modelwire.providers.huggingface import (
 from modelwire.registry.model_registry import ModelRegistry
 from modelwire.service.model_service import ModelService
 from modelwire.types import ChatRequest, ModelInfo, Usage
+from tools.fake_provider import FakeProviderServer
+from tools.fake_provider import openai_format as oaf
+from tools.fake_provider.faults import Fault
+from tools.fake_provider.server import Reply, Route, count_tokens
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.support.helpers import mock_registry
 
 from modelwire.errors import (
     AuthenticationError,
@@ -12,6 +11,7 @@ from modelwire.errors import (
     TimeoutError,
 )
 from modelwire.types import ChatRequest
+from tests.support.helpers import mock_registry
 
 
 def test_replies_are_deterministic_per_seed_and_prompt() -> None:

@@ -4,13 +4,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tests.support.helpers import mock_registry
 
 from modelwire.errors import ModelNotFoundError, ModelwireError
 from modelwire.providers.factory import ModelFactory
 from modelwire.providers.mock import MockChatModel
 from modelwire.registry.model_registry import DuplicateModelError, ModelRegistry
 from modelwire.types import ChatRequest, ModelCost, ModelInfo
+from tests.support.helpers import mock_registry
 
 
 def test_register_get_and_aliases() -> None:

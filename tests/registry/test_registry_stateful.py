@@ -8,11 +8,11 @@ import threading
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from tests.support.helpers import mock_registry
 
 from modelwire.errors import ModelNotFoundError
 from modelwire.registry.model_registry import DuplicateModelError
 from modelwire.types import ModelInfo
+from tests.support.helpers import mock_registry
 
 NAMES = st.sampled_from([f"mock:m{i}" for i in range(6)])
 STABLE = ("mock:stable-a", "mock:stable-b")

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tools.fake_provider import FakeProviderServer
 
 import modelwire as mw
 from modelwire.routing.group import ModelGroup
 from modelwire.routing.retry import RetryPolicy
+from tools.fake_provider import FakeProviderServer
 
 Svc = tuple[mw.ModelService, mw.InMemoryUsageSink]
 

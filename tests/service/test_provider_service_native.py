@@ -10,13 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tools.fake_provider import FakeProviderServer
 
 from modelwire.config.schema import Config
 from modelwire.errors import AuthenticationError, ContextWindowError, ProviderUnavailableError
 from modelwire.registry.model_registry import ModelRegistry
 from modelwire.service.model_service import ModelService
 from modelwire.usage.events import InMemoryUsageSink
+from tools.fake_provider import FakeProviderServer
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ changes (the registry's models, its configuration, the service's groups)."""
 from __future__ import annotations
 
 import pytest
-from tests.support.helpers import mock_registry
 
 from modelwire.config.schema import Config
 from modelwire.errors import ModelNotFoundError
@@ -12,6 +11,7 @@ from modelwire.registry.model_registry import ModelRegistry
 from modelwire.routing.group import ModelGroup
 from modelwire.service.model_service import ModelService
 from modelwire.types import ModelInfo
+from tests.support.helpers import mock_registry
 
 
 def _service() -> ModelService:

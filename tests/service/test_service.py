@@ -4,12 +4,12 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from tests.support.helpers import mock_registry
 
 from modelwire.errors import AuthenticationError, ProviderUnavailableError, RateLimitError
 from modelwire.service.model_service import ModelService
 from modelwire.types import Message
 from modelwire.usage.events import InMemoryUsageSink
+from tests.support.helpers import mock_registry
 
 
 def make(**mock: object) -> tuple[ModelService, InMemoryUsageSink]:

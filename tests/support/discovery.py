@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.support.paths import GOLDEN
 
 from modelwire.catalog import Catalog
 from modelwire.config.schema import Config
 from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelInfo
+from tests.support.paths import GOLDEN
 
 GOLDEN = GOLDEN / "discovery"
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-from tools.fake_provider import Route
-
 from modelwire.config.schema import Config
 from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelCost, ModelInfo
+from tools.fake_provider import Route
 
 
 def mock_config(**mock: Any) -> Config:

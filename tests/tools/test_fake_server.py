@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
 from tools.fake_provider import FakeProviderServer, FakeRequest, Fault, Reply, Route, parse_fault
 from tools.fake_provider.faults import FaultQueue
 from tools.fake_provider.server import count_tokens, fake_reply

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.support.helpers import mock_registry
 
 from modelwire.catalog.pricing import to_nanos
 from modelwire.service.model_service import ModelService
@@ -20,6 +19,7 @@ from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
 from modelwire.usage.rows import events_to_rows, to_us
 from modelwire.usage.tables import CALL_COLUMNS
+from tests.support.helpers import mock_registry
 
 events = st.builds(
     UsageEvent,

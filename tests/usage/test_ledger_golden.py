@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
-from tests.support.ledger import event
 
 from modelwire.catalog import load_catalog
 from modelwire.catalog.pricing import compute_cost, to_nanos
@@ -17,6 +16,7 @@ from modelwire.types import ModelCost, Usage
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
 from modelwire.usage.reports import format_usd
+from tests.support.ledger import event
 
 CONFIGURED = {
     "work:tiny": ModelCost(input_per_mtok="0.000001", output_per_mtok="0.000003"),

@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from tests.support.ledger import T0, event, ledger_url, make_url
 
 from modelwire.usage.ledger import UsageLedger
 from modelwire.usage.migrations import MIGRATIONS, LedgerSchemaError, migrate
 from modelwire.usage.store import default_url, make_engine
 from modelwire.usage.tables import SCHEMA_VERSION
+from tests.support.ledger import T0, event, ledger_url, make_url
 
 __all__ = ["ledger_url"]
 

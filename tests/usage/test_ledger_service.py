@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.helpers import mock_registry
-from tests.support.ledger import ledger_url
 
 from modelwire.errors import ModelwireError
 from modelwire.service.model_service import ModelService
 from modelwire.usage.events import InMemoryUsageSink, UsageEvent
 from modelwire.usage.ledger import UsageLedger
+from tests.support.helpers import mock_registry
+from tests.support.ledger import ledger_url
 
 __all__ = ["ledger_url"]
 

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support.ledger import T0, event, ledger_url
 
 from modelwire.catalog.pricing import from_nanos, to_nanos
 from modelwire.types import ModelCost
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import LedgerClosedError, UsageLedger
 from modelwire.usage.reports import GROUP_KEYS, SUMMARY_FIELDS
+from tests.support.ledger import T0, event, ledger_url
 
 __all__ = ["ledger_url"]
 

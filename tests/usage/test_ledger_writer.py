@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support.ledger import event
 
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
@@ -23,6 +22,7 @@ from modelwire.usage.writer import (
     LedgerWriteError,
     WriteBehind,
 )
+from tests.support.ledger import event
 
 
 class FlakySink:

@@ -20,11 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tools.fake_provider import FakeProviderServer
-
 from modelwire.config.schema import Config
 from modelwire.discovery import ModelDiscoveryService
 from modelwire.registry.model_registry import ModelRegistry
+from tools.fake_provider import FakeProviderServer
 
 DELAYS_MS = (300, 600, 900)
 MODELS_PER_PROVIDER = 40

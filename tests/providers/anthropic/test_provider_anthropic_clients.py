@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tools.fake_provider import FakeProviderServer
 
 import modelwire.providers.anthropic.model as anthropic_provider
 from modelwire.config.schema import ProviderConfig
@@ -20,6 +19,7 @@ from modelwire.providers._async_clients import LoopClients
 from modelwire.providers.anthropic.model import AnthropicChatModel
 from modelwire.providers.base import ProviderContext
 from modelwire.types import ChatRequest, ModelInfo
+from tools.fake_provider import FakeProviderServer
 
 
 class _Client:

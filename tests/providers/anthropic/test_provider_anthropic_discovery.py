@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tools.fake_provider import FakeProviderServer
-
 from modelwire.config.schema import Config
 from modelwire.discovery.service import ModelDiscoveryService
 from modelwire.registry.model_registry import ModelRegistry
+from tools.fake_provider import FakeProviderServer
 
 
 def _registry(server: FakeProviderServer) -> ModelRegistry:

@@ -15,6 +15,11 @@ from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
+
+from modelwire.config.schema import ProviderConfig
+from modelwire.providers.anthropic.model import AnthropicChatModel
+from modelwire.providers.base import ProviderContext
+from modelwire.types import ChatRequest, Message, ModelInfo
 from tests.support.helpers import route_format
 from tests.support.paths import GOLDEN
 from tools.fake_provider import (
@@ -25,11 +30,6 @@ from tools.fake_provider import (
     SseEvent,
     anthropic_format,
 )
-
-from modelwire.config.schema import ProviderConfig
-from modelwire.providers.anthropic.model import AnthropicChatModel
-from modelwire.providers.base import ProviderContext
-from modelwire.types import ChatRequest, Message, ModelInfo
 
 PAYLOADS = GOLDEN / "payloads" / "anthropic"
 

@@ -18,9 +18,6 @@ from typing import Any
 import anthropic
 import pydantic
 import pytest
-from tests.support.helpers import route_format
-from tests.support.paths import GOLDEN
-from tools.fake_provider import FakeProviderServer, FakeRequest, Reply, Route, anthropic_format
 
 from modelwire.config.schema import ProviderConfig
 from modelwire.errors import ProviderUnavailableError
@@ -28,6 +25,9 @@ from modelwire.providers.anthropic.mapping import build_body
 from modelwire.providers.anthropic.model import AnthropicChatModel, sync_client
 from modelwire.providers.base import ProviderContext
 from modelwire.types import ChatRequest, ModelInfo
+from tests.support.helpers import route_format
+from tests.support.paths import GOLDEN
+from tools.fake_provider import FakeProviderServer, FakeRequest, Reply, Route, anthropic_format
 
 PAYLOADS = GOLDEN / "payloads" / "anthropic"
 

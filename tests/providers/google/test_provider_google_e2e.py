@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from tools.fake_provider import FakeProviderServer, Reply, Route
 
 from modelwire.config.schema import ProviderConfig
 from modelwire.errors import (
@@ -21,6 +20,7 @@ from modelwire.errors import (
 from modelwire.providers.base import ProviderContext
 from modelwire.providers.google.model import GeminiChatModel
 from modelwire.types import ChatRequest, ModelInfo, StreamEvent, Usage
+from tools.fake_provider import FakeProviderServer, Reply, Route
 
 GENERATE = ":generateContent"
 STREAM = ":streamGenerateContent"

@@ -17,6 +17,11 @@ from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
+
+from modelwire.config.schema import ProviderConfig
+from modelwire.providers.base import ProviderContext
+from modelwire.providers.google.model import GeminiChatModel
+from modelwire.types import ChatRequest, Message, ModelInfo
 from tests.support.helpers import route_format
 from tests.support.paths import GOLDEN
 from tools.fake_provider import (
@@ -27,11 +32,6 @@ from tools.fake_provider import (
     SseEvent,
     gemini_format,
 )
-
-from modelwire.config.schema import ProviderConfig
-from modelwire.providers.base import ProviderContext
-from modelwire.providers.google.model import GeminiChatModel
-from modelwire.types import ChatRequest, Message, ModelInfo
 
 PAYLOADS = GOLDEN / "payloads" / "google"
 

@@ -22,13 +22,6 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 torch.set_num_threads(1)  # tiny models: one thread is fastest, and fair to parallel test workers
 
-from tests.support.hf_tiny_models import (  # noqa: E402
-    CHAT_TEMPLATE,
-    build_gpt2,
-    build_t5,
-    write_config_only,
-)
-
 from modelwire import errors  # noqa: E402
 from modelwire.config.schema import Config  # noqa: E402
 from modelwire.providers.hf_local import engine as engine_module  # noqa: E402
@@ -37,6 +30,12 @@ from modelwire.providers.hf_local.provider import HuggingFaceLocalChatModel  # n
 from modelwire.registry.model_registry import ModelRegistry  # noqa: E402
 from modelwire.service.model_service import ModelService  # noqa: E402
 from modelwire.types import ChatRequest, StreamEvent, Usage  # noqa: E402
+from tests.support.hf_tiny_models import (  # noqa: E402
+    CHAT_TEMPLATE,
+    build_gpt2,
+    build_t5,
+    write_config_only,
+)
 
 GPT2 = "hf:tiny-gpt2"
 T5 = "hf:tiny-t5"

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tools.fake_provider import FakeProviderServer
 
 from modelwire import errors
 from modelwire.types import ChatRequest, StreamEvent, Usage
+from tools.fake_provider import FakeProviderServer
 
 MakeModel = Callable[..., Any]
 

@@ -11,10 +11,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from tools.fake_provider import FakeProviderServer, FakeRequest, Fault, Reply, Route, SseEvent
 
 from modelwire import errors
 from modelwire.types import ChatRequest, StreamEvent
+from tools.fake_provider import FakeProviderServer, FakeRequest, Fault, Reply, Route, SseEvent
 
 MakeModel = Callable[..., Any]
 

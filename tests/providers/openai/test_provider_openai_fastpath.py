@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tools.fake_provider import FakeProviderServer
 
 from modelwire.providers.openai.mapping import build_params
 from modelwire.types import ChatRequest
+from tools.fake_provider import FakeProviderServer
 
 MakeModel = Callable[..., Any]
 

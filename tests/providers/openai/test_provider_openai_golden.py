@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
-from tests.support.paths import GOLDEN
-from tools.fake_provider import FakeProviderServer, FakeRequest, Reply, Route, SseEvent
 
 from modelwire.types import ChatRequest, Message
+from tests.support.paths import GOLDEN
+from tools.fake_provider import FakeProviderServer, FakeRequest, Reply, Route, SseEvent
 
 MakeModel = Callable[..., Any]
 

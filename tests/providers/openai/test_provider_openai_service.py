@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from tools.fake_provider import FakeProviderServer
 
 import modelwire as mw
+from tools.fake_provider import FakeProviderServer
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from modelwire.errors import InvalidRequestError
+from modelwire.errors import UnsupportedModelError
 
 __all__ = [
     "SUPPORTED_ARCHITECTURES",
@@ -41,10 +41,6 @@ class ModelArchitecture(StrEnum):
 SUPPORTED_ARCHITECTURES = frozenset(
     {ModelArchitecture.DECODER_ONLY, ModelArchitecture.ENCODER_DECODER}
 )
-
-
-class UnsupportedModelError(InvalidRequestError):
-    """The checkpoint's architecture is recognised but not supported (never retried)."""
 
 
 _SPEECH_TYPES = frozenset(

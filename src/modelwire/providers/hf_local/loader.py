@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from modelwire.config.schema import HuggingFaceLocalConfig
-from modelwire.errors import ConfigError, InvalidRequestError, ModelwireError
+from modelwire.errors import (
+    ConfigError,
+    InvalidRequestError,
+    MissingCheckpointError,
+    ModelwireError,
+)
 from modelwire.providers.hf_local.architecture import (
     ModelArchitecture,
     detect_architecture,
@@ -49,11 +54,6 @@ class LoadedModel:
     task_params: dict[str, Any] | None
     eos_ids: frozenset[int]
     pad_id: int
-
-
-class MissingCheckpointError(InvalidRequestError):
-    """A model name that is a local path, or a ``model_dir`` entry, names no checkpoint directory
-    (never retried: the next call looks again)."""
 
 
 def looks_like_path(name: str) -> bool:

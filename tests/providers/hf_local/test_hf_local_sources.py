@@ -23,8 +23,6 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 torch.set_num_threads(1)
 
-from tests.hf_tiny_models import build_gpt2  # noqa: E402
-
 from modelwire import errors  # noqa: E402
 from modelwire.config.schema import Config, HuggingFaceLocalConfig  # noqa: E402
 from modelwire.providers.hf_local import engine as engine_module  # noqa: E402
@@ -37,6 +35,7 @@ from modelwire.providers.hf_local.provider import HuggingFaceLocalChatModel  # n
 from modelwire.registry import ModelRegistry  # noqa: E402
 from modelwire.service import ModelService  # noqa: E402
 from modelwire.types import ChatRequest  # noqa: E402
+from tests.hf_tiny_models import build_gpt2  # noqa: E402
 
 
 def _registry(model_dir: Path | None, **models: Any) -> ModelRegistry:

@@ -24,8 +24,6 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 torch.set_num_threads(1)
 
-from tests.hf_tiny_models import CORPUS, build_gpt2, build_t5  # noqa: E402
-
 from modelwire import errors  # noqa: E402
 from modelwire.config.schema import Config, HuggingFaceLocalConfig  # noqa: E402
 from modelwire.providers.hf_local.engine import Engine, GenerationResult, Job  # noqa: E402
@@ -34,6 +32,7 @@ from modelwire.providers.hf_local.provider import HuggingFaceLocalChatModel  # n
 from modelwire.registry import ModelRegistry  # noqa: E402
 from modelwire.service import ModelService  # noqa: E402
 from modelwire.types import ChatRequest  # noqa: E402
+from tests.hf_tiny_models import CORPUS, build_gpt2, build_t5  # noqa: E402
 
 GPT2 = "hf:tiny-gpt2"
 WORDS = sorted({w for line in CORPUS for w in line.split()})
