@@ -1,4 +1,5 @@
-"""ModelGroup: failover, retries between passes, breakers, skips and streams (no service)."""
+"""ModelGroup: failover, retries between passes, breakers, skips and streams (the service's call
+machines against scripted members, no providers)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from modelwire.errors import (
 from modelwire.routing.group import ModelGroup, counts_against_member
 from modelwire.routing.retry import RetryPolicy
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
+from tests.support.groups import ainvoke, astream, invoke, stream
 
 INFOS = {
     "a:one": ModelInfo(id="a:one", context_window=100_000),
@@ -78,7 +80,7 @@ def test_fails_over_to_the_next_member_without_waiting() -> None:
     slept: list[float] = []
     g = group(["a:one", "b:two"], slept=slept)
     s = Script(a_one=[err503()])
-    resp = g.invoke(REQ, s.call, INFOS.__getitem__)
+    resp = invoke(g, REQ, s.call, INFOS.__getitem__)
     assert resp.model_id == "b:two" and resp.text == "b:two#2"
     assert s.calls == [("a:one", 1), ("b:two", 2)]
     assert slept == []
@@ -92,7 +94,7 @@ def test_all_fail_with_every_attempt_and_backoff_between_passes() -> None:
     g = group(["a:one", "b:two"], slept=slept)
     s = Script(a_one=[err503()] * 3, b_two=[err503()] * 3)
     with pytest.raises(AllModelsFailedError) as info:
-        g.invoke(REQ, s.call, INFOS.__getitem__)
+        invoke(g, REQ, s.call, INFOS.__getitem__)
     assert [c[0] for c in s.calls] == ["a:one", "b:two"] * 3
     assert [c[1] for c in s.calls] == [1, 2, 3, 4, 5, 6]
     assert len(info.value.attempts) == 6
@@ -105,7 +107,7 @@ def test_non_retryable_member_is_not_retried_but_others_are() -> None:
     slept: list[float] = []
     g = group(["a:one", "b:two"], slept=slept)
     s = Script(a_one=[AuthenticationError("bad key")], b_two=[err503()])
-    resp = g.invoke(REQ, s.call, INFOS.__getitem__)
+    resp = invoke(g, REQ, s.call, INFOS.__getitem__)
     assert s.calls == [("a:one", 1), ("b:two", 2), ("b:two", 3)]
     assert resp.model_id == "b:two"
     assert len(slept) == 1
@@ -116,7 +118,7 @@ def test_only_non_retryable_errors_end_the_call_at_once() -> None:
     g = group(["a:one", "b:two"], slept=slept)
     s = Script(a_one=[AuthenticationError("bad key")], b_two=[InvalidRequestError("bad")])
     with pytest.raises(AllModelsFailedError) as info:
-        g.invoke(REQ, s.call, INFOS.__getitem__)
+        invoke(g, REQ, s.call, INFOS.__getitem__)
     assert len(s.calls) == 2 and slept == []
     assert [type(e).__name__ for e in info.value.attempts] == [
         "AuthenticationError",
@@ -128,7 +130,7 @@ def test_retry_after_is_the_floor_of_the_wait() -> None:
     slept: list[float] = []
     g = group(["a:one"], slept=slept)
     s = Script(a_one=[RateLimitError("slow", retry_after=7.0)])
-    assert g.invoke(REQ, s.call, INFOS.__getitem__).model_id == "a:one"
+    assert invoke(g, REQ, s.call, INFOS.__getitem__).model_id == "a:one"
     assert len(slept) == 1 and slept[0] >= 7.0
 
 
@@ -138,7 +140,7 @@ def test_retry_after_over_the_cap_fails_over_instead_of_waiting() -> None:
     g = group(["a:one"], retry=policy)
     s = Script(a_one=[RateLimitError("slow", retry_after=3600.0)])
     with pytest.raises(AllModelsFailedError):
-        g.invoke(REQ, s.call, INFOS.__getitem__)
+        invoke(g, REQ, s.call, INFOS.__getitem__)
     assert len(s.calls) == 1 and slept == []
 
 
@@ -150,17 +152,17 @@ def test_open_breaker_goes_last_and_is_probed_after_cooldown() -> None:
         clock=clock,
     )
     s = Script(a_one=[err503(), err503()])
-    g.invoke(REQ, s.call, INFOS.__getitem__)
-    g.invoke(REQ, s.call, INFOS.__getitem__)
+    invoke(g, REQ, s.call, INFOS.__getitem__)
+    invoke(g, REQ, s.call, INFOS.__getitem__)
     assert g.member_health("a:one").breaker.state == "open"
     s.calls.clear()
     # while open: a is passed over (b answers first)
-    assert g.invoke(REQ, s.call, INFOS.__getitem__).model_id == "b:two"
+    assert invoke(g, REQ, s.call, INFOS.__getitem__).model_id == "b:two"
     assert s.calls == [("b:two", 1)]
     # after the cooldown a is tried again (never dropped), and its success closes the breaker
     clock.now += 30
     s.calls.clear()
-    assert g.invoke(REQ, s.call, INFOS.__getitem__).model_id == "a:one"
+    assert invoke(g, REQ, s.call, INFOS.__getitem__).model_id == "a:one"
     assert g.member_health("a:one").breaker.state == "closed"
 
 
@@ -175,7 +177,7 @@ def test_when_every_breaker_is_open_the_soonest_to_recover_is_tried() -> None:
     clock.now += 10
     g.member_health("a:one").failed(err503())
     s = Script()
-    resp = g.invoke(REQ, s.call, INFOS.__getitem__)
+    resp = invoke(g, REQ, s.call, INFOS.__getitem__)
     assert resp.model_id == "b:two"  # 10 s of cooldown left, against 30 for a
     assert s.calls == [("b:two", 1)]
     assert g.member_health("b:two").breaker.state == "closed"
@@ -185,7 +187,7 @@ def test_request_faults_do_not_trip_the_breaker() -> None:
     g = group(["a:one"], breaker=BreakerConfig(failure_threshold=1))
     s = Script(a_one=[InvalidRequestError("bad")])
     with pytest.raises(AllModelsFailedError):
-        g.invoke(REQ, s.call, INFOS.__getitem__)
+        invoke(g, REQ, s.call, INFOS.__getitem__)
     assert g.member_health("a:one").breaker.state == "closed"
     assert not counts_against_member(InvalidRequestError("x"))
     assert counts_against_member(AuthenticationError("x"))
@@ -202,7 +204,7 @@ def test_context_window_and_unknown_members_are_skipped_with_reasons() -> None:
     big = ChatRequest.build("y" * 1000)
     s = Script()
     with pytest.raises(AllModelsFailedError) as info:
-        g.invoke(big, s.call, info_of)
+        invoke(g, big, s.call, info_of)
     assert s.calls == []
     msg = str(info.value)
     assert "no member of group 'g' can take this request" in msg
@@ -218,7 +220,7 @@ def test_other_exceptions_propagate_and_release_the_probe() -> None:
     clock.now += 5
     s = Script(a_one=[KeyError("bug")])
     with pytest.raises(KeyError):
-        g.invoke(REQ, s.call, INFOS.__getitem__)
+        invoke(g, REQ, s.call, INFOS.__getitem__)
     assert g.member_health("a:one").breaker.allow()  # the probe slot was given back
 
 
@@ -231,7 +233,7 @@ def test_async_invoke() -> None:
     policy = RetryPolicy(max_attempts=2, asleep=asleep)
     g = group(["a:one", "b:two"], retry=policy)
     s = Script(a_one=[err503(), err503()], b_two=[err503()])
-    resp = asyncio.run(g.ainvoke(REQ, s.acall, INFOS.__getitem__))
+    resp = asyncio.run(ainvoke(g, REQ, s.acall, INFOS.__getitem__))
     assert resp.model_id == "b:two"
     assert s.calls == [("a:one", 1), ("b:two", 2), ("a:one", 3), ("b:two", 4)]
     assert len(slept) == 1
@@ -257,12 +259,12 @@ def streamer(script: Script, cut_after: dict[str, int]) -> Any:
 def test_stream_fails_over_before_the_first_token() -> None:
     g = group(["a:one", "b:two"])
     s = Script(a_one=[err503()])
-    events = list(g.stream(REQ, streamer(s, {}), INFOS.__getitem__))
+    events = list(stream(g, REQ, streamer(s, {}), INFOS.__getitem__))
     assert "".join(e.text for e in events) == "one two three"
     assert events[-1].done and events[-1].model_id == "b:two"
     # a stream cut before any text also fails over
     s2 = Script(a_one=[err503()])
-    events = list(g.stream(REQ, streamer(s2, {"a:one": 0}), INFOS.__getitem__))
+    events = list(stream(g, REQ, streamer(s2, {"a:one": 0}), INFOS.__getitem__))
     assert events[-1].model_id == "b:two"
 
 
@@ -271,7 +273,7 @@ def test_stream_does_not_fail_over_after_text_reached_the_caller() -> None:
     s = Script(a_one=[err503()])
     seen: list[str] = []
     with pytest.raises(ProviderUnavailableError, match="stream cut"):
-        for event in g.stream(REQ, streamer(s, {"a:one": 1}), INFOS.__getitem__):
+        for event in stream(g, REQ, streamer(s, {"a:one": 1}), INFOS.__getitem__):
             seen.append(event.text)
     assert seen == ["one "]
     assert s.calls == [("a:one", 1)]  # b was never asked
@@ -288,7 +290,7 @@ def test_async_stream() -> None:
 
     async def collect() -> list[StreamEvent]:
         g = group(["a:one", "b:two"])
-        return [e async for e in g.astream(REQ, open_stream, INFOS.__getitem__)]
+        return [e async for e in astream(g, REQ, open_stream, INFOS.__getitem__)]
 
     events = asyncio.run(collect())
     assert events[-1].model_id == "b:two"
@@ -345,7 +347,7 @@ def test_threads_share_group_state_safely() -> None:
         start.wait()
         for _ in range(50):
             try:
-                results.append(g.invoke(REQ, call, INFOS.__getitem__).model_id)
+                results.append(invoke(g, REQ, call, INFOS.__getitem__).model_id)
             except AllModelsFailedError:
                 results.append("failed")
 
@@ -375,6 +377,6 @@ def test_task_detection_runs_once_per_call(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(strategies, "detect_task_type", counting)
     g = group(["a:one"], strategy="task_aware")
     s = Script(a_one=[err503(), err503()])
-    assert g.invoke(REQ, s.call, INFOS.__getitem__).model_id == "a:one"
+    assert invoke(g, REQ, s.call, INFOS.__getitem__).model_id == "a:one"
     assert len(s.calls) == 3  # three passes...
     assert seen == ["hello"]  # ...one detection

@@ -24,7 +24,7 @@ def test_a_direct_route_is_resolved_once() -> None:
     assert isinstance(first, tuple)
     model, policy = first
     assert model is service.registry.get_model("mock:a")
-    assert policy is service._retry_policy(model)
+    assert policy is service.policies.for_model(model.info)
     assert service.routes.resolve("mock:a") is first
 
 

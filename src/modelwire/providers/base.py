@@ -150,6 +150,17 @@ class ChatModel(ABC):
             request_id=request_id,
         )
 
+    def prepare(self) -> None:
+        """Make the model ready for a blocking call (its client built: no network I/O).
+
+        The service runs it before an attempt's clock starts, so a first call's latency is the
+        call's, not the SDK import's. The default does nothing."""
+        return None
+
+    def aprepare(self) -> None:
+        """The same as ``prepare``, for a call on the running event loop."""
+        return None
+
     @abstractmethod
     def invoke(self, request: ChatRequest) -> ChatResponse:
         """Send one request and wait for the whole answer."""

@@ -24,16 +24,17 @@ How one request runs through a group (``GroupCall``):
 Streams fail over only **before the first text reaches the caller**: once a chunk has been
 yielded, a failure is raised to the caller (it cannot be retracted), after being recorded.
 
-The group does not call providers itself: the caller (``ModelService``) passes a function that
-makes one attempt at one member and records its usage event. Group state (breakers, latency
-averages, strategy counters) is thread-safe and is shared by the sync and async paths.
+A group never calls a provider: ``GroupCall`` only says which step comes next (try a member,
+or wait) and takes each outcome; the service's call machine makes and records the attempts.
+Group state (breakers, latency averages, strategy counters) is thread-safe and shared by every
+call style.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,7 @@ from modelwire.routing.breaker import CircuitBreaker
 from modelwire.routing.health import MemberHealth
 from modelwire.routing.retry import RetryPolicy, retry_after_of
 from modelwire.routing.strategies import RouteHints, Strategy, make_strategy, plan_route
-from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
+from modelwire.types import ChatRequest, ModelInfo
 
 __all__ = ["GroupCall", "ModelGroup", "Sleep", "Try", "counts_against_member"]
 
@@ -295,121 +296,3 @@ class ModelGroup:
     ) -> GroupCall:
         """Begin one request (for callers that drive the steps themselves)."""
         return GroupCall(self, request, info_of, hints)
-
-    def invoke(
-        self,
-        request: ChatRequest,
-        call: Callable[[ModelInfo, int], ChatResponse],
-        info_of: InfoOf,
-        hints: RouteHints | None = None,
-    ) -> ChatResponse:
-        """Run ``request``; ``call(member, attempt)`` makes and records one attempt."""
-        run = self.start(request, info_of, hints)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Sleep):
-                self.retry.sleep(step.seconds)
-                continue
-            try:
-                response = call(step.member, step.attempt)
-            except ProviderError as err:
-                run.failed(step.member, err)
-                continue
-            except BaseException:
-                run.aborted(step.member)
-                raise
-            run.succeeded(step.member, response.latency_ms)
-            return response
-        raise run.error()
-
-    async def ainvoke(
-        self,
-        request: ChatRequest,
-        call: Callable[[ModelInfo, int], Awaitable[ChatResponse]],
-        info_of: InfoOf,
-        hints: RouteHints | None = None,
-    ) -> ChatResponse:
-        """The same as ``invoke``, for asyncio."""
-        run = self.start(request, info_of, hints)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Sleep):
-                await self.retry.asleep(step.seconds)
-                continue
-            try:
-                response = await call(step.member, step.attempt)
-            except ProviderError as err:
-                run.failed(step.member, err)
-                continue
-            except BaseException:
-                run.aborted(step.member)
-                raise
-            run.succeeded(step.member, response.latency_ms)
-            return response
-        raise run.error()
-
-    def stream(
-        self,
-        request: ChatRequest,
-        open_stream: Callable[[ModelInfo, int], Iterator[StreamEvent]],
-        info_of: InfoOf,
-        hints: RouteHints | None = None,
-    ) -> Iterator[StreamEvent]:
-        """Stream ``request``, failing over only until the first text reaches the caller."""
-        run = self.start(request, info_of, hints)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Sleep):
-                self.retry.sleep(step.seconds)
-                continue
-            delivered = False
-            latency = 0.0
-            try:
-                for event in open_stream(step.member, step.attempt):
-                    if event.done:
-                        latency = event.latency_ms or 0.0
-                    elif event.text:
-                        delivered = True
-                    yield event
-            except ProviderError as err:
-                run.failed(step.member, err)
-                if delivered:
-                    raise
-                continue
-            except BaseException:
-                run.aborted(step.member)
-                raise
-            run.succeeded(step.member, latency)
-            return
-        raise run.error()
-
-    async def astream(
-        self,
-        request: ChatRequest,
-        open_stream: Callable[[ModelInfo, int], AsyncIterator[StreamEvent]],
-        info_of: InfoOf,
-        hints: RouteHints | None = None,
-    ) -> AsyncIterator[StreamEvent]:
-        """The same as ``stream``, for asyncio."""
-        run = self.start(request, info_of, hints)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Sleep):
-                await self.retry.asleep(step.seconds)
-                continue
-            delivered = False
-            latency = 0.0
-            try:
-                async for event in open_stream(step.member, step.attempt):
-                    if event.done:
-                        latency = event.latency_ms or 0.0
-                    elif event.text:
-                        delivered = True
-                    yield event
-            except ProviderError as err:
-                run.failed(step.member, err)
-                if delivered:
-                    raise
-                continue
-            except BaseException:
-                run.aborted(step.member)
-                raise
-            run.succeeded(step.member, latency)
-            return
-        raise run.error()

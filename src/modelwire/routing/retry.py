@@ -34,7 +34,7 @@ from typing import Any
 from modelwire.config.schema import RetryConfig
 from modelwire.errors import ProviderError
 
-__all__ = ["RetryPolicy", "is_retryable", "retry_after_of"]
+__all__ = ["SINGLE_ATTEMPT", "RetryPolicy", "is_retryable", "retry_after_of"]
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -141,3 +141,7 @@ class RetryPolicy:
         """Wait ``seconds`` without blocking the event loop (``asyncio.sleep`` by default)."""
         if seconds > 0:
             await self._asleep(seconds)
+
+
+SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)
+"""The policy of each attempt at a group member: retries belong to the group."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from modelwire.service.batch import BatchResult
 from modelwire.service.binding import BoundModel
-from modelwire.service.model_service import ModelService, Prompt
+from modelwire.service.model_service import ModelService
+from modelwire.service.requests import Prompt
 
 __all__ = ["BatchResult", "BoundModel", "ModelService", "Prompt"]

@@ -1,7 +1,7 @@
 """Bookkeeping of one attempt at one model: latency, time to first token, cost, usage event.
 
-Shared by the sync, async and streaming call paths of ``ModelService`` so each records exactly
-one usage event per attempt, whatever way the attempt ends.
+The call machines (``service.calls``) start an ``Attempt`` through the service's ``Recorder``
+and end it exactly once, whatever way the attempt ends.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from modelwire.usage.events import UsageEvent, UsageSink, UsageStatus
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
 
-__all__ = ["Attempt", "Observer", "render_prompt"]
+__all__ = ["Attempt", "Observer", "Recorder", "render_prompt"]
 
 _ZERO = Decimal(0)
 
@@ -172,3 +172,43 @@ class Attempt:
             record_fields(fields)
         else:
             sink.record(UsageEvent(*fields))
+
+
+class Recorder:
+    """Starts attempts for one service: where their events go, whether prompts are stored, and
+    who is told of every outcome (the registry's call statistics)."""
+
+    __slots__ = ("observer", "sink", "store_prompts")
+
+    def __init__(
+        self,
+        sink: UsageSink | None,
+        *,
+        store_prompts: bool = False,
+        observer: Observer | None = None,
+    ) -> None:
+        self.sink = sink
+        self.store_prompts = store_prompts
+        self.observer = observer
+
+    def start(
+        self,
+        model: ChatModel,
+        request: ChatRequest,
+        caller: str | None,
+        group: str | None,
+        attempt: int,
+        stream: bool = False,
+    ) -> Attempt:
+        """Start the clock of one attempt."""
+        return Attempt(
+            self.sink,
+            model,
+            request,
+            caller=caller,
+            group=group,
+            attempt=attempt,
+            stream=stream,
+            store_prompts=self.store_prompts,
+            observer=self.observer,
+        )

@@ -10,13 +10,46 @@ between threads.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from modelwire.service.model_service import BatchResult, ModelService, Prompt
+    from modelwire.registry import ModelRegistry
+    from modelwire.service.batch import BatchResult
+    from modelwire.service.requests import Prompt
     from modelwire.types import ChatResponse, ModelInfo, StreamEvent
 
-__all__ = ["BoundModel"]
+__all__ = ["BoundModel", "Invoker"]
+
+
+class Invoker(Protocol):
+    """What a ``BoundModel`` calls through: ``ModelService`` is one."""
+
+    registry: ModelRegistry
+
+    def invoke_model(
+        self, model: str | None = None, prompt: Prompt = "", **params: Any
+    ) -> ChatResponse: ...
+
+    async def ainvoke_model(
+        self, model: str | None = None, prompt: Prompt = "", **params: Any
+    ) -> ChatResponse: ...
+
+    def stream_model(
+        self, model: str | None = None, prompt: Prompt = "", **params: Any
+    ) -> Iterator[StreamEvent]: ...
+
+    def astream_model(
+        self, model: str | None = None, prompt: Prompt = "", **params: Any
+    ) -> AsyncIterator[StreamEvent]: ...
+
+    def invoke_batch(
+        self,
+        model: str | None,
+        prompts: Sequence[Prompt],
+        *,
+        max_concurrency: int = 8,
+        **params: Any,
+    ) -> list[BatchResult]: ...
 
 
 class BoundModel:
@@ -24,7 +57,7 @@ class BoundModel:
 
     __slots__ = ("_model", "_params", "_service")
 
-    def __init__(self, service: ModelService, model: str, params: Mapping[str, Any] | None = None):
+    def __init__(self, service: Invoker, model: str, params: Mapping[str, Any] | None = None):
         self._service = service
         self._model = model
         self._params: dict[str, Any] = dict(params or {})

@@ -1,4 +1,4 @@
-"""The glue between ``ModelService`` and model groups.
+"""The groups a ``ModelService`` routes, and what a group call needs to start.
 
 ``GroupRouter`` holds the groups one service routes: those under ``groups:`` in the registry's
 configuration (built on first use), those added in code with ``add``, the virtual ``auto``
@@ -7,11 +7,11 @@ and the fallback chain of every model with ``fallbacks: [...]``: calling such a 
 failover group ``[model, *fallbacks]``, named after the model, with the model's own retry
 settings (``retry:`` with ``max_attempts = 1 + max_retries`` of its provider entry).
 
-Each attempt at a member goes through the service's own single-model path
-(``ModelService.call`` and friends) with a one-attempt policy, so it is measured, priced and
-recorded as one usage event exactly like a direct call, with the group's name and the attempt's
-number across the whole group call. The group's retry policy replaces the members' own: a member
-is retried only in a later pass over the group.
+Each attempt at a member runs the same machine as a direct call (``service.calls``) with a
+one-attempt policy, so it is measured, priced and recorded as one usage event exactly like a
+direct call, with the group's name and the attempt's number across the whole group call. The
+group's retry policy replaces the members' own: a member is retried only in a later pass over
+the group.
 
 Routing hints ride along with the call parameters: ``task_type=`` (a ``TaskType`` or its name)
 and ``capabilities=`` (``{"code": "strong"}`` or ``["code:strong", ...]``). They apply to
@@ -22,29 +22,31 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelwire.capabilities import CapabilityStrength
 from modelwire.errors import ModelwireError, ProviderError
-from modelwire.routing.group import ModelGroup
+from modelwire.routing.group import GroupCall, ModelGroup
 from modelwire.routing.health import HealthMonitor, MemberHealth, Probe
-from modelwire.routing.retry import RetryPolicy
+from modelwire.routing.retry import SINGLE_ATTEMPT
 from modelwire.routing.strategies import RouteHints
 from modelwire.routing.tasks import parse_task_type
-from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
+from modelwire.service.policies import retry_config_for
+from modelwire.service.requests import Prompt, build_request
+from modelwire.types import ChatRequest, ModelInfo
 
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
-    from modelwire.service.model_service import ModelService, Prompt
+    from modelwire.registry import ModelRegistry
 
-__all__ = ["AUTO", "SINGLE_ATTEMPT", "GroupRouter", "parse_capabilities", "pop_hints"]
+__all__ = ["AUTO", "SINGLE_ATTEMPT", "GroupRouter", "Member", "parse_capabilities", "pop_hints"]
+
+Member = Callable[[ModelInfo], "tuple[ChatModel, ChatRequest]"]
+"""A group member's model object and its request (the group's, or one with its own defaults)."""
 
 AUTO = "auto"
 """The name of the virtual group of every available model, routed ``task_aware``."""
-
-SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)
-"""The policy each member attempt runs with: retries belong to the group."""
 
 
 def parse_capabilities(value: Any) -> dict[str, CapabilityStrength]:
@@ -76,19 +78,11 @@ def pop_hints(params: dict[str, Any]) -> RouteHints | None:
     )
 
 
-def _member_request(
-    svc: ModelService, request: ChatRequest, prompt: Prompt, params: Mapping[str, Any], model: Any
-) -> ChatRequest:
-    """The request for one member: the group's, unless the member has its own defaults."""
-    defaults = model.info.params
-    return svc.build_request(prompt, params, defaults) if defaults else request
-
-
 class GroupRouter:
     """The groups of one ``ModelService``, and how a request runs through one."""
 
-    def __init__(self, service: ModelService) -> None:
-        self._service = service
+    def __init__(self, registry: ModelRegistry) -> None:
+        self._registry = registry
         self._lock = threading.Lock()
         self._config: Any = None  # the registry configuration the table was built from
         self._configured: dict[str, tuple[Any, ModelGroup]] = {}  # name -> (its config, group)
@@ -107,7 +101,7 @@ class GroupRouter:
         A configured group whose entry did not change keeps its object (and so its breakers
         and latency averages); groups added in code survive a reload.
         """
-        config = self._service.registry.config
+        config = self._registry.config
         if config is not self._config:
             with self._lock:
                 if config is not self._config:
@@ -170,13 +164,13 @@ class GroupRouter:
         group = self._names.get(name)
         if group is not None:
             return group
-        if name == AUTO and not self._service.registry.is_registered(name):
+        if name == AUTO and not self._registry.is_registered(name):
             return self._auto_group()
         return self._fallback_chain(name)
 
     def _fallback_chain(self, name: str) -> ModelGroup | None:
         """A model with ``fallbacks:`` runs as a failover group named after it."""
-        registry = self._service.registry
+        registry = self._registry
         try:
             info = registry.get_model_info(name)
         except ModelwireError:
@@ -187,16 +181,7 @@ class GroupRouter:
         chain = self._chains.get(info.id)
         if chain is not None and chain.members == members:
             return chain
-        retry = registry.config.retry
-        entry = registry.config.models.get(info.id)
-        if entry is not None and entry.retry is not None:
-            retry = entry.retry  # the model's own retry settings
-        else:
-            try:
-                max_retries = registry.provider(info.provider).config.max_retries
-                retry = retry.model_copy(update={"max_attempts": 1 + max_retries})
-            except (KeyError, ModelwireError):
-                pass
+        retry = retry_config_for(registry, info)
         with self._lock:
             chain = self._chains.get(info.id)
             if chain is None or chain.members != members:
@@ -205,7 +190,7 @@ class GroupRouter:
         return chain
 
     def _auto_group(self) -> ModelGroup:
-        members = tuple(m.id for m in self._service.registry.list_models() if m.available)
+        members = tuple(m.id for m in self._registry.list_models() if m.available)
         auto = self._auto
         if auto is not None and auto.members == members:
             return auto
@@ -214,7 +199,7 @@ class GroupRouter:
         with self._lock:
             auto = self._auto
             if auto is None or auto.members != members:
-                retry = self._service.registry.config.retry
+                retry = self._registry.config.retry
                 auto = ModelGroup(AUTO, members, strategy="task_aware", retry=retry)
                 self._auto = auto
         return auto
@@ -242,105 +227,24 @@ class GroupRouter:
 
     # running requests ------------------------------------------------------------------------
 
-    def _info(self, member_id: str) -> ModelInfo:
-        return self._service.registry.get_model_info(member_id)
-
-    def _model(self, member: ModelInfo) -> ChatModel:
-        try:
-            return self._service.registry.get_model(member.id)
-        except ProviderError:
-            raise
-        except ModelwireError as err:  # a member that cannot be built: fail over, do not retry
-            raise ProviderError(str(err), model_id=member.id, retryable=False) from err
-
-    def invoke(
-        self, group: ModelGroup, prompt: Prompt, params: Mapping[str, Any], caller: str | None
-    ) -> ChatResponse:
-        """Run one call through ``group`` (sync)."""
-        svc = self._service
+    def start(
+        self, group: ModelGroup, prompt: Prompt, params: Mapping[str, Any]
+    ) -> tuple[GroupCall, Member]:
+        """Plan one call through ``group``: its ``GroupCall`` (routing's state machine) and how
+        to get each member's model object and request."""
         rest = dict(params)
         hints = pop_hints(rest)
-        request = svc.build_request(prompt, rest)
+        request = build_request(prompt, rest)
+        registry = self._registry
 
-        def one(member: ModelInfo, attempt: int) -> ChatResponse:
-            model = self._model(member)
-            req = _member_request(svc, request, prompt, rest, model)
-            return svc.call(
-                model,
-                req,
-                caller=caller,
-                group=group.name,
-                first_attempt=attempt,
-                policy=SINGLE_ATTEMPT,
-            )
+        def member(info: ModelInfo) -> tuple[ChatModel, ChatRequest]:
+            try:
+                model = registry.get_model(info.id)
+            except ProviderError:
+                raise
+            except ModelwireError as err:  # a member that cannot be built: fail over, no retry
+                raise ProviderError(str(err), model_id=info.id, retryable=False) from err
+            defaults = model.info.params
+            return model, build_request(prompt, rest, defaults) if defaults else request
 
-        return group.invoke(request, one, self._info, hints)
-
-    async def ainvoke(
-        self, group: ModelGroup, prompt: Prompt, params: Mapping[str, Any], caller: str | None
-    ) -> ChatResponse:
-        """Run one call through ``group`` (asyncio)."""
-        svc = self._service
-        rest = dict(params)
-        hints = pop_hints(rest)
-        request = svc.build_request(prompt, rest)
-
-        async def one(member: ModelInfo, attempt: int) -> ChatResponse:
-            model = self._model(member)
-            req = _member_request(svc, request, prompt, rest, model)
-            return await svc.acall(
-                model,
-                req,
-                caller=caller,
-                group=group.name,
-                first_attempt=attempt,
-                policy=SINGLE_ATTEMPT,
-            )
-
-        return await group.ainvoke(request, one, self._info, hints)
-
-    def stream(
-        self, group: ModelGroup, prompt: Prompt, params: Mapping[str, Any], caller: str | None
-    ) -> Iterator[StreamEvent]:
-        """Stream one call through ``group``; failover only before the first text."""
-        svc = self._service
-        rest = dict(params)
-        hints = pop_hints(rest)
-        request = svc.build_request(prompt, rest)
-
-        def open_stream(member: ModelInfo, attempt: int) -> Iterator[StreamEvent]:
-            model = self._model(member)
-            req = _member_request(svc, request, prompt, rest, model)
-            return svc.call_stream(
-                model,
-                req,
-                caller=caller,
-                group=group.name,
-                first_attempt=attempt,
-                policy=SINGLE_ATTEMPT,
-            )
-
-        return group.stream(request, open_stream, self._info, hints)
-
-    def astream(
-        self, group: ModelGroup, prompt: Prompt, params: Mapping[str, Any], caller: str | None
-    ) -> AsyncIterator[StreamEvent]:
-        """The same as ``stream``, for asyncio."""
-        svc = self._service
-        rest = dict(params)
-        hints = pop_hints(rest)
-        request = svc.build_request(prompt, rest)
-
-        def open_stream(member: ModelInfo, attempt: int) -> AsyncIterator[StreamEvent]:
-            model = self._model(member)
-            req = _member_request(svc, request, prompt, rest, model)
-            return svc.acall_stream(
-                model,
-                req,
-                caller=caller,
-                group=group.name,
-                first_attempt=attempt,
-                policy=SINGLE_ATTEMPT,
-            )
-
-        return group.astream(request, open_stream, self._info, hints)
+        return group.start(request, registry.get_model_info, hints), member

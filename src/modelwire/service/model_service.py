@@ -1,44 +1,38 @@
 """ModelService: the one object applications call models through.
 
 ``invoke_model`` resolves a name (id, alias, enum member or group), builds a ``ChatRequest``,
-calls the model with the retry policy, and returns a ``ChatResponse`` with usage, exact cost and
-latency. Every attempt, failed ones included, is one ``UsageEvent`` sent to the ledger.
+and runs the call machine for it (``service.calls``): attempts, retries and failover, each
+attempt measured, priced and sent to the ledger as one usage event. The sync, async and
+streaming methods differ only in the driver that runs the machine (``service.drivers``).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from modelwire.assemble import plain_request
-from modelwire.errors import ModelwireError, ProviderError
-from modelwire.service.attempt import Attempt
-from modelwire.service.batch import BatchCalls, BatchResult
+from modelwire.errors import ModelwireError
+from modelwire.routing.retry import SINGLE_ATTEMPT
+from modelwire.service.attempt import Recorder
+from modelwire.service.batch import BatchResult, arun_batch, run_batch
 from modelwire.service.binding import BoundModel
-from modelwire.service.groups import SINGLE_ATTEMPT, GroupRouter
+from modelwire.service.calls import group_run, model_call, model_stream
+from modelwire.service.drivers import Machine, arun, arun_stream, run, run_stream
+from modelwire.service.groups import GroupRouter
+from modelwire.service.policies import RetryPolicies
+from modelwire.service.requests import Prompt, build_request
 from modelwire.service.routes import Routes
-from modelwire.service.streaming import StreamCalls
-from modelwire.types import ChatRequest, ChatResponse, Message, normalise_messages
+from modelwire.types import ChatResponse, StreamEvent
 
 if TYPE_CHECKING:
-    from modelwire.providers.base import ChatModel
-    from modelwire.registry.model_registry import ModelRegistry
+    from modelwire.registry import ModelRegistry
     from modelwire.routing.health import HealthMonitor
-    from modelwire.routing.retry import RetryPolicy
     from modelwire.usage.events import UsageSink
 
 __all__ = ["BatchResult", "BoundModel", "ModelService", "Prompt"]
 
-Prompt = str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]]
 
-_REQUEST_FIELDS = frozenset(
-    ("system", "max_tokens", "temperature", "top_p", "stop", "seed", "timeout")
-)
-_ACCEPTED = _REQUEST_FIELDS | {"provider_params"}
-
-
-class ModelService(StreamCalls, BatchCalls):
+class ModelService:
     """Invoke models by name: plain, streaming, async and batch, with usage recorded per attempt."""
 
     def __init__(
@@ -51,114 +45,67 @@ class ModelService(StreamCalls, BatchCalls):
         store_prompts: bool = False,
     ) -> None:
         if registry is None:
-            from modelwire.registry.model_registry import ModelRegistry
+            from modelwire.registry import ModelRegistry
 
             registry = ModelRegistry.from_config()
         self.registry = registry
-        self.ledger = ledger
+        self._recorder = Recorder(ledger, store_prompts=store_prompts, observer=registry.observe)
         self.default_model = default_model or registry.config.default_model
         self.caller = caller if caller is not None else registry.config.caller
-        self.store_prompts = store_prompts
-        self._policies: dict[str, RetryPolicy] = {}
-        self._policies_for: object = None
+        #: Retry policies by model (``retry:`` in configuration).
+        self.policies = RetryPolicies(registry)
         #: Model groups routed by name (``groups:`` in configuration, ``auto``, or ``add``ed).
-        self.groups = GroupRouter(self)
+        self.groups = GroupRouter(registry)
         #: Names resolved to a group or a model and its retry policy (cached per registry state).
-        self.routes = Routes(self)
+        self.routes = Routes(registry, self.groups, self.policies)
         self._monitors: list[HealthMonitor] = []
 
     def __repr__(self) -> str:
+        ledger = self.ledger
         return (
             f"ModelService(models={len(self.registry)}, default_model={self.default_model!r}, "
-            f"caller={self.caller!r}, ledger={type(self.ledger).__name__ if self.ledger else None})"
+            f"caller={self.caller!r}, ledger={type(ledger).__name__ if ledger else None})"
         )
 
-    # request building ---------------------------------------------------------------------
+    @property
+    def ledger(self) -> UsageSink | None:
+        """Where every attempt's usage event goes (``None``: nowhere)."""
+        return self._recorder.sink
 
-    def _name(self, model: str | None) -> str:
+    @ledger.setter
+    def ledger(self, sink: UsageSink | None) -> None:
+        self._recorder.sink = sink
+
+    @property
+    def store_prompts(self) -> bool:
+        """Whether usage events carry the prompt and the output text."""
+        return self._recorder.store_prompts
+
+    @store_prompts.setter
+    def store_prompts(self, value: bool) -> None:
+        self._recorder.store_prompts = value
+
+    build_request = staticmethod(build_request)
+
+    # the machine of one call ------------------------------------------------------------------
+
+    def _machine(
+        self, model: str | None, prompt: Prompt, caller: str | None, params: Any, stream: bool
+    ) -> Machine[Any]:
         name = model if model is not None else self.default_model
         if not name:
             raise ModelwireError("no model given and no default_model configured")
-        return str(name)
+        who = caller if caller is not None else self.caller
+        route = self.routes.resolve(str(name))
+        if isinstance(route, tuple):
+            target, policy = route
+            request = build_request(prompt, params, target.info.params)
+            attempts = model_stream if stream else model_call
+            return attempts(self._recorder, target, request, policy, caller=who)
+        run_, member = self.groups.start(route, prompt, params)
+        return group_run(self._recorder, run_, member, caller=who, stream=stream)
 
-    @staticmethod
-    def build_request(
-        prompt: Prompt, params: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
-    ) -> ChatRequest:
-        """A ``ChatRequest`` from a prompt and call parameters; ``defaults`` fill unset fields."""
-        if type(prompt) is str and not defaults:  # the common call: a prompt, plain parameters
-            request = plain_request(prompt, params)
-            if request is not None:
-                return request
-        if not params and not defaults:
-            return ChatRequest(messages=normalise_messages(prompt))
-        fields: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        if defaults:
-            for key, value in defaults.items():
-                (fields if key in _REQUEST_FIELDS else extra)[key] = value
-        for key, value in params.items():
-            if key in _REQUEST_FIELDS:
-                if value is not None:
-                    fields[key] = value
-            elif key != "provider_params":
-                unknown = sorted(set(params) - _ACCEPTED)
-                raise TypeError(f"unexpected parameter(s): {', '.join(unknown)}")
-        stop = fields.get("stop")
-        if isinstance(stop, str):
-            fields["stop"] = (stop,)
-        elif stop is not None:
-            fields["stop"] = tuple(stop)
-        passthrough = params.get("provider_params")
-        if passthrough:
-            extra.update(passthrough)
-        return ChatRequest(messages=normalise_messages(prompt), provider_params=extra, **fields)
-
-    def _retry_policy(self, model: ChatModel) -> RetryPolicy:
-        """The model's ``retry:`` from its configuration entry, else the global ``retry:`` with
-        ``max_attempts = 1 + max_retries`` of its provider entry (cached per configuration)."""
-        config = self.registry.config
-        if config is not self._policies_for:
-            self._policies, self._policies_for = {}, config
-        entry = config.models.get(model.info.id)
-        key = (
-            model.info.id if entry is not None and entry.retry is not None else model.provider.name
-        )
-        policy = self._policies.get(key)
-        if policy is None:
-            from modelwire.routing.retry import RetryPolicy
-
-            if entry is not None and entry.retry is not None:
-                retry = entry.retry
-            else:
-                attempts = 1 + model.provider.config.max_retries
-                retry = config.retry.model_copy(update={"max_attempts": attempts})
-            policy = RetryPolicy.from_config(retry)
-            self._policies[key] = policy
-        return policy
-
-    def _attempt(
-        self,
-        model: ChatModel,
-        request: ChatRequest,
-        caller: str | None,
-        group: str | None,
-        attempt: int,
-        stream: bool = False,
-    ) -> Attempt:
-        return Attempt(
-            self.ledger,
-            model,
-            request,
-            caller=caller,
-            group=group,
-            attempt=attempt,
-            stream=stream,
-            store_prompts=self.store_prompts,
-            observer=self.registry.observe,
-        )
-
-    # plain calls --------------------------------------------------------------------------
+    # the four call styles ---------------------------------------------------------------------
 
     def invoke_model(
         self,
@@ -174,45 +121,9 @@ class ModelService(StreamCalls, BatchCalls):
         ``timeout`` and ``provider_params`` (passed to the provider untouched). A group (or
         ``auto``) also takes the routing hints ``task_type`` and ``capabilities``.
         """
-        route = self.routes.resolve(self._name(model))
-        if not isinstance(route, tuple):
-            return self.groups.invoke(route, prompt, params, caller)
-        target, policy = route
-        request = self.build_request(prompt, params, target.info.params)
-        return self.call(target, request, caller=caller, policy=policy)
+        return run(self._machine(model, prompt, caller, params, False))  # type: ignore[no-any-return]
 
     __call__ = invoke_model
-
-    def call(
-        self,
-        model: ChatModel,
-        request: ChatRequest,
-        *,
-        caller: str | None = None,
-        group: str | None = None,
-        first_attempt: int = 1,
-        policy: RetryPolicy | None = None,
-    ) -> ChatResponse:
-        """Run ``request`` on a model object with its retry policy, recording every attempt.
-
-        ``policy`` replaces the model's own retry policy (groups pass a one-attempt policy).
-        """
-        if policy is None:
-            policy = self._retry_policy(model)
-        who = caller if caller is not None else self.caller
-        attempt = first_attempt
-        while True:
-            rec = self._attempt(model, request, who, group, attempt)
-            try:
-                response = model.invoke(request)
-            except BaseException as err:
-                rec.failed(err, "cancelled" if isinstance(err, KeyboardInterrupt) else "error")
-                if not (isinstance(err, ProviderError) and policy.should_retry(err, attempt)):
-                    raise
-                policy.sleep(policy.delay(err, attempt))
-                attempt += 1
-                continue
-            return rec.succeeded(response)
 
     async def ainvoke_model(
         self,
@@ -223,46 +134,70 @@ class ModelService(StreamCalls, BatchCalls):
         **params: Any,
     ) -> ChatResponse:
         """The same as ``invoke_model``, for asyncio."""
-        route = self.routes.resolve(self._name(model))
-        if not isinstance(route, tuple):
-            return await self.groups.ainvoke(route, prompt, params, caller)
-        target, policy = route
-        request = self.build_request(prompt, params, target.info.params)
-        return await self.acall(target, request, caller=caller, policy=policy)
+        return await arun(self._machine(model, prompt, caller, params, False))
 
-    async def acall(
+    def stream_model(
         self,
-        model: ChatModel,
-        request: ChatRequest,
+        model: str | None = None,
+        prompt: Prompt = "",
         *,
         caller: str | None = None,
-        group: str | None = None,
-        first_attempt: int = 1,
-        policy: RetryPolicy | None = None,
-    ) -> ChatResponse:
-        """The same as ``call``, for asyncio.
+        **params: Any,
+    ) -> Iterator[StreamEvent]:
+        """Yield ``StreamEvent``s as text arrives; the last has ``done=True``, usage and cost.
 
-        ``policy`` replaces the model's own retry policy (groups pass a one-attempt policy).
+        A retryable failure is retried only before any text has reached the caller (and a
+        group fails over only then). Closing the iterator early records the attempt as
+        cancelled and closes the provider's stream.
         """
-        if policy is None:
-            policy = self._retry_policy(model)
-        who = caller if caller is not None else self.caller
-        attempt = first_attempt
-        while True:
-            rec = self._attempt(model, request, who, group, attempt)
-            try:
-                response = await model.ainvoke(request)
-            except BaseException as err:
-                cancelled = isinstance(err, asyncio.CancelledError | KeyboardInterrupt)
-                rec.failed(err, "cancelled" if cancelled else "error")
-                if not (isinstance(err, ProviderError) and policy.should_retry(err, attempt)):
-                    raise
-                await policy.asleep(policy.delay(err, attempt))
-                attempt += 1
-                continue
-            return rec.succeeded(response)
+        return run_stream(self._machine(model, prompt, caller, params, True))
 
-    # health, binding and lifetime ---------------------------------------------------------
+    def astream_model(
+        self,
+        model: str | None = None,
+        prompt: Prompt = "",
+        *,
+        caller: str | None = None,
+        **params: Any,
+    ) -> AsyncIterator[StreamEvent]:
+        """The same as ``stream_model``, as an async iterator."""
+        return arun_stream(self._machine(model, prompt, caller, params, True))
+
+    def invoke_batch(
+        self,
+        model: str | None,
+        prompts: Sequence[Prompt],
+        *,
+        max_concurrency: int = 8,
+        caller: str | None = None,
+        **params: Any,
+    ) -> list[BatchResult]:
+        """Call one model with many prompts, at most ``max_concurrency`` at once.
+
+        Results come back in input order; an item that fails carries its error and the others
+        are unaffected.
+        """
+        return run_batch(
+            lambda p: self.invoke_model(model, p, caller=caller, **params), prompts, max_concurrency
+        )
+
+    async def ainvoke_batch(
+        self,
+        model: str | None,
+        prompts: Sequence[Prompt],
+        *,
+        max_concurrency: int = 8,
+        caller: str | None = None,
+        **params: Any,
+    ) -> list[BatchResult]:
+        """The same as ``invoke_batch``, for asyncio."""
+        return await arun_batch(
+            lambda p: self.ainvoke_model(model, p, caller=caller, **params),
+            prompts,
+            max_concurrency,
+        )
+
+    # health, binding and lifetime -------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """Per-model call statistics (from the registry) and every group's routing state:
@@ -284,12 +219,15 @@ class ModelService(StreamCalls, BatchCalls):
 
     def _probe(self, model_id: str) -> None:
         model = self.registry.get_model(model_id)
-        request = self.build_request("ping", {"max_tokens": 1}, model.info.params)
-        self.call(model, request, caller="health-monitor", policy=SINGLE_ATTEMPT)
+        request = build_request("ping", {"max_tokens": 1}, model.info.params)
+        run(model_call(self._recorder, model, request, SINGLE_ATTEMPT, caller="health-monitor"))
 
     def bind(self, model: str | None = None, **params: Any) -> BoundModel:
         """A model with parameters fixed: ``service.bind("mini", temperature=0).max_tokens(50)``."""
-        return BoundModel(self, self._name(model), params)
+        name = model if model is not None else self.default_model
+        if not name:
+            raise ModelwireError("no model given and no default_model configured")
+        return BoundModel(self, str(name), params)
 
     def close(self) -> None:
         """Stop health monitors, flush and close the ledger (if it can be closed) and release

@@ -32,7 +32,7 @@ from modelwire.providers.hf_local.provider import HuggingFaceLocalChatModel  # n
 from modelwire.registry import ModelRegistry  # noqa: E402
 from modelwire.service import ModelService  # noqa: E402
 from modelwire.types import ChatRequest  # noqa: E402
-from tests.hf_tiny_models import CORPUS, build_gpt2, build_t5  # noqa: E402
+from tests.support.hf_tiny_models import CORPUS, build_gpt2, build_t5  # noqa: E402
 
 GPT2 = "hf:tiny-gpt2"
 WORDS = sorted({w for line in CORPUS for w in line.split()})

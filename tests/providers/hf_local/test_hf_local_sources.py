@@ -35,7 +35,7 @@ from modelwire.providers.hf_local.provider import HuggingFaceLocalChatModel  # n
 from modelwire.registry import ModelRegistry  # noqa: E402
 from modelwire.service import ModelService  # noqa: E402
 from modelwire.types import ChatRequest  # noqa: E402
-from tests.hf_tiny_models import build_gpt2  # noqa: E402
+from tests.support.hf_tiny_models import build_gpt2  # noqa: E402
 
 
 def _registry(model_dir: Path | None, **models: Any) -> ModelRegistry:

@@ -1,0 +1,180 @@
+"""The call machines: one request's attempts, retries and failover, written once.
+
+Each function here is a generator that does no I/O: it yields effects (``service.drivers``) and
+is resumed with their results. The drivers run the same machine from a thread or from asyncio,
+plainly or as a stream, so the rules below hold identically in every call style:
+
+* every attempt is measured and recorded exactly once (``Attempt``), however it ends;
+* an attempt is retried only for a retryable ``ProviderError``, after the policy's delay;
+* a stream is retried (or fails over) only before its first text reached the consumer;
+* a cancellation (``KeyboardInterrupt``, ``asyncio.CancelledError``, a consumer closing the
+  stream) is recorded as ``cancelled``, never retried, and closes the provider's stream;
+* a group tries its members in the order ``GroupCall`` (routing) plans, one attempt each per
+  pass, and feeds each member's outcome to its circuit breaker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from modelwire.errors import ProviderError
+from modelwire.routing.group import Sleep
+from modelwire.routing.retry import SINGLE_ATTEMPT
+from modelwire.service.attempt import Attempt, Recorder
+from modelwire.service.drivers import (
+    END,
+    CloseStream,
+    Emit,
+    Invoke,
+    Machine,
+    NextEvent,
+    OpenStream,
+    Prepare,
+    Wait,
+)
+from modelwire.service.groups import Member
+from modelwire.types import ChatRequest, ChatResponse, StreamEvent
+
+if TYPE_CHECKING:
+    from modelwire.providers.base import ChatModel
+    from modelwire.routing.group import GroupCall
+    from modelwire.routing.retry import RetryPolicy
+    from modelwire.usage.events import UsageStatus
+
+__all__ = ["StreamProgress", "group_run", "model_call", "model_stream"]
+
+_CANCELLATIONS = (KeyboardInterrupt, GeneratorExit, asyncio.CancelledError)
+
+
+def _status(error: BaseException) -> UsageStatus:
+    return "cancelled" if isinstance(error, _CANCELLATIONS) else "error"
+
+
+@dataclass(slots=True)
+class StreamProgress:
+    """What a stream attempt has delivered so far (read by the group around it)."""
+
+    delivered: bool = False
+    latency_ms: float = 0.0
+
+
+def _after_failure(
+    record: Attempt, err: BaseException, policy: RetryPolicy, attempt: int, retryable: bool
+) -> Machine[None]:
+    """Record a failed attempt, then wait before the next one, or re-raise ``err``."""
+    record.failed(err, _status(err))
+    if not (retryable and isinstance(err, ProviderError) and policy.should_retry(err, attempt)):
+        raise err
+    yield Wait(policy, policy.delay(err, attempt))
+
+
+def model_call(
+    recorder: Recorder,
+    model: ChatModel,
+    request: ChatRequest,
+    policy: RetryPolicy,
+    *,
+    caller: str | None,
+    group: str | None = None,
+    first_attempt: int = 1,
+) -> Machine[ChatResponse]:
+    """Call one model, retrying retryable failures as ``policy`` allows."""
+    attempt = first_attempt
+    yield Prepare(model)
+    while True:
+        record = recorder.start(model, request, caller, group, attempt)
+        try:
+            response: ChatResponse = yield Invoke(model, request)
+        except BaseException as err:
+            yield from _after_failure(record, err, policy, attempt, retryable=True)
+            attempt += 1
+            continue
+        return record.succeeded(response)
+
+
+def model_stream(
+    recorder: Recorder,
+    model: ChatModel,
+    request: ChatRequest,
+    policy: RetryPolicy,
+    *,
+    caller: str | None,
+    group: str | None = None,
+    first_attempt: int = 1,
+    progress: StreamProgress | None = None,
+) -> Machine[ChatResponse | None]:
+    """Stream one model's answer; retry as ``policy`` allows until the first text is out."""
+    progress = progress if progress is not None else StreamProgress()
+    attempt = first_attempt
+    yield Prepare(model)
+    while True:
+        record = recorder.start(model, request, caller, group, attempt, stream=True)
+        parts: list[str] = []
+        final: StreamEvent | None = None
+        events = None
+        try:
+            events = yield OpenStream(model, request)
+            while (event := (yield NextEvent(events))) is not END:
+                if event.done:
+                    final = event
+                    continue
+                if event.text:
+                    record.first_token()
+                    parts.append(event.text)
+                    progress.delivered = True
+                yield Emit(event)
+        except BaseException as err:
+            if events is not None:
+                yield CloseStream(events)
+            yield from _after_failure(record, err, policy, attempt, retryable=not parts)
+            attempt += 1
+            continue
+        last = record.stream_finished(final, "".join(parts))
+        progress.latency_ms = last.latency_ms or 0.0
+        yield Emit(last)
+        return None
+
+
+def group_run(
+    recorder: Recorder,
+    run: GroupCall,
+    member: Member,
+    *,
+    caller: str | None,
+    stream: bool = False,
+) -> Machine[ChatResponse | None]:
+    """Run a request through a group: each planned member once per pass, until one answers.
+
+    A stream fails over only until its first text reached the consumer; it returns ``None``.
+    """
+    while (step := run.next_step()) is not None:
+        if isinstance(step, Sleep):
+            yield Wait(run.group.retry, step.seconds)
+            continue
+        progress = StreamProgress()
+        try:
+            model, request = member(step.member)
+            attempts = model_stream if stream else model_call
+            response = yield from attempts(
+                recorder,
+                model,
+                request,
+                SINGLE_ATTEMPT,
+                caller=caller,
+                group=run.group.name,
+                first_attempt=step.attempt,
+                **({"progress": progress} if stream else {}),
+            )
+        except ProviderError as err:
+            run.failed(step.member, err)
+            if progress.delivered:
+                raise
+            continue
+        except BaseException:
+            run.aborted(step.member)
+            raise
+        run.succeeded(step.member, response.latency_ms if response else progress.latency_ms)
+        return response
+    raise run.error()

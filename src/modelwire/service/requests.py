@@ -1,0 +1,54 @@
+"""A ``ChatRequest`` from what a caller passed: a prompt and call parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from modelwire.assemble import plain_request
+from modelwire.types import ChatRequest, Message, normalise_messages
+
+__all__ = ["ACCEPTED_PARAMS", "REQUEST_FIELDS", "Prompt", "build_request"]
+
+Prompt = str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]]
+"""A prompt string, one message, or a list of messages (``mw.Message`` or role/content dicts)."""
+
+#: Call parameters that are fields of ``ChatRequest``.
+REQUEST_FIELDS = frozenset(
+    ("system", "max_tokens", "temperature", "top_p", "stop", "seed", "timeout")
+)
+#: Every call parameter a model id accepts (groups also take routing hints).
+ACCEPTED_PARAMS = REQUEST_FIELDS | {"provider_params"}
+
+
+def build_request(
+    prompt: Prompt, params: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
+) -> ChatRequest:
+    """A ``ChatRequest`` from a prompt and call parameters; ``defaults`` fill unset fields."""
+    if type(prompt) is str and not defaults:  # the common call: a prompt, plain parameters
+        request = plain_request(prompt, params)
+        if request is not None:
+            return request
+    if not params and not defaults:
+        return ChatRequest(messages=normalise_messages(prompt))
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    if defaults:
+        for key, value in defaults.items():
+            (fields if key in REQUEST_FIELDS else extra)[key] = value
+    for key, value in params.items():
+        if key in REQUEST_FIELDS:
+            if value is not None:
+                fields[key] = value
+        elif key != "provider_params":
+            unknown = sorted(set(params) - ACCEPTED_PARAMS)
+            raise TypeError(f"unexpected parameter(s): {', '.join(unknown)}")
+    stop = fields.get("stop")
+    if isinstance(stop, str):
+        fields["stop"] = (stop,)
+    elif stop is not None:
+        fields["stop"] = tuple(stop)
+    passthrough = params.get("provider_params")
+    if passthrough:
+        extra.update(passthrough)
+    return ChatRequest(messages=normalise_messages(prompt), provider_params=extra, **fields)
