@@ -2,8 +2,8 @@
 
 Rich fits a table to the console by wrapping its columns and, when that is not enough, by
 cutting cells with "…". ``print_table`` prints at the console's width (the terminal's, or
-``COLUMNS``, or 80 for a pipe) when the table fits in it, and otherwise at the narrowest width
-at which every ``no_wrap`` column (ids, numbers, money) is whole: only text columns wrap.
+``COLUMNS``, or 80 for a pipe) when every ``no_wrap`` column (ids, numbers, money) fits whole
+in it, text columns wrapping, and otherwise at the table's natural width, one line per row.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-__all__ = ["new_table", "print_table", "stdout_console"]
+__all__ = ["TEXT_WIDTH", "new_table", "print_table", "stdout_console"]
+
+#: The widest a text column grows before its cells wrap.
+TEXT_WIDTH = 48
 
 
 def stdout_console() -> Console:
@@ -28,7 +31,7 @@ def new_table(*columns: tuple[str, str], title: str | None = None, **options: An
     """A table of ``(header, kind)`` columns in the compact style of the CLI.
 
     ``kind`` is ``"id"`` (left, never cut), ``"num"`` (right, never cut) or ``"text"`` (left,
-    wraps when the terminal is narrow).
+    wraps when the terminal is narrow, and past ``TEXT_WIDTH`` characters in any case).
     """
     from rich import box
     from rich.table import Table
@@ -41,6 +44,7 @@ def new_table(*columns: tuple[str, str], title: str | None = None, **options: An
             justify="right" if kind == "num" else "left",
             no_wrap=whole,
             overflow="fold",
+            max_width=None if whole else TEXT_WIDTH,
         )
     return table
 
@@ -62,14 +66,17 @@ def needed_width(console: Console, table: Table) -> int:
 
 
 def print_table(table: Table, console: Console | None = None) -> None:
-    """Print ``table`` at the console's width, or wider when an id or a number needs it."""
+    """Print ``table`` at the console's width when its ids and numbers fit whole; otherwise
+    at its natural width (one line per row: the terminal folds lines, nothing is cut)."""
+    from rich.measure import Measurement
+
     console = console or stdout_console()
-    needed = needed_width(console, table)
-    if needed <= console.width:
+    if needed_width(console, table) <= console.width:
         console.print(table)
         return
+    natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
     saved = console.width
-    console.width = needed
+    console.width = natural
     try:
         console.print(table)
     finally:

@@ -174,7 +174,15 @@ class ModelDiscoveryService:
         try:
             cls = self.registry.factory.provider_class(ctx.type)
             for module in cls.requires:
-                importlib.import_module(module)
+                try:
+                    importlib.import_module(module)
+                except ModuleNotFoundError:
+                    from modelwire.factory import MissingDependencyError
+
+                    raise MissingDependencyError(
+                        f"provider {name!r} (type {ctx.type}) needs the {module!r} package: "
+                        f"pip install 'modelwire[{cls.extra or ctx.type}]'"
+                    ) from None
             if name not in self._prepared:
                 build = getattr(cls, "sync_client", None)
                 if build is None:
