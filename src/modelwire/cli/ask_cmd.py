@@ -220,8 +220,12 @@ def ask(
     ] = None,
     stream: Annotated[bool, typer.Option("--stream", help="Print text as it arrives.")] = False,
     system: Annotated[str | None, typer.Option("--system", help="System prompt.")] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1)] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", min=0.0)] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=1, help="Most tokens to generate.")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", min=0.0, help="Sampling temperature.")
+    ] = None,
     options: Annotated[
         list[str] | None,
         typer.Option(
@@ -248,7 +252,12 @@ def ask(
     config: ConfigOpt = None,
 ) -> None:
     """Ask a model, a group, or the best match for a task, and print the answer with its
-    tokens, cost and latency."""
+    tokens, cost and latency.
+
+    The model is -m/--model or the first of two words, else default_model (configuration or
+    MODELWIRE_DEFAULT_MODEL). A single word that names a model takes the prompt from stdin
+    (echo "Hello" | modelwire ask mini); with no words at all the prompt is read from stdin.
+    """
     if strategy not in STRATEGIES:
         fail(f"--provider-strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
     if temperature is not None and not math.isfinite(temperature):

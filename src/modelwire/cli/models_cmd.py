@@ -60,7 +60,11 @@ def models(
         typer.Option("--gpu-memory", help="GPU memory in GB to check --recommend against."),
     ] = None,
 ) -> None:
-    """List the registered models with prices, context windows and capabilities."""
+    """List the registered models with prices, context windows and capabilities.
+
+    Models that modelwire discover found are included from its cache (no network). With no
+    provider configured, --catalog lists the bundled catalog.
+    """
     if recommend is not None:
         from modelwire.cli.recommend_cmd import show_recommendation
 
@@ -227,7 +231,7 @@ def _print_notes(
     from rich.console import Console
     from rich.markup import escape
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False)
     for i in infos:
         if not i.available:
             reason = i.unavailable_reason or "unavailable"
