@@ -41,6 +41,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("demo-concurrency", ["demo", "--concurrency", "1000"], "'--concurrency'"),
     ("demo-error-rate", ["demo", "--error-rate", "2"], "'--error-rate'"),
     ("demo-latency", ["demo", "--latency-ms", "-1"], "'--latency-ms'"),
+    ("demo-latency-huge", ["demo", "--latency-ms", "1e300"], "'--latency-ms'"),
+    ("demo-calls-huge", ["demo", "--calls", "1000000000"], "'--calls'"),
     ("demo-db-bogus", ["demo", "--db", "bogus://x"], "cannot use the database bogus://x"),
     ("demo-db-directory", ["demo", "--db", "{dir}"], "is a directory"),
     ("demo-db-not-a-database", ["demo", "--db", "{notdb}"], "file is not a database"),
@@ -58,6 +60,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("models-recommend", ["models", "--recommend", "nosuch"], "nosuch"),
     ("models-tier", ["models", "--recommend", "code", "--tier", "huge"], "huge"),
     ("models-gpu-memory", ["models", "--recommend", "code", "--gpu-memory", "x"], "'--gpu-memory'"),
+    ("models-gpu-memory-neg", ["models", "--recommend", "code", "--gpu-memory", "-5"], "'--gpu-memory'"),
     # ask
     ("ask-no-model", ["ask", "-c", "{cfg}", "hi"], "no model chosen"),
     ("ask-no-prompt", ["ask", "-c", "{cfg}", "mock:alpha"], "no prompt"),
@@ -105,6 +108,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("export-db-bogus", ["usage", "export", "--db", "bogus://x"], "bogus://x"),
     ("plot-since-overflow", ["usage", "plot", "--db", "{db}", "--since", "99999999999d"], "out of range"),
     ("plot-db-directory", ["usage", "plot", "--db", "{dir}"], "is a directory"),
+    ("plot-out-missing-dir", ["usage", "plot", "--db", "{db}", "--out", "{dir}/no/x.png"], "No such file"),
+    ("plot-out-format", ["usage", "plot", "--db", "{db}", "--out", "{dir}/x.xyz"], "not supported"),
     ("tail-lines", ["usage", "tail", "--db", "{db}", "-n", "-1"], "'-n' / '--lines'"),
     ("tail-interval", ["usage", "tail", "--db", "{db}", "--interval", "0"], "'--interval'"),
     ("tail-for", ["usage", "tail", "--db", "{db}", "--for", "-1"], "'--for'"),
@@ -224,3 +229,23 @@ def test_console_script_prints_one_line(
     )
     assert proc.returncode == 2, proc.stderr
     assert_one_line(proc.stderr, fragment)
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("postgresql+psycopg://mw@127.0.0.1:9/x", "(pip install 'modelwire[postgres]')"),
+        ("postgresql+psycopg2://mw@127.0.0.1:9/x", "write postgresql+psycopg://"),
+    ],
+)
+def test_missing_database_driver_names_the_extra(
+    url: str,
+    hint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On an install without the [postgres] extra (simulated: its driver cannot be imported)."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    monkeypatch.setitem(sys.modules, "psycopg2", None)
+    assert run(["usage", "summary", "--db", url], monkeypatch) == 2
+    assert_one_line(capsys.readouterr().err, hint)

@@ -58,9 +58,13 @@ def demo_config(latency_ms: float, error_rate: float) -> dict[str, Any]:
 
 
 def demo(
-    calls: Annotated[int, typer.Option("--calls", "-n", min=1, help="Calls to make.")] = 120,
+    calls: Annotated[
+        int, typer.Option("--calls", "-n", min=1, max=100_000, help="Calls to make.")
+    ] = 120,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
-    latency_ms: Annotated[float, typer.Option("--latency-ms", min=0)] = 20.0,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", min=0, max=10_000, help="Mock latency per call.")
+    ] = 20.0,
     error_rate: Annotated[float, typer.Option("--error-rate", min=0.0, max=1.0)] = 0.03,
     db: Annotated[
         str | None, typer.Option("--db", help="Ledger URL (default: user data dir).")

@@ -68,6 +68,13 @@ def database_error(exc: BaseException, url: str | None = None) -> str:
         if not line.lstrip().startswith(("(Background on this error", "[SQL:", "[parameters:"))
     ]
     message = one_line("\n".join(kept)) or type(exc).__name__
+    if isinstance(exc, ModuleNotFoundError):  # the URL's database driver is not installed
+        driver = (exc.name or "").split(".")[0]
+        hints = {
+            "psycopg": "pip install 'modelwire[postgres]'",
+            "psycopg2": "pip install 'modelwire[postgres]' and write postgresql+psycopg://",
+        }
+        message += f" ({hints.get(driver, f'install the {driver!r} driver, or use another URL')})"
     if url:
         from modelwire.cli.common import mask_url
 
@@ -124,6 +131,9 @@ def run_app(app: typer.Typer, args: list[str] | None = None) -> None:
             raise
         if _is_database_error(exc):
             _print_error(database_error(exc))
+            sys.exit(2)
+        if type(exc).__module__.startswith("yaml"):  # a file the loader did not wrap
+            _print_error(f"cannot read the configuration: {exc}")
             sys.exit(2)
         if isinstance(exc, OSError | ValueError | ArithmeticError):
             _print_error(f"{type(exc).__name__}: {exc}")

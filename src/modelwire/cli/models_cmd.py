@@ -57,7 +57,9 @@ def models(
     ] = "small",
     gpu_memory: Annotated[
         float | None,
-        typer.Option("--gpu-memory", help="GPU memory in GB to check --recommend against."),
+        typer.Option(
+            "--gpu-memory", min=0.0, help="GPU memory in GB to check --recommend against."
+        ),
     ] = None,
 ) -> None:
     """List the registered models with prices, context windows and capabilities.

@@ -123,6 +123,7 @@ def summary_cmd(
 ) -> None:
     """Calls, errors, tokens and cost, grouped; then latency percentiles (p50, p95, p99) and
     time to first token of the successful attempts."""
+    from modelwire.cli.progress import spinner
     from modelwire.usage.reports import GROUP_KEYS, latency_percentiles
 
     keys = tuple(k.strip() for k in by.split(",") if k.strip())
@@ -132,7 +133,7 @@ def summary_cmd(
     if len(set(keys)) != len(keys):
         fail(f"--by {by}: a key is given twice")
     _check_when(since=since, until=until)
-    with open_ledger(db) as ledger:
+    with open_ledger(db) as ledger, spinner("reading the ledger", enabled=not as_json):
         rows = ledger.summary(by=keys, since=since, until=until, caller=caller, model=model)
         latencies = latency_percentiles(
             ledger.engine, by=keys, since=since, until=until, caller=caller, model=model
@@ -343,6 +344,7 @@ def plot_cmd(
     db: DbOpt = None,
 ) -> None:
     """Cost per day stacked by model, and tokens by caller (matplotlib, no display needed)."""
+    from modelwire.cli.progress import spinner
     from modelwire.cli.usage_plot import render
 
     _check_when(since=since, until=until)
@@ -351,7 +353,8 @@ def plot_cmd(
         by_day = ledger.summary(by=("day", "model"), **kw)
         by_caller = ledger.summary(by=("caller",), **kw)
     try:
-        render(by_day, by_caller, out)
+        with spinner(f"drawing {out}"):
+            render(by_day, by_caller, out)
     except ImportError:
         fail("usage plot needs matplotlib: pip install 'modelwire[notebook]'")
     typer.echo(f"wrote {out}")
