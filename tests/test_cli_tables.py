@@ -61,24 +61,28 @@ def test_spinner_and_bar_draw_on_a_terminal(terminal: io.StringIO) -> None:
     with progress.spinner("working") as update:
         update("still working")
     assert "still working" in terminal.getvalue()
-    with progress.progress_bar("probing", 2) as step:
-        step("a")
-        step("b")
+    with progress.progress_bar("probing", 2) as steps:
+        steps.start("model-a")
+        steps.done()
+        steps.start("model-b")
+        steps.done()
     assert "2/2" in terminal.getvalue()
 
 
 def test_nothing_drawn_when_disabled(terminal: io.StringIO) -> None:
     with progress.spinner("working", enabled=False) as update:
         update("still working")
-    with progress.progress_bar("probing", 2, enabled=False) as step:
-        step("a")
+    with progress.progress_bar("probing", 2, enabled=False) as steps:
+        steps.start("a")
+        steps.done()
     assert terminal.getvalue() == ""
 
 
 def test_nothing_drawn_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     assert progress._stderr_terminal(True) is None  # pytest's captured stderr
-    with progress.spinner("working"), progress.progress_bar("probing", 1) as step:
-        step("a")
+    with progress.spinner("working"), progress.progress_bar("probing", 1) as steps:
+        steps.start("a")
+        steps.done()
     assert capsys.readouterr().err == ""
 
 

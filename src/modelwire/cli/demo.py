@@ -121,7 +121,7 @@ def demo(
     failures = 0
     t0 = time.perf_counter()
     with (
-        progress_bar("calling models", len(jobs)) as step,
+        progress_bar("calling models", len(jobs)) as steps,
         ThreadPoolExecutor(concurrency) as pool,
     ):
         futures = [
@@ -130,7 +130,7 @@ def demo(
         for fut in as_completed(futures):
             if fut.exception() is not None:
                 failures += 1
-            step("")
+            steps.done()
     elapsed = time.perf_counter() - t0
     ledger.flush()
     rows = run_rows(ledger, started)

@@ -33,14 +33,15 @@ def _probe(service: ModelService, targets: list[str], *, show: bool) -> dict[str
     from modelwire.cli.progress import progress_bar
 
     results: dict[str, str] = {}
-    with progress_bar("probing", len(targets), enabled=show) as step:
+    with progress_bar("probing", len(targets), enabled=show) as steps:
         for name in targets:
+            steps.start(name)
             try:
                 service.invoke_model(name, "ping", max_tokens=1)
                 results[name] = "ok"
             except Exception as exc:
                 results[name] = f"{type(exc).__name__}: {exc}"
-            step(name)
+            steps.done()
     return results
 
 

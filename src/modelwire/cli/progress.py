@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
-__all__ = ["progress_bar", "spinner"]
+__all__ = ["Steps", "progress_bar", "spinner"]
 
 
 def _stderr_terminal(enabled: bool) -> Console | None:
@@ -38,22 +39,36 @@ def spinner(message: str, *, enabled: bool = True) -> Iterator[Callable[[str], N
         yield lambda text: status.update(text)
 
 
+class Steps:
+    """What ``progress_bar`` yields: ``start(label)`` before a step, ``done()`` after it."""
+
+    def start(self, label: str) -> None:
+        """Show ``label`` as the step under way."""
+
+    def done(self) -> None:
+        """Count one step as finished."""
+
+
+class _BarSteps(Steps):
+    def __init__(self, bar: Progress, task: TaskID, message: str) -> None:
+        self._bar, self._task, self._message = bar, task, message
+
+    def start(self, label: str) -> None:
+        self._bar.update(self._task, description=f"{self._message} {label}")
+
+    def done(self) -> None:
+        self._bar.advance(self._task)
+
+
 @contextmanager
-def progress_bar(
-    message: str, total: int, *, enabled: bool = True
-) -> Iterator[Callable[[str], None]]:
-    """A bar of ``total`` steps on stderr; yields ``step(label)``, called after each step."""
+def progress_bar(message: str, total: int, *, enabled: bool = True) -> Iterator[Steps]:
+    """A bar of ``total`` steps on stderr, labelled with the step under way."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = _stderr_terminal(enabled)
     if console is None:
-        yield lambda _label: None
+        yield Steps()
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(message, total=total)
-
-        def step(label: str) -> None:
-            bar.update(task, advance=1, description=f"{message} {label}")
-
-        yield step
+        yield _BarSteps(bar, bar.add_task(message, total=total), message)
