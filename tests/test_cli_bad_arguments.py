@@ -249,3 +249,17 @@ def test_missing_database_driver_names_the_extra(
     monkeypatch.setitem(sys.modules, "psycopg2", None)
     assert run(["usage", "summary", "--db", url], monkeypatch) == 2
     assert_one_line(capsys.readouterr().err, hint)
+
+
+def test_one_line_drops_sqlalchemy_noise() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from modelwire.cli.errors import database_error, one_line
+
+    exc = OperationalError("SELECT 1", {"a": 1}, Exception("disk I/O error\ndetail: full"))
+    assert "Background on this error" in str(exc) and "[SQL:" in str(exc)
+    assert database_error(exc) == "database error: disk I/O error; detail: full"
+    wrapped = f"could not write 3 events: {exc}"
+    assert one_line(wrapped) == (
+        "could not write 3 events: (builtins.Exception) disk I/O error; detail: full"
+    )

@@ -187,6 +187,15 @@ def test_commands_work_on_postgresql(tmp_path: Path, request: pytest.FixtureRequ
     assert code == 0 and len(out.splitlines()) == 30
     code, out, _ = invoke("usage", "tail", "--db", url, "-n", "2")
     assert code == 0 and len(out.splitlines()) == 2
+    # the title names the database with its password masked (trust auth ignores the password)
+    from sqlalchemy.engine import make_url as parse_url
+
+    with_password = parse_url(url).set(password="hunter2").render_as_string(hide_password=False)
+    code, out, err = invoke("usage", "summary", "--db", with_password)
+    assert code == 0, err
+    title = out.splitlines()[0]
+    assert title.startswith("usage of all time · postgresql+psycopg://")
+    assert ":***@" in title and "hunter2" not in out
 
 
 def test_summary_title_names_the_range_and_the_database(db: str) -> None:

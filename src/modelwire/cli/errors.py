@@ -23,10 +23,15 @@ if TYPE_CHECKING:
 __all__ = ["database_error", "fail", "one_line", "run_app", "validation_error"]
 
 
+#: Lines SQLAlchemy adds to a database error: the statement, its parameters, a link.
+_DATABASE_NOISE = ("(Background on this error", "[SQL:", "[parameters:")
+
+
 def one_line(text: str) -> str:
-    """``text`` on one line: its non-empty lines joined with ``; ``, spaces collapsed."""
+    """``text`` on one line: its non-empty lines joined with ``; ``, spaces collapsed, without
+    the statement, parameters and link lines SQLAlchemy appends to database errors."""
     lines = [" ".join(line.split()) for line in str(text).splitlines()]
-    return "; ".join(line for line in lines if line)
+    return "; ".join(line for line in lines if line and not line.startswith(_DATABASE_NOISE))
 
 
 def _print_error(message: str) -> None:
@@ -61,13 +66,7 @@ def database_error(exc: BaseException, url: str | None = None) -> str:
     """A database failure as one line: the driver's message, without SQLAlchemy's SQL echo and
     "Background on this error" link; ``url`` (password masked) names the database."""
     orig = getattr(exc, "orig", None)
-    text = str(orig) if orig is not None else str(exc)
-    kept = [
-        line
-        for line in text.splitlines()
-        if not line.lstrip().startswith(("(Background on this error", "[SQL:", "[parameters:"))
-    ]
-    message = one_line("\n".join(kept)) or type(exc).__name__
+    message = one_line(str(orig) if orig is not None else str(exc)) or type(exc).__name__
     if isinstance(exc, ModuleNotFoundError):  # the URL's database driver is not installed
         driver = (exc.name or "").split(".")[0]
         hints = {
