@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -86,17 +87,14 @@ def test_nothing_drawn_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixtu
     assert capsys.readouterr().err == ""
 
 
-def test_discover_and_health_spin_only_without_json(
-    terminal: io.StringIO, tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_discover_and_health_spin_only_without_json(terminal: io.StringIO, tmp_path: Path) -> None:
     import json
-    from pathlib import Path
 
     from typer.testing import CliRunner
 
     from modelwire.cli.app import app
 
-    path = Path(str(tmp_path)) / "modelwire.yaml"
+    path = tmp_path / "modelwire.yaml"
     path.write_text("providers:\n  mock: {type: mock}\nmodels:\n  mock:a: {}\n")
     runner = CliRunner(env={"COLUMNS": "80"})
     as_json = runner.invoke(app, ["discover", "--json", "-c", str(path)])
