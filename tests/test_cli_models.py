@@ -75,7 +75,9 @@ def test_discovered_models_come_from_the_cache_without_network(
     cache = DiscoveryCache(platformdirs.user_cache_dir("modelwire"), cache_key(registry.providers))
     served = ModelInfo(id="local:served-model", provider="local", source="discovered")
     when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-    elsewhere = CachedListing("local", "openai_compatible", "http://127.0.0.2:9/v1", when, (served,))
+    elsewhere = CachedListing(
+        "local", "openai_compatible", "http://127.0.0.2:9/v1", when, (served,)
+    )
     cache.store({"local": elsewhere})
     code, out, _ = invoke("-c", str(config))
     assert code == 0 and "served-model" not in out  # listed by another server: not shown
