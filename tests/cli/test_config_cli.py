@@ -70,7 +70,7 @@ def test_check_lists_every_problem_and_exits_2(files: dict[str, Path]) -> None:
 def test_check_missing_file_and_defaults(files: dict[str, Path]) -> None:
     result = runner.invoke(app, ["config", "check", "nope.yaml"])
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines()[1] == "nope.yaml: file not found"
+    assert result.stderr.strip().splitlines() == ["error: nope.yaml: file not found"]
     result = runner.invoke(app, ["config", "check"])  # no ./modelwire.yaml, no user file
     assert result.exit_code == 0
     assert result.stdout.startswith(

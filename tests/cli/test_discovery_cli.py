@@ -81,3 +81,23 @@ def test_configuration_errors_exit_2(config_file: Path, tmp_path: Path) -> None:
     assert "latency_ms" in broken.output
     missing = runner.invoke(app, ["discover", "-c", str(tmp_path / "missing.yaml")])
     assert missing.exit_code == 2
+
+
+def test_missing_sdk_names_the_extra(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a core install (simulated: importing openai fails) the provider's error says which
+    extra to install, as ``ask`` does, instead of a bare ModuleNotFoundError."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openai", None)
+    result = runner.invoke(app, ["discover", "--json", "--refresh", "-c", str(config_file)])
+    assert result.exit_code == 0, result.output
+    errors = json.loads(result.stdout)["errors"]
+    assert set(errors) == {"broken", "local"}
+    for message in errors.values():
+        assert message.startswith("MissingDependencyError: ")
+        assert "pip install 'modelwire[openai]'" in message
+        assert "ModuleNotFoundError" not in message
+    table = runner.invoke(app, ["discover", "--refresh", "-c", str(config_file)])
+    assert "pip install 'modelwire[openai]'" in table.stdout.replace("\n", " ")
+    asked = runner.invoke(app, ["ask", "-c", str(config_file), "local:served-model", "hi"])
+    assert asked.exit_code != 0 and "pip install 'modelwire[openai]'" in str(asked.exception)

@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
@@ -40,7 +42,8 @@ def test_summary_table(db: str, snapshot: SnapshotAssertion) -> None:
     code, out, err = invoke("usage", "summary", "--db", db, "--by", "model,status")
     assert code == 0, err
     assert "unpriced" in out
-    lines = [line.rstrip() for line in out.splitlines()]
+    title, *lines = [line.rstrip() for line in out.splitlines()]
+    assert title == f"usage of all time · sqlite:///{db}"
     assert lines == snapshot
 
 
@@ -50,8 +53,9 @@ def test_all_unpriced_group_says_unpriced_not_zero(tmp_path: Path) -> None:
         ledger.record(event(0, model_id="mock:nameless", cost_usd=None))
     code, out, _ = invoke("usage", "summary", "--db", str(path))
     assert code == 0
-    (row,) = [line for line in out.splitlines() if "mock:nameless" in line]
+    row = next(line for line in out.splitlines() if "mock:nameless" in line)  # usage table
     assert row.split()[-1] == "unpriced"
+    assert "1 call unpriced" in out
     assert "$0" not in out
 
 
@@ -183,3 +187,104 @@ def test_commands_work_on_postgresql(tmp_path: Path, request: pytest.FixtureRequ
     assert code == 0 and len(out.splitlines()) == 30
     code, out, _ = invoke("usage", "tail", "--db", url, "-n", "2")
     assert code == 0 and len(out.splitlines()) == 2
+    # the title names the database with its password masked (trust auth ignores the password)
+    from sqlalchemy.engine import make_url as parse_url
+
+    with_password = parse_url(url).set(password="hunter2").render_as_string(hide_password=False)
+    code, out, err = invoke("usage", "summary", "--db", with_password)
+    assert code == 0, err
+    title = out.splitlines()[0]
+    assert title.startswith("usage of all time · postgresql+psycopg://")
+    assert ":***@" in title and "hunter2" not in out
+
+
+def test_summary_title_names_the_range_and_the_database(db: str) -> None:
+    code, out, _ = invoke("usage", "summary", "--db", db)
+    assert code == 0
+    assert out.splitlines()[0] == f"usage of all time · sqlite:///{db}"
+    code, out, _ = invoke(
+        "usage", "summary", "--db", db, "--since", "2026-03-02", "--until", "2026-03-03T06:00"
+    )
+    assert code == 0
+    assert out.splitlines()[0].startswith(
+        "usage from 2026-03-02 00:00 to 2026-03-03 06:00 (UTC) · sqlite:///"
+    )
+
+
+@pytest.fixture
+def timed_db(tmp_path: Path) -> str:
+    """100 successful attempts of mock:timed taking 1..100 ms (every other one streamed, first
+    token at a tenth of it), and slow failures that percentiles must leave out."""
+    path = tmp_path / "timed.db"
+    with UsageLedger(path) as ledger:
+        for i in range(1, 101):
+            ttft = i / 10 if i % 2 == 0 else None
+            ledger.record(
+                event(i, model_id="mock:timed", status="ok", error_type=None, latency_ms=i,
+                      ttft_ms=ttft, stream=ttft is not None)
+            )  # fmt: skip
+        for i in range(5):
+            ledger.record(
+                event(i, model_id="mock:timed", status="error", error_type="TimeoutError",
+                      latency_ms=30_000.0)
+            )  # fmt: skip
+    return str(path)
+
+
+def test_summary_latency_percentiles(timed_db: str) -> None:
+    code, out, _ = invoke("usage", "summary", "--db", timed_db, "--json")
+    assert code == 0
+    (row,) = json.loads(out)
+    assert row["calls"] == 105 and row["errors"] == 5
+    assert (row["latency_p50_ms"], row["latency_p95_ms"], row["latency_p99_ms"]) == (50, 95, 99)
+    # ttft of the streamed attempts 2, 4, ..., 100: 0.2 .. 10.0 ms, 50 values
+    assert row["ttft_p50_ms"] == pytest.approx(5.0) and row["ttft_p95_ms"] == pytest.approx(9.6)
+    code, out, _ = invoke("usage", "summary", "--db", timed_db)
+    assert code == 0
+    assert "latency of successful attempts" in out
+    rows = [x.split() for x in out.splitlines() if x.split()[:1] == ["mock:timed"]]
+    assert rows[1] == ["mock:timed", "100", "50", "95", "99", "5.0"]  # after the usage row
+
+
+@given(
+    values=st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=200),
+    percent=st.sampled_from([50, 95, 99]),
+)
+def test_nearest_rank_percentile(values: list[float], percent: int) -> None:
+    from modelwire.usage.reports import _nearest_rank
+
+    ordered = sorted(values)
+    found = _nearest_rank(ordered, percent)
+    assert found in values
+    share = percent / 100 * len(values)
+    assert sum(v <= found for v in values) >= share  # at least p% at or below it
+    assert sum(v < found for v in values) < share  # and fewer than p% strictly below
+
+
+def test_tail_json_lines(db: str) -> None:
+    code, out, _ = invoke("usage", "tail", "--db", db, "-n", "3", "--json")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == [88, 89, 90]
+    assert {"model_id", "status", "cost_usd", "latency_ms", "ttft_ms", "priced"} <= set(rows[0])
+
+
+def test_tables_at_80_columns_never_cut_ids_or_numbers(tmp_path: Path) -> None:
+    long_id = "mock:an-unusually-long-model-name-from-a-vendor-2026-03-01-preview"
+    path = tmp_path / "wide.db"
+    with UsageLedger(path) as ledger:
+        for i in range(3):
+            ledger.record(event(i, model_id=long_id, input_tokens=123_456_789))
+            ledger.record(event(i, model_id="mock:short", input_tokens=5))
+    for args in ((), ("--wide",), ("--by", "model,caller,day")):
+        result = runner.invoke(app, ["usage", "summary", "--db", str(path), *args],
+                               env={"COLUMNS": "80"})  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "…" not in result.stdout
+        assert long_id in result.stdout and "370,370,382" in result.stdout  # the total
+    short = runner.invoke(
+        app, ["usage", "summary", "--db", str(path), "--model", "mock:short"], env={"COLUMNS": "80"}
+    )
+    title, *tables = short.stdout.splitlines()
+    assert str(path) in title
+    assert max(len(line) for line in tables) <= 80

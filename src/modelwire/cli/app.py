@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
     name="modelwire",
     help="Call LLMs from several providers through one registry, and see what they cost.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from modelwire import __version__
+
+        typer.echo(f"modelwire {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Call LLMs from several providers through one registry, and see what they cost."""
+
 
 # Sub-command registrations (one line each; keep them in this block).
 from modelwire.cli import ask_cmd as _ask  # noqa: E402

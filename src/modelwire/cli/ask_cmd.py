@@ -1,11 +1,17 @@
 """``modelwire ask``: one prompt to one model, a group, or a group made on the spot.
 
     modelwire ask mini "Hello"
+    modelwire ask -m mini "Hello"
+    echo "Hello" | modelwire ask mini
+    modelwire ask "Hello"                      # the configured default_model
     modelwire ask --providers openai anthropic --provider-strategy failover \\
         --capabilities code:strong reasoning:moderate --task-type code_generation "PROMPT"
 
-With ``--providers`` the command builds a group of one model per provider (the one that best
-meets the capabilities or the task's requirements, cheapest among equals) routed by
+The model is the one given (``-m/--model``, or the first of two words), else ``default_model``
+(configuration or ``MODELWIRE_DEFAULT_MODEL``). A single word that names a model, alias or group
+is the model, and the prompt is read from stdin; with no prompt word the prompt is always read
+from stdin. With ``--providers`` the command builds a group of one model per provider (the one
+that best meets the capabilities or the task's requirements, cheapest among equals) routed by
 ``--provider-strategy``. With only ``--capabilities`` or ``--task-type`` it routes through
 ``auto`` (every available model, task-aware). Click options take one value each, so the extra
 words after ``--providers`` and ``--capabilities`` arrive as positional words; they are sorted
@@ -14,19 +20,31 @@ back by what they look like (a configured provider name; ``name:strength``).
 
 from __future__ import annotations
 
+import json
+import math
+import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modelwire.cli.common import build_service, load, money
-from modelwire.cli.errors import fail
+from modelwire.cli.errors import fail, validation_error
 from modelwire.cli.models_cmd import ConfigOpt
 
 if TYPE_CHECKING:
-    from modelwire.registry.model_registry import ModelRegistry
-    from modelwire.service.model_service import ModelService
+    from modelwire.registry import ModelRegistry
+    from modelwire.service import ModelService
+    from modelwire.types import ChatResponse, StreamEvent
 
 STRATEGIES = ("failover", "round_robin", "weighted", "cost_optimized", "latency", "task_aware")
+
+NO_MODEL = (
+    "no model chosen: name one (modelwire ask MODEL PROMPT, or -m MODEL), or set default_model "
+    "in the configuration or MODELWIRE_DEFAULT_MODEL; modelwire models lists them"
+)
+#: ``-o`` keys that are fields of the request itself rather than provider parameters.
+REQUEST_FIELDS = ("top_p", "stop", "seed", "timeout")
+NO_PROMPT = "no prompt: give one after the model (quote it), or pipe it on stdin"
 
 
 def _is_capability(word: str) -> bool:
@@ -42,23 +60,59 @@ def _is_capability(word: str) -> bool:
     return True
 
 
+def _names_a_model(service: ModelService, word: str) -> bool:
+    """True when ``word`` is a group, a registered model or alias, or an id a provider takes."""
+    from modelwire.errors import ModelNotFoundError
+
+    if service.groups.get(word) is not None:
+        return True
+    try:
+        service.registry.get_model_info(word)
+    except (ModelNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _sort_words(
     words: list[str], registry: ModelRegistry, providers: list[str], capabilities: list[str]
-) -> tuple[str | None, str]:
-    """Split positional words into (model, prompt), moving stray provider/capability words."""
-    if not words:
-        fail("give a prompt")
-    *rest, prompt = words
-    model: str | None = None
-    for word in rest:
+) -> list[str]:
+    """The positional words left after moving stray provider and capability words back."""
+    left: list[str] = []
+    for word in words:
         if providers and word in registry.providers:
             providers.append(word)
         elif capabilities and _is_capability(word):
             capabilities.append(word)
-        elif model is None:
-            model = word
         else:
-            fail(f"unexpected argument {word!r} (quote the prompt if it has spaces)")
+            left.append(word)
+    return left
+
+
+def _read_stdin() -> str | None:
+    """The prompt piped on stdin, or ``None`` (a terminal, or nothing piped)."""
+    stream = sys.stdin
+    if stream is None or stream.isatty():
+        return None
+    text = stream.read()
+    return text if text.strip() else None
+
+
+def _model_and_prompt(
+    service: ModelService, words: list[str], model: str | None
+) -> tuple[str | None, str]:
+    """Split the positional words into (model, prompt), reading stdin when no prompt is given."""
+    if len(words) > 2 or (model is not None and len(words) > 1):
+        extra = words[1] if model is None else words[0]
+        fail(f"unexpected argument {extra!r} (quote the prompt if it has spaces)")
+    if len(words) == 2:
+        return words[0], words[1]
+    if len(words) == 1 and (model is not None or not _names_a_model(service, words[0])):
+        return model, words[0]
+    if words:
+        model = words[0]
+    prompt = _read_stdin()
+    if prompt is None:
+        fail(NO_PROMPT if model is not None else f"{NO_PROMPT} (modelwire ask [MODEL] PROMPT)")
     return model, prompt
 
 
@@ -113,13 +167,43 @@ def _route(
             ModelGroup("cli", members, strategy=strategy, retry=registry.config.retry), replace=True
         )
         return "cli", hints
-    if model is None:
+    if model is not None:
+        return model, hints
+    if hints:
         return "auto", hints
-    return model, hints
+    if service.default_model:
+        return str(service.default_model), hints
+    fail(NO_MODEL)
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``-o key=value`` pairs: a value that parses as JSON is used as such (``-o seed=7``,
+    ``-o 'stop=["\\n"]'``), any other value as a string."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            fail(f"-o/--option takes key=value; got {pair!r}")
+        try:
+            params[key] = json.loads(raw)
+        except ValueError:
+            params[key] = raw
+    return params
 
 
 def ask(
-    words: Annotated[list[str], typer.Argument(help="[MODEL] PROMPT (MODEL: id, alias or group).")],
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="[MODEL] PROMPT (MODEL: id, alias or group). With no PROMPT, it is read from "
+            "stdin."
+        ),
+    ] = None,
+    model_option: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="The model, alias or group (default: default_model)."),
+    ] = None,
     providers: Annotated[
         list[str] | None,
         typer.Option("--providers", help="Route across these providers' best models."),
@@ -136,22 +220,56 @@ def ask(
     ] = None,
     stream: Annotated[bool, typer.Option("--stream", help="Print text as it arrives.")] = False,
     system: Annotated[str | None, typer.Option("--system", help="System prompt.")] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens")] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=1, help="Most tokens to generate.")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", min=0.0, help="Sampling temperature.")
+    ] = None,
+    options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="Parameter key=value (repeatable; JSON values are parsed): top_p, stop, seed, "
+            "timeout, or any provider parameter.",
+        ),
+    ] = None,
+    caller: Annotated[
+        str | None, typer.Option("--caller", help="Caller name recorded in the ledger.")
+    ] = None,
     db: Annotated[
         str | None, typer.Option("--db", help="Ledger URL for this call's usage.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the response as JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the response as JSON (text, model_id, usage, cost_usd, latency_ms, "
+            "request_id).",
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Ask a model, a group, or the best match for a task, and print the answer with its
-    tokens, cost and latency."""
+    tokens, cost and latency.
+
+    The model is -m/--model or the first of two words, else default_model (configuration or
+    MODELWIRE_DEFAULT_MODEL). A single word that names a model takes the prompt from stdin
+    (echo "Hello" | modelwire ask mini); with no words at all the prompt is read from stdin.
+    """
     if strategy not in STRATEGIES:
         fail(f"--provider-strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
+    if temperature is not None and not math.isfinite(temperature):
+        fail(f"--temperature must be a finite number >= 0; got {temperature}")
+    from pydantic import ValidationError
+
+    provider_params = parse_options(list(options or []))
     service = build_service(load(config), db=db)
     providers, capabilities = list(providers or []), list(capabilities or [])
     try:
-        model, prompt = _sort_words(list(words), service.registry, providers, capabilities)
+        left = _sort_words(list(words or []), service.registry, providers, capabilities)
+        model, prompt = _model_and_prompt(service, left, model_option)
         name, hints = _route(service, model, providers, strategy, capabilities, task_type)
         params: dict[str, Any] = {
             "system": system,
@@ -159,17 +277,28 @@ def ask(
             "temperature": temperature,
             **hints,
         }
+        for key in [k for k in provider_params if k in REQUEST_FIELDS]:
+            params[key] = provider_params.pop(key)  # -o top_p=0.9 is the request's own field
+        if provider_params:
+            params["provider_params"] = provider_params
         try:
-            if stream and not as_json:
-                _stream(service, name, prompt, params)
+            if stream:
+                final = _stream(service, name, prompt, caller, params, echo=not as_json)
+                if as_json:
+                    typer.echo(json.dumps(_stream_json(final, name), indent=2))
                 return
-            resp = service.invoke_model(name, prompt, **params)
+            from modelwire.cli.progress import spinner
+
+            with spinner(f"asking {name}", enabled=not as_json):
+                resp = service.invoke_model(name, prompt, caller=caller, **params)
         except TypeError as exc:  # routing hints given to a plain model
             fail(f"{exc}; --capabilities/--task-type need a group, --providers or no MODEL")
+        except ValidationError as exc:  # a request field out of range (-o top_p=7)
+            fail(validation_error(exc))
     finally:
         service.close()
     if as_json:
-        typer.echo(resp.model_dump_json(indent=2))
+        typer.echo(json.dumps(response_json(resp), indent=2))
         return
     typer.echo(resp.text)
     _footer(
@@ -181,13 +310,58 @@ def ask(
     )
 
 
-def _stream(service: ModelService, name: str, prompt: str, params: dict[str, Any]) -> None:
+def response_json(resp: ChatResponse) -> dict[str, Any]:
+    """What ``ask --json`` prints: the answer, its usage, cost (a string; ``null`` when
+    unpriced), latency and the provider's request id."""
+    return {
+        "text": resp.text,
+        "model_id": resp.model_id,
+        "usage": resp.usage.model_dump(),
+        "cost_usd": None if resp.cost_usd is None else str(resp.cost_usd),
+        "latency_ms": resp.latency_ms,
+        "request_id": resp.request_id,
+        "finish_reason": resp.finish_reason,
+        "attempts": resp.attempts,
+    }
+
+
+def _stream_json(final: tuple[str, StreamEvent | None], name: str) -> dict[str, Any]:
+    text, event = final
+    if event is None:
+        return {"text": text, "model_id": name}
+    return {
+        "text": text,
+        "model_id": event.model_id or name,
+        "usage": event.usage.model_dump() if event.usage is not None else None,
+        "cost_usd": None if event.cost_usd is None else str(event.cost_usd),
+        "latency_ms": event.latency_ms,
+        "ttft_ms": event.ttft_ms,
+        "request_id": event.request_id,
+        "finish_reason": event.finish_reason,
+    }
+
+
+def _stream(
+    service: ModelService,
+    name: str,
+    prompt: str,
+    caller: str | None,
+    params: dict[str, Any],
+    *,
+    echo: bool,
+) -> tuple[str, StreamEvent | None]:
+    """Print (when ``echo``) the text as it arrives; return it with the final event."""
     final = None
-    for event in service.stream_model(name, prompt, **params):
+    parts: list[str] = []
+    for event in service.stream_model(name, prompt, caller=caller, **params):
         if event.done:
             final = event
         else:
-            typer.echo(event.text, nl=False)
+            parts.append(event.text)
+            if echo:
+                typer.echo(event.text, nl=False)
+    if not echo:
+        return "".join(parts), final
     typer.echo()
     if final is not None and final.usage is not None:
         _footer(
@@ -197,11 +371,10 @@ def _stream(service: ModelService, name: str, prompt: str, params: dict[str, Any
             money(final.cost_usd),
             final.latency_ms or 0,
         )
+    return "".join(parts), final
 
 
 def _footer(model_id: str, tin: int, tout: int, cost: str, latency_ms: float) -> None:
-    import sys
-
     from rich.console import Console
 
     sys.stdout.flush()

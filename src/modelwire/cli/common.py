@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from modelwire.config.schema import Config
     from modelwire.service.model_service import ModelService
     from modelwire.usage.events import UsageSink
+    from modelwire.usage.ledger import UsageLedger
 
 
 def load(config: Path | None) -> Config:
@@ -23,14 +25,35 @@ def open_ledger(config: Config, db: str | None) -> UsageSink | None:
     """The ledger ``--db`` names, or the configured one; ``None`` when usage is disabled."""
     if db is None and not config.usage.enabled:
         return None
-    from modelwire.usage.ledger import UsageLedger
-
-    return UsageLedger(
+    return connect_ledger(
         db or config.usage.database,
         batch_size=config.usage.batch_size,
         flush_interval_ms=config.usage.flush_interval_ms,
         store_prompts=config.usage.store_prompts,
     )
+
+
+def connect_ledger(url: str | None, **options: Any) -> UsageLedger:
+    """``UsageLedger(url, **options)``; a database that cannot be opened (a bad URL, a
+    directory, an unreachable server) exits 2 with one line naming it, password masked."""
+    from modelwire.cli.errors import database_error, fail
+    from modelwire.errors import ModelwireError
+    from modelwire.usage.ledger import UsageLedger
+    from modelwire.usage.store import normalise_url, sqlite_path
+
+    real = normalise_url(url)
+    try:
+        path = sqlite_path(real)
+    except Exception as exc:  # not a URL SQLAlchemy can read
+        fail(database_error(exc, real))
+    if path is not None and path.is_dir():
+        fail(f"cannot use the database {mask_url(real)}: {path} is a directory")
+    try:
+        return UsageLedger(real, **options)
+    except ModelwireError:
+        raise
+    except Exception as exc:
+        fail(database_error(exc, real))
 
 
 def build_service(config: Config, *, db: str | None = None, ledger: bool = True) -> ModelService:
@@ -42,6 +65,17 @@ def build_service(config: Config, *, db: str | None = None, ledger: bool = True)
     return ModelService(
         ModelRegistry.from_config(config), sink, store_prompts=config.usage.store_prompts
     )
+
+
+def mask_url(url: str) -> str:
+    """A database or service URL with its password replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def money(value: Decimal | None, places: int = 6) -> str:

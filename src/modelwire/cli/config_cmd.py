@@ -28,17 +28,21 @@ FileArg = Annotated[
 
 
 def _load(file: Path | None) -> Config:
-    """Load ``file`` (or search); on problems print each on its own line and exit 2."""
+    """Load ``file`` (or search); on problems exit 2 after printing the one problem on one line,
+    or a count and then each problem on its own line."""
     from modelwire.config.loader import load_config
     from modelwire.errors import ConfigError
 
     try:
         return load_config(file)
     except ConfigError as exc:
-        count = len(exc.problems)
-        typer.echo(f"error: {count} configuration problem{'s' if count != 1 else ''}", err=True)
-        for location, message in exc.problems:
-            typer.echo(f"{location}: {message}" if location else message, err=True)
+        lines = [f"{loc}: {msg}" if loc else msg for loc, msg in exc.problems]
+        if len(lines) == 1:
+            typer.echo(f"error: {lines[0]}", err=True)
+        else:
+            typer.echo(f"error: {len(lines)} configuration problems", err=True)
+            for line in lines:
+                typer.echo(line, err=True)
         raise typer.Exit(2) from None
 
 

@@ -21,6 +21,7 @@ from modelwire.cli.common import money
 
 if TYPE_CHECKING:
     from modelwire.types import ChatResponse
+    from modelwire.usage.ledger import UsageLedger
 
 DEMO_MODELS = (
     "openai:gpt-4o-mini",
@@ -57,9 +58,13 @@ def demo_config(latency_ms: float, error_rate: float) -> dict[str, Any]:
 
 
 def demo(
-    calls: Annotated[int, typer.Option("--calls", "-n", min=1, help="Calls to make.")] = 120,
+    calls: Annotated[
+        int, typer.Option("--calls", "-n", min=1, max=100_000, help="Calls to make.")
+    ] = 120,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
-    latency_ms: Annotated[float, typer.Option("--latency-ms", min=0)] = 20.0,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", min=0, max=10_000, help="Mock latency per call.")
+    ] = 20.0,
     error_rate: Annotated[float, typer.Option("--error-rate", min=0.0, max=1.0)] = 0.03,
     db: Annotated[
         str | None, typer.Option("--db", help="Ledger URL (default: user data dir).")
@@ -67,18 +72,18 @@ def demo(
 ) -> None:
     """Run mock models through the service: the three access styles, then N concurrent calls."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from modelwire.access import ModelNamespace
+    from modelwire.cli.common import connect_ledger
+    from modelwire.cli.progress import progress_bar
     from modelwire.config.loader import load_config
     from modelwire.enums import ModelEnum
-    from modelwire.registry.model_registry import ModelRegistry
-    from modelwire.service.model_service import ModelService
-    from modelwire.usage.ledger import UsageLedger
+    from modelwire.registry import ModelRegistry
+    from modelwire.service import ModelService
 
-    console = Console()
+    console = Console(highlight=False)
     config = load_config(overrides=demo_config(latency_ms, error_rate))
-    ledger = UsageLedger(db or config.usage.database)
+    ledger = connect_ledger(db or config.usage.database)
     service = ModelService(ModelRegistry.from_config(config), ledger, caller="demo")
     started = datetime.now(UTC)
     console.print(f"[bold]modelwire demo[/] — mock providers, ledger at {ledger.url}")
@@ -115,59 +120,91 @@ def demo(
     ]
     failures = 0
     t0 = time.perf_counter()
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress, ThreadPoolExecutor(concurrency) as pool:
-        task = progress.add_task("calling models", total=len(jobs))
+    with (
+        progress_bar("calling models", len(jobs)) as steps,
+        ThreadPoolExecutor(concurrency) as pool,
+    ):
         futures = [
             pool.submit(service.invoke_model, m, p, caller=c, max_tokens=200) for m, p, c in jobs
         ]
         for fut in as_completed(futures):
             if fut.exception() is not None:
                 failures += 1
-            progress.advance(task)
+            steps.done()
     elapsed = time.perf_counter() - t0
     ledger.flush()
-    rows = ledger.summary(by=("model",), since=started)
+    rows = run_rows(ledger, started)
     service.close()
-    _print_summary(console, rows, len(jobs), failures, elapsed)
+    _print_summary(console, rows, len(styles), len(jobs), failures, elapsed)
+
+
+def run_rows(ledger: UsageLedger, since: datetime) -> list[dict[str, Any]]:
+    """Per model since ``since``: calls (first attempts), attempts, failed attempts, tokens and
+    cost, read back from the ledger."""
+    from decimal import Decimal
+
+    per: dict[str, dict[str, Any]] = {}
+    for r in ledger.records(since=since):
+        row = per.get(r.model_id)
+        if row is None:
+            row = per[r.model_id] = dict.fromkeys(
+                ("calls", "attempts", "errors", "tokens", "unpriced_calls"), 0
+            )
+            row.update(model=r.model_id, cost_usd=Decimal(0))
+        row["calls"] += r.attempt == 1
+        row["attempts"] += 1
+        row["errors"] += r.status == "error"
+        row["tokens"] += r.input_tokens + r.output_tokens
+        if r.cost_usd is None:
+            row["unpriced_calls"] += 1
+        else:
+            row["cost_usd"] += r.cost_usd
+    return [per[m] for m in sorted(per)]
 
 
 def _print_summary(
-    console: Any, rows: list[dict[str, Any]], calls: int, failures: int, elapsed: float
+    console: Any,
+    rows: list[dict[str, Any]],
+    style_calls: int,
+    concurrent_calls: int,
+    failures: int,
+    elapsed: float,
 ) -> None:
     from decimal import Decimal
 
-    from rich import box
-    from rich.table import Table
+    from modelwire.cli.tables import new_table, print_table
 
-    cached = any(row["cache_read_tokens"] for row in rows)
-    table = Table(title="usage this run (from the ledger)", box=box.SIMPLE_HEAD, pad_edge=False)
-    columns = ["model", "calls", "errors", "in tok", "out tok", *(["cached"] if cached else [])]
-    for col in [*columns, "cost"]:
-        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
+    table = new_table(
+        ("model", "id"),
+        ("calls", "num"),
+        ("attempts", "num"),
+        ("failed", "num"),
+        ("tokens", "num"),
+        ("cost", "num"),
+        title="usage this run (from the ledger)",
+    )
     total = Decimal(0)
-    for row in sorted(rows, key=lambda r: str(r["model"])):
-        total += row["cost_usd"] or 0
-        cost = (
-            money(row["cost_usd"]) if not row["unpriced_calls"] or row["cost_usd"] else "unpriced"
-        )
-        cells = [
-            str(row["model"]),
+    for row in rows:
+        total += row["cost_usd"]
+        cost = money(row["cost_usd"]) if not row["unpriced_calls"] else "unpriced"
+        table.add_row(
+            row["model"],
             str(row["calls"]),
+            str(row["attempts"]),
             str(row["errors"]),
-            f"{row['input_tokens']:,}",
-            f"{row['output_tokens']:,}",
-        ]
-        if cached:
-            cells.append(f"{row['cache_read_tokens']:,}")
-        table.add_row(*cells, cost)
-    console.print(table)
+            f"{row['tokens']:,}",
+            cost,
+        )
+    print_table(table, console)
+    calls = sum(row["calls"] for row in rows)
+    attempts = sum(row["attempts"] for row in rows)
+    failed = sum(row["errors"] for row in rows)
     console.print(
-        f"{calls} calls ({failures} failed after retries) in {elapsed:.2f}s "
-        f"at {calls / elapsed:.0f} calls/s; total cost {money(total)}"
+        f"{calls} calls ({style_calls} showing the access styles, {concurrent_calls} "
+        f"concurrent) in {attempts} attempts; {failed} attempts failed, "
+        f"{failures} calls failed after retries"
+    )
+    console.print(
+        f"{concurrent_calls} concurrent calls in {elapsed:.2f}s at "
+        f"{concurrent_calls / elapsed:.0f} calls/s; total cost {money(total)}"
     )

@@ -46,11 +46,14 @@ def discover(
         fail(f"no provider {provider!r} is configured (configured: {known})")
     if not registry.providers:
         fail("no providers are configured: add one under 'providers:'")
+    from modelwire.cli.progress import spinner
+
     with ModelDiscoveryService(registry, background=False) as service:
         try:
-            result = service.discover(
-                refresh=refresh, providers=[provider] if provider is not None else None
-            )
+            with spinner("asking the providers for their models", enabled=not as_json):
+                result = service.discover(
+                    refresh=refresh, providers=[provider] if provider is not None else None
+                )
         except (ConfigError, ModelNotFoundError) as exc:
             fail(str(exc))
         before = registry.list_models()
@@ -71,15 +74,21 @@ def discover(
 
 
 def _print(result: DiscoveryResult, changes: DiscoveryChanges) -> None:
-    from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    console = Console()
+    from modelwire.cli.tables import new_table, print_table, stdout_console
+
+    console = stdout_console()
     asked = sorted({*result.providers, *result.errors})
-    summary = Table(title=f"{len(result.models)} models from {len(asked)} providers")
-    for col in ("provider", "status", "models", "new", "gone", "unpriced"):
-        summary.add_column(col, justify="left" if col in ("provider", "status") else "right")
+    summary = new_table(
+        ("provider", "id"),
+        ("status", "text"),
+        ("models", "num"),
+        ("new", "num"),
+        ("gone", "num"),
+        ("unpriced", "num"),
+        title=f"{len(result.models)} models from {len(asked)} providers",
+    )
     for name in asked:
         status = "ok"
         if name in result.errors:
@@ -94,19 +103,22 @@ def _print(result: DiscoveryResult, changes: DiscoveryChanges) -> None:
             str(sum(1 for i in changes.gone if i.startswith(name + ":"))),
             str(sum(1 for i in changes.unpriced if i.startswith(name + ":"))),
         )
-    console.print(summary)
+    print_table(summary, console)
     rows: list[tuple[str, str, str]] = []
     rows += [(i, "new", "") for i in changes.new]
     rows += [(i, "gone", changes.unavailable.get(i, "removed")) for i in changes.gone]
     rows += [(i, "unavailable", r) for i, r in changes.unavailable.items() if i not in changes.gone]
     rows += [(i, "unpriced", "no known price") for i in changes.unpriced]
     if rows:
-        table = Table(title="compared with the registry")
-        for col in ("model", "change", "detail"):
-            table.add_column(col)
+        table = new_table(
+            ("model", "id"),
+            ("change", "id"),
+            ("detail", "text"),
+            title="compared with the registry",
+        )
         for row in rows:
             table.add_row(*(escape(c) for c in row))
-        console.print(table)
+        print_table(table, console)
     else:
         console.print("no changes compared with the registry")
     when = result.fetched_at.strftime("%Y-%m-%d %H:%M:%S UTC")

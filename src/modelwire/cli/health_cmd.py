@@ -29,14 +29,19 @@ def _probe_targets(service: ModelService, models: list[str]) -> list[str]:
     return names
 
 
-def _probe(service: ModelService, targets: list[str]) -> dict[str, str]:
+def _probe(service: ModelService, targets: list[str], *, show: bool) -> dict[str, str]:
+    from modelwire.cli.progress import progress_bar
+
     results: dict[str, str] = {}
-    for name in targets:
-        try:
-            service.invoke_model(name, "ping", max_tokens=1)
-            results[name] = "ok"
-        except Exception as exc:
-            results[name] = f"{type(exc).__name__}: {exc}"
+    with progress_bar("probing", len(targets), enabled=show) as steps:
+        for name in targets:
+            steps.start(name)
+            try:
+                service.invoke_model(name, "ping", max_tokens=1)
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"{type(exc).__name__}: {exc}"
+            steps.done()
     return results
 
 
@@ -53,7 +58,8 @@ def health(
     """Show registry statistics, per-model health and the groups' circuit breakers."""
     service = build_service(load(config), ledger=False)
     try:
-        probes = _probe(service, _probe_targets(service, list(model or []))) if probe else {}
+        targets = _probe_targets(service, list(model or [])) if probe else []
+        probes = _probe(service, targets, show=not as_json) if probe else {}
         report: dict[str, Any] = {
             "registry": service.registry.stats(),
             "probes": probes,
@@ -68,44 +74,56 @@ def health(
 
 
 def _print(report: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
-    console = Console()
+    from modelwire.cli.tables import new_table, print_table, stdout_console
+
+    console = stdout_console()
     stats = report["registry"]
     console.print(
         f"[bold]registry[/]: {stats['providers']} providers, {stats['models']} models "
         f"({stats['instantiated']} built), {stats['aliases']} aliases, "
         f"{len(stats['unavailable'])} unavailable"
     )
+    probes: dict[str, str] = report["probes"]
     if report["models"]:
-        table = Table(title="models called")
-        for col in ("model", "probe", "calls", "errors", "error rate", "avg latency", "last error"):
-            table.add_column(
-                col, justify="left" if col in ("model", "probe", "last error") else "right"
-            )
+        table = new_table(
+            ("model", "id"),
+            ("probe", "id"),
+            ("calls", "num"),
+            ("errors", "num"),
+            ("error rate", "num"),
+            ("avg latency", "num"),
+            title="models called",
+        )
         for model_id, row in report["models"].items():
             latency = row["ewma_latency_ms"]
+            outcome = probes.get(model_id)
             table.add_row(
                 model_id,
-                report["probes"].get(model_id, "-")[:40],
+                "-" if outcome is None else ("ok" if outcome == "ok" else "failed"),
                 str(row["calls"]),
                 str(row["errors"]),
                 f"{row['error_rate']:.0%}",
                 "-" if latency is None else f"{latency:.0f} ms",
-                row["last_error"] or "",
             )
-        console.print(table)
-    failed = {k: v for k, v in report["probes"].items() if v != "ok" and k not in report["models"]}
-    for name, outcome in failed.items():
-        console.print(f"[red]probe {name}[/]: {outcome}")
+        print_table(table, console)
+        for model_id, row in report["models"].items():
+            if row["last_error"] and probes.get(model_id, "ok") == "ok":
+                console.print(f"[red]last error {escape(model_id)}[/]: {escape(row['last_error'])}")
+    for name, outcome in probes.items():
+        if outcome != "ok":
+            console.print(f"[red]probe {escape(name)}[/]: {escape(outcome)}")
     for name, group in report["groups"].items():
-        table = Table(
+        table = new_table(
+            ("member", "id"),
+            ("breaker", "id"),
+            ("calls", "num"),
+            ("errors", "num"),
+            ("consecutive failures", "num"),
             title=f"group {name} ({group['strategy']}, "
-            f"{group['healthy_members']}/{len(group['members'])} healthy)"
+            f"{group['healthy_members']}/{len(group['members'])} healthy)",
         )
-        for col in ("member", "breaker", "calls", "errors", "consecutive failures"):
-            table.add_column(col, justify="left" if col in ("member", "breaker") else "right")
         for m in group["members"]:
             table.add_row(
                 m["model_id"],
@@ -114,6 +132,6 @@ def _print(report: dict[str, Any]) -> None:
                 str(m["errors"]),
                 str(m["consecutive_failures"]),
             )
-        console.print(table)
+        print_table(table, console)
     if not report["groups"]:
         console.print("no groups configured")

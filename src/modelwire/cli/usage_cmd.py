@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
@@ -45,37 +46,44 @@ ModelOpt = Annotated[str | None, typer.Option(help="Only this model id.")]
 
 @contextmanager
 def open_ledger(db: str | None) -> Iterator[UsageLedger]:
-    """The ledger at ``db`` for reading; a missing SQLite file is reported, not created."""
-    from modelwire.usage.ledger import UsageLedger
+    """The ledger at ``db`` for reading; a missing SQLite file is reported, not created, and a
+    database that cannot be opened is one line (exit 2)."""
+    from modelwire.cli.common import connect_ledger
+    from modelwire.cli.errors import database_error
     from modelwire.usage.store import normalise_url, sqlite_path
 
     url = normalise_url(db)
-    path = sqlite_path(url)
+    try:
+        path = sqlite_path(url)
+    except Exception as exc:  # not a URL SQLAlchemy can read
+        fail(database_error(exc, url))
     if path is not None and not path.exists():
         fail(f"no usage ledger at {path} (nothing recorded yet, or pass --db)")
-    try:
-        ledger = UsageLedger(url)
-    except Exception as exc:
-        from modelwire.errors import ModelwireError
-
-        if isinstance(exc, ModelwireError):
-            raise
-        fail(f"cannot open the usage ledger: {type(exc).__name__}: {exc}")
-        raise  # unreachable: fail() exits
+    ledger = connect_ledger(url)
     try:
         yield ledger
     finally:
         ledger.close()
 
 
-def _check_when(*values: str | None) -> None:
+def _check_when(**values: str | None) -> None:
+    """Fail (exit 2) on a ``--since``/``--until`` value that cannot be read or is out of range."""
     from modelwire.usage.reports import parse_when
 
-    for v in values:
+    for name, v in values.items():
         try:
-            parse_when(v)
+            us = parse_when(v)
+            if us is not None:
+                _moment(us)
         except ValueError as exc:
             fail(str(exc))
+        except OverflowError:
+            fail(f"--{name} {v}: out of range (dates run from year 1 to 9999)")
+
+
+def _moment(us: int) -> datetime:
+    """UTC microseconds since the epoch as a datetime (``OverflowError`` out of its range)."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
 
 
 def _jsonable(value: Any) -> Any:
@@ -101,57 +109,156 @@ def summary_cmd(
     until: UntilOpt = None,
     caller: CallerOpt = None,
     model: ModelOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="Add cache and reasoning tokens, unpriced calls, p95 time to first token.",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON rows (latency percentiles included).")
+    ] = False,
     db: DbOpt = None,
 ) -> None:
-    """Calls, errors, tokens and cost, grouped."""
-    from modelwire.usage.reports import GROUP_KEYS
+    """Calls, errors, tokens and cost, grouped; then latency percentiles (p50, p95, p99) and
+    time to first token of the successful attempts."""
+    from modelwire.cli.progress import spinner
+    from modelwire.usage.reports import GROUP_KEYS, latency_percentiles
 
     keys = tuple(k.strip() for k in by.split(",") if k.strip())
     bad = [k for k in keys if k not in GROUP_KEYS]
     if bad:
         fail(f"cannot group by {', '.join(bad)}; choose from {', '.join(GROUP_KEYS)}")
-    _check_when(since, until)
-    with open_ledger(db) as ledger:
+    if len(set(keys)) != len(keys):
+        fail(f"--by {by}: a key is given twice")
+    _check_when(since=since, until=until)
+    with open_ledger(db) as ledger, spinner("reading the ledger", enabled=not as_json):
         rows = ledger.summary(by=keys, since=since, until=until, caller=caller, model=model)
+        latencies = latency_percentiles(
+            ledger.engine, by=keys, since=since, until=until, caller=caller, model=model
+        )
+        url = ledger.url
     if as_json:
-        typer.echo(json.dumps([{k: _jsonable(v) for k, v in r.items()} for r in rows], indent=2))
+        timing = {tuple(r[k] for k in keys): r for r in latencies}
+        out = []
+        for r in rows:
+            found = timing.get(tuple(r[k] for k in keys), {})
+            extra = {f: found.get(f) for f in _LATENCY_FIELDS}
+            out.append({k: _jsonable(v) for k, v in {**r, **extra}.items()})
+        typer.echo(json.dumps(out, indent=2))
         return
-    print_summary(rows, keys)
+    typer.echo(f"usage {describe_range(since, until)} · {url}")
+    print_summary(rows, keys, latencies, wide=wide)
 
 
-def print_summary(rows: Sequence[dict[str, Any]], keys: Sequence[str], width: int = 0) -> None:
-    """A rich table of summary rows with a total line.
+_LATENCY_FIELDS = (
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "ttft_p50_ms",
+    "ttft_p95_ms",
+)
 
-    ``cost`` sums the priced calls; ``unpriced`` counts calls whose price was unknown (a group
-    with no priced call shows ``unpriced`` as its cost, never $0).
+
+def describe_range(since: str | None, until: str | None) -> str:
+    """``--since``/``--until`` in words: ``from 2026-03-01 00:00 to now (UTC)``, ``all time``."""
+    from modelwire.usage.reports import parse_when
+
+    def when(value: str | None) -> str | None:
+        us = parse_when(value)
+        return None if us is None else _moment(us).isoformat(sep=" ", timespec="minutes")[:16]
+
+    start, end = when(since), when(until)
+    if start is None and end is None:
+        return "of all time"
+    return f"from {start or 'the first row'} to {end or 'now'} (UTC)"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
+
+
+def print_summary(
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    latencies: Sequence[dict[str, Any]] = (),
+    *,
+    wide: bool = False,
+) -> None:
+    """The summary table with a total line, then the latency table (ttft: time to first token
+    of the streamed attempts).
+
+    ``cost`` sums the priced calls; a group with no priced call shows ``unpriced`` as its cost,
+    never $0, and a line under the table counts the unpriced calls (a column with ``wide``).
     """
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
+    from modelwire.cli.tables import new_table, print_table, stdout_console
     from modelwire.usage.reports import total_cost
 
-    console = Console(highlight=False)
-    if width or not console.is_terminal:  # piped: do not squeeze the table into 80 columns
-        console = Console(highlight=False, width=width or 200)
+    console = stdout_console()
     if not rows:
         console.print("no usage in this range")
         return
-    table = Table(show_footer=len(rows) > 1, box=box.SIMPLE_HEAD)
-    fields = ("calls", "errors", "input_tokens", "output_tokens", "unpriced_calls")
-    heads = ("calls", "errors", "input", "output", "unpriced")
-    total: dict[str, Any] = {f: sum(r[f] for r in rows) for f in fields}
+    fields = ["calls", "errors", "input_tokens", "output_tokens"]
+    heads = ["calls", "errors", "input", "output"]
+    if wide:
+        fields += ["cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "unpriced_calls"]
+        heads += ["cache read", "cache write", "reasoning", "unpriced"]
+    total: dict[str, Any] = {f: sum(r[f] for r in rows) for f in (*fields, "unpriced_calls")}
     total["cost_usd"] = total_cost(rows)
-    for i, k in enumerate(keys):
-        table.add_column(k, footer="total" if i == 0 else "", no_wrap=True)
-    for f, h in zip(fields, heads, strict=True):
-        table.add_column(h, justify="right", footer=f"{total[f]:,}", no_wrap=True)
-    table.add_column("cost", justify="right", footer=_cost_cell(total), no_wrap=True)
+    table = new_table(
+        *((k, "id") for k in keys),
+        *((h, "num") for h in heads),
+        ("cost", "num"),
+        show_footer=len(rows) > 1,
+    )
+    for i, column in enumerate(table.columns):
+        if i < len(keys):
+            column.footer = "total" if i == 0 else ""
+        elif i < len(keys) + len(fields):
+            column.footer = f"{total[fields[i - len(keys)]]:,}"
+        else:
+            column.footer = _cost_cell(total)
     for r in rows:
         cells = ["-" if r[k] is None else str(_jsonable(r[k])) for k in keys]
         table.add_row(*cells, *(f"{r[f]:,}" for f in fields), _cost_cell(r))
-    console.print(table)
+    print_table(table, console)
+    unpriced = total["unpriced_calls"]
+    if unpriced and not wide:
+        calls = "call" if unpriced == 1 else "calls"
+        console.print(f"{unpriced:,} {calls} unpriced (no known price): not in the cost")
+    if latencies:
+        _print_latencies(console, latencies, keys, wide=wide)
+
+
+def _print_latencies(
+    console: Any, latencies: Sequence[dict[str, Any]], keys: Sequence[str], *, wide: bool
+) -> None:
+    from modelwire.cli.tables import new_table, print_table
+
+    heads = ["ok", "p50", "p95", "p99", "ttft p50"]
+    if wide:
+        heads += ["ttft p95", "streamed"]
+    table = new_table(
+        *((k, "id") for k in keys),
+        *((h, "num") for h in heads),
+        title="latency of successful attempts (ms)",
+    )
+    for r in latencies:
+        cells = ["-" if r[k] is None else str(_jsonable(r[k])) for k in keys]
+        cells += [
+            f"{r['ok_calls']:,}",
+            _ms(r["latency_p50_ms"]),
+            _ms(r["latency_p95_ms"]),
+            _ms(r["latency_p99_ms"]),
+            _ms(r["ttft_p50_ms"]),
+        ]
+        if wide:
+            cells += [_ms(r["ttft_p95_ms"]), f"{r['streamed']:,}"]
+        table.add_row(*cells)
+    print_table(table, console)
 
 
 _EXPORT_FIELDS = (
@@ -216,7 +323,7 @@ def export_cmd(
     """Every stored attempt, one per line."""
     if fmt not in ("csv", "jsonl"):
         fail(f"unknown --format {fmt!r}: use csv or jsonl")
-    _check_when(since, until)
+    _check_when(since=since, until=until)
     with open_ledger(db) as ledger:
         records = ledger.records(since=since, until=until, caller=caller, model=model)
         if out is None:
@@ -237,15 +344,17 @@ def plot_cmd(
     db: DbOpt = None,
 ) -> None:
     """Cost per day stacked by model, and tokens by caller (matplotlib, no display needed)."""
+    from modelwire.cli.progress import spinner
     from modelwire.cli.usage_plot import render
 
-    _check_when(since, until)
+    _check_when(since=since, until=until)
     with open_ledger(db) as ledger:
         kw: dict[str, Any] = {"since": since, "until": until, "caller": caller, "model": model}
         by_day = ledger.summary(by=("day", "model"), **kw)
         by_caller = ledger.summary(by=("caller",), **kw)
     try:
-        render(by_day, by_caller, out)
+        with spinner(f"drawing {out}"):
+            render(by_day, by_caller, out)
     except ImportError:
         fail("usage plot needs matplotlib: pip install 'modelwire[notebook]'")
     typer.echo(f"wrote {out}")
@@ -272,17 +381,24 @@ def tail_cmd(
         float, typer.Option(min=0.1, max=60.0, help="Seconds between polls with --follow.")
     ] = 1.0,
     duration: Annotated[
-        float | None, typer.Option("--for", help="Stop following after this many seconds.")
+        float | None,
+        typer.Option("--for", min=0.0, help="Stop following after this many seconds."),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line (the export's fields).")
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """The most recent attempts; with --follow, new ones as they are written."""
     from modelwire.usage.reports import iter_records
 
+    def show(r: UsageRecord) -> None:
+        typer.echo(json.dumps(_export_dict(r)) if as_json else tail_line(r))
+
     with open_ledger(db) as ledger:
         recent = list(ledger.records(limit=n, newest_first=True)) if n else []
         for r in reversed(recent):
-            typer.echo(tail_line(r))
+            show(r)
         if not follow:
             return
         last = recent[0].id if recent else _max_id(ledger)
@@ -292,7 +408,7 @@ def tail_cmd(
                 left = interval if stop is None else stop - time.monotonic()
                 time.sleep(max(0.0, min(interval, left)))
                 for r in iter_records(ledger.engine, after_id=last):
-                    typer.echo(tail_line(r))
+                    show(r)
                     last = r.id
         except KeyboardInterrupt:
             return

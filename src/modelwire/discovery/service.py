@@ -200,7 +200,9 @@ class ModelDiscoveryService:
         """
         ctx = self._context(name)
         try:
-            cls = self.registry.factory.provider_class(ctx.type)
+            factory = self.registry.factory
+            cls = factory.provider_class(ctx.type)
+            factory.check_installed(cls, ctx)
             for module in cls.requires:
                 importlib.import_module(module)
             if name not in self._prepared:

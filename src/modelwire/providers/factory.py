@@ -119,6 +119,13 @@ class ModelFactory:
                 )
             provider = self._provider_lookup(info.provider)
         cls = self.provider_class(provider.type)
+        self.check_installed(cls, provider)
+        return cls(info, provider)
+
+    @staticmethod
+    def check_installed(cls: type[ChatModel], provider: ProviderContext) -> None:
+        """Raise ``MissingDependencyError`` naming the extra to install when a module ``cls``
+        needs (its vendor SDK) is not installed."""
         for module in cls.requires:
             if importlib.util.find_spec(module.split(".")[0]) is None:
                 extra = cls.extra or provider.type
@@ -126,4 +133,3 @@ class ModelFactory:
                     f"provider {provider.name!r} (type {provider.type}) needs the {module!r} "
                     f"package: pip install 'modelwire[{extra}]'"
                 )
-        return cls(info, provider)

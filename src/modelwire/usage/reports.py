@@ -8,6 +8,7 @@ calendar days (7·N for weeks), today included, starting at midnight UTC; ``Nm``
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +28,7 @@ __all__ = [
     "When",
     "format_usd",
     "iter_records",
+    "latency_percentiles",
     "parse_when",
     "summary",
     "uses_rollup",
@@ -302,3 +304,82 @@ def iter_records(
         cursor = batch[-1].id
         if left is not None:
             left -= len(batch)
+
+
+def _nearest_rank(ordered: Sequence[float], percent: float) -> float | None:
+    """The ``percent`` percentile of sorted values by the nearest-rank method."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def latency_percentiles(
+    engine: Engine,
+    by: Sequence[str] = ("model",),
+    since: When = None,
+    until: When = None,
+    caller: str | None = None,
+    model: str | None = None,
+) -> list[dict[str, Any]]:
+    """Latency and time-to-first-token percentiles of the successful attempts, grouped like
+    ``summary`` (same keys, bounds and filters; always from the rows).
+
+    Each dict holds the grouping keys plus ``ok_calls``, ``latency_p50_ms``,
+    ``latency_p95_ms``, ``latency_p99_ms``, ``streamed`` (attempts with a time to first token)
+    and ``ttft_p50_ms``/``ttft_p95_ms`` (``None`` when nothing was streamed). Percentiles use
+    the nearest-rank method.
+    """
+    from sqlalchemy import select
+
+    from modelwire.usage.tables import CALLS
+
+    keys = _check_by(by)
+    t = CALLS
+    exprs = {
+        "model": t.c.model_id,
+        "provider": t.c.provider,
+        "caller": t.c.caller,
+        "group": t.c.group_name,
+        "status": t.c.status,
+        "day": t.c.ts_us // US_PER_DAY,
+        "hour": t.c.ts_us // US_PER_HOUR,
+    }
+    since_us, until_us = parse_when(since), parse_when(until)
+    where: list[Any] = [t.c.status == "ok"]
+    if since_us is not None:
+        where.append(t.c.ts_us >= since_us)
+    if until_us is not None:
+        where.append(t.c.ts_us < until_us)
+    if caller is not None:
+        where.append(t.c.caller == caller)
+    if model is not None:
+        where.append(t.c.model_id == model)
+    stmt = select(*(exprs[k] for k in keys), t.c.latency_ms, t.c.ttft_ms).where(*where)
+    latencies: dict[tuple[Any, ...], list[float]] = {}
+    ttfts: dict[tuple[Any, ...], list[float]] = {}
+    n = len(keys)
+    with engine.connect() as conn:
+        for r in conn.execute(stmt):
+            group = tuple(r[:n])
+            latencies.setdefault(group, []).append(float(r[n]))
+            if r[n + 1] is not None:
+                ttfts.setdefault(group, []).append(float(r[n + 1]))
+    out: list[dict[str, Any]] = []
+    for group in sorted(latencies, key=lambda g: tuple((v is None, v) for v in g)):
+        values = sorted(latencies[group])
+        first = sorted(ttfts.get(group, ()))
+        row: dict[str, Any] = {
+            k: v if k not in _CONVERT else _CONVERT[k](v) for k, v in zip(keys, group, strict=True)
+        }
+        row.update(
+            ok_calls=len(values),
+            latency_p50_ms=_nearest_rank(values, 50),
+            latency_p95_ms=_nearest_rank(values, 95),
+            latency_p99_ms=_nearest_rank(values, 99),
+            streamed=len(first),
+            ttft_p50_ms=_nearest_rank(first, 50),
+            ttft_p95_ms=_nearest_rank(first, 95),
+        )
+        out.append(row)
+    return out
