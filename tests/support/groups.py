@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from modelwire.config.schema import ProviderConfig
+from modelwire.machines import arun, arun_stream, run, run_stream
 from modelwire.providers.base import ChatModel, ProviderContext
 from modelwire.routing.group import ModelGroup
 from modelwire.routing.strategies import RouteHints
 from modelwire.service.attempt import Attempt, Recorder
 from modelwire.service.calls import group_run
-from modelwire.service.drivers import arun, arun_stream, run, run_stream
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
 
 Call = Callable[[ModelInfo, int], Any]

@@ -15,12 +15,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from modelwire.config.schema import ProviderConfig
+from modelwire.errors import ModelwireError, ProviderError
+from modelwire.machines import END, Close, Effect, Emit, Machine, Next, arun_stream, run_stream
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent, Usage
 
 __all__ = [
     "REQUIRED_METHODS",
     "ChatModel",
     "ProviderContext",
+    "StreamState",
     "StreamTotals",
     "discovered_model",
 ]
@@ -85,8 +88,9 @@ class ProviderContext:
                 closer()
 
 
-class StreamTotals(Protocol):
-    """What a provider's stream accumulator knows when the stream ends."""
+class StreamState(Protocol):
+    """A provider's accumulator of one stream (pure: no I/O): it reads each chunk as it comes
+    and knows, when the stream ends, whether the model finished and what it used."""
 
     @property
     def chars(self) -> int: ...
@@ -100,13 +104,44 @@ class StreamTotals(Protocol):
     @property
     def finish_reason(self) -> str | None: ...
 
+    @property
+    def request_id(self) -> str | None: ...
+
+    def feed(self, chunk: Any) -> str:
+        """Take one chunk of the vendor's stream; its new text (possibly empty)."""
+        ...
+
+
+StreamTotals = StreamState  # the earlier name
+
+
+class _OpenChunks(Effect):
+    """Open the vendor's stream of chunks for a request."""
+
+    __slots__ = ("model", "request")
+
+    def __init__(self, model: ChatModel, request: ChatRequest) -> None:
+        self.model = model
+        self.request = request
+
+    def run(self) -> Any:
+        return self.model.open_stream(self.request)
+
+    async def arun(self) -> Any:
+        return await self.model.aopen_stream(self.request)
+
 
 class ChatModel(ABC):
     """Base class of provider model implementations.
 
-    Subclasses implement the four call styles and ``list_models``. They fill ``text``,
-    ``model_id``, ``usage``, ``finish_reason`` and ``request_id`` of the response; the service adds
-    cost, latency and the usage event. Errors must be raised as ``modelwire.errors`` classes.
+    A provider implements the I/O — ``send``/``asend`` (one request, the vendor's answer) and
+    ``open_stream``/``aopen_stream`` (the vendor's stream of chunks) — and the pure parts:
+    ``parse_response`` (answer → ``ChatResponse``), ``stream_state`` (its chunk accumulator) and
+    ``map_error`` (any failure → a ``ProviderError``). The four call styles (``invoke``,
+    ``ainvoke``, ``stream``, ``astream``) are built on them here, written once for sync and
+    async; a provider may still override them instead (the interface the factory checks).
+    Responses carry ``text``, ``model_id``, ``usage``, ``finish_reason`` and ``request_id``; the
+    service adds cost, latency and the usage event.
     """
 
     provider_type: ClassVar[str] = ""
@@ -130,7 +165,106 @@ class ChatModel(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.info.id!r})"
 
-    def stream_end(self, totals: StreamTotals, request_id: str | None) -> StreamEvent:
+    # -- what a provider implements ------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Make the model ready for a blocking call (its client built: no network I/O).
+
+        The service runs it before an attempt's clock starts, so a first call's latency is the
+        call's, not the SDK import's. The default does nothing."""
+        return None
+
+    def aprepare(self) -> None:
+        """The same as ``prepare``, for a call on the running event loop."""
+        return None
+
+    def send(self, request: ChatRequest) -> Any:
+        """Send one request and wait for the vendor's answer (for ``parse_response``)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither send() nor invoke()")
+
+    async def asend(self, request: ChatRequest) -> Any:
+        """The same as ``send``, on the running event loop."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither asend() nor ainvoke()")
+
+    def open_stream(self, request: ChatRequest) -> Any:
+        """Start streaming a request: the vendor's iterator of chunks (closed with ``close()``)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} implements neither open_stream() nor stream()"
+        )
+
+    async def aopen_stream(self, request: ChatRequest) -> Any:
+        """The same as ``open_stream``: an async iterator of chunks (closed with ``aclose()``)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} implements neither aopen_stream() nor astream()"
+        )
+
+    def parse_response(self, answer: Any, request: ChatRequest) -> ChatResponse:
+        """The ``ChatResponse`` of a vendor's answer (the default: ``send`` built it already)."""
+        return answer  # type: ignore[no-any-return]
+
+    def stream_state(self, chunks: Any) -> StreamState:
+        """A fresh accumulator for a stream ``open_stream`` started (``chunks``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no stream_state()")
+
+    def map_error(
+        self, error: Exception, request: ChatRequest, stream: StreamState | None = None
+    ) -> ProviderError:
+        """The ``ProviderError`` for a failure that is not one already (``stream``: the state of
+        the stream it broke, if any). The default wraps it without a classification."""
+        return ProviderError(
+            f"{self.provider.name} call failed: {type(error).__name__}",
+            provider=self.provider.name,
+            model_id=self.info.id,
+        )
+
+    # -- the four call styles, built on the above ----------------------------------------------
+
+    def invoke(self, request: ChatRequest) -> ChatResponse:
+        """Send one request and wait for the whole answer."""
+        try:
+            return self.parse_response(self.send(request), request)
+        except ModelwireError:  # already modelwire's (a missing key, a bad entry, …)
+            raise
+        except Exception as exc:
+            raise self.map_error(exc, request) from exc
+
+    async def ainvoke(self, request: ChatRequest) -> ChatResponse:
+        """The same as ``invoke``, for asyncio."""
+        try:
+            return self.parse_response(await self.asend(request), request)
+        except ModelwireError:  # already modelwire's (a missing key, a bad entry, …)
+            raise
+        except Exception as exc:
+            raise self.map_error(exc, request) from exc
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        """Yield text as it arrives; the last event has ``done=True`` and the usage."""
+        return run_stream(self._stream_machine(request))
+
+    def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """The same as ``stream``, for asyncio."""
+        return arun_stream(self._stream_machine(request))
+
+    def _stream_machine(self, request: ChatRequest) -> Machine[None]:
+        chunks: Any = None
+        state: StreamState | None = None
+        try:
+            chunks = yield _OpenChunks(self, request)
+            state = self.stream_state(chunks)
+            while (chunk := (yield Next(chunks))) is not END:
+                text = state.feed(chunk)
+                if text:
+                    yield Emit(StreamEvent(text=text))
+        except ModelwireError:  # already modelwire's (a missing key, a bad entry, …)
+            raise
+        except Exception as exc:
+            raise self.map_error(exc, request, state) from exc
+        finally:
+            if chunks is not None:
+                yield Close(chunks)
+        yield Emit(self.stream_end(state, state.request_id))
+
+    def stream_end(self, totals: StreamState, request_id: str | None) -> StreamEvent:
         """The closing ``done`` event of a stream, or the retryable error for a stream that
         ended before the model finished (a cut connection, a proxy timeout)."""
         if not totals.finished:
@@ -150,32 +284,7 @@ class ChatModel(ABC):
             request_id=request_id,
         )
 
-    def prepare(self) -> None:
-        """Make the model ready for a blocking call (its client built: no network I/O).
-
-        The service runs it before an attempt's clock starts, so a first call's latency is the
-        call's, not the SDK import's. The default does nothing."""
-        return None
-
-    def aprepare(self) -> None:
-        """The same as ``prepare``, for a call on the running event loop."""
-        return None
-
-    @abstractmethod
-    def invoke(self, request: ChatRequest) -> ChatResponse:
-        """Send one request and wait for the whole answer."""
-
-    @abstractmethod
-    async def ainvoke(self, request: ChatRequest) -> ChatResponse:
-        """The same as ``invoke``, for asyncio."""
-
-    @abstractmethod
-    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
-        """Yield text as it arrives; the last event has ``done=True`` and the usage."""
-
-    @abstractmethod
-    def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """The same as ``stream``, for asyncio (an async generator)."""
+    # -- discovery -----------------------------------------------------------------------------
 
     @classmethod
     @abstractmethod

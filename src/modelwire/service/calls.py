@@ -1,6 +1,7 @@
 """The call machines: one request's attempts, retries and failover, written once.
 
-Each function here is a generator that does no I/O: it yields effects (``service.drivers``) and
+Each function here is a generator that does no I/O: it yields effects (``service.effects``,
+``modelwire.machines``) and
 is resumed with their results. The drivers run the same machine from a thread or from asyncio,
 plainly or as a stream, so the rules below hold identically in every call style:
 
@@ -20,20 +21,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelwire.errors import ProviderError
+from modelwire.machines import END, Close, Emit, Machine, Next
 from modelwire.routing.group import Sleep
 from modelwire.routing.retry import SINGLE_ATTEMPT
 from modelwire.service.attempt import Attempt, Recorder
-from modelwire.service.drivers import (
-    END,
-    CloseStream,
-    Emit,
-    Invoke,
-    Machine,
-    NextEvent,
-    OpenStream,
-    Prepare,
-    Wait,
-)
+from modelwire.service.effects import Invoke, OpenStream, Prepare, Wait
 from modelwire.service.groups import Member
 from modelwire.types import ChatRequest, ChatResponse, StreamEvent
 
@@ -116,7 +108,7 @@ def model_stream(
         events = None
         try:
             events = yield OpenStream(model, request)
-            while (event := (yield NextEvent(events))) is not END:
+            while (event := (yield Next(events))) is not END:
                 if event.done:
                     final = event
                     continue
@@ -127,7 +119,7 @@ def model_stream(
                 yield Emit(event)
         except BaseException as err:
             if events is not None:
-                yield CloseStream(events)
+                yield Close(events)
             yield from _after_failure(record, err, policy, attempt, retryable=not parts)
             attempt += 1
             continue

@@ -3,7 +3,7 @@
 ``invoke_model`` resolves a name (id, alias, enum member or group), builds a ``ChatRequest``,
 and runs the call machine for it (``service.calls``): attempts, retries and failover, each
 attempt measured, priced and sent to the ledger as one usage event. The sync, async and
-streaming methods differ only in the driver that runs the machine (``service.drivers``).
+streaming methods differ only in the driver that runs the machine (``modelwire.machines``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelwire.errors import ModelwireError
+from modelwire.machines import Machine, arun, arun_stream, run, run_stream
 from modelwire.routing.retry import SINGLE_ATTEMPT
 from modelwire.service.attempt import Recorder
 from modelwire.service.batch import BatchResult, arun_batch, run_batch
 from modelwire.service.binding import BoundModel
 from modelwire.service.calls import group_run, model_call, model_stream
-from modelwire.service.drivers import Machine, arun, arun_stream, run, run_stream
 from modelwire.service.groups import GroupRouter
 from modelwire.service.policies import RetryPolicies
 from modelwire.service.requests import Prompt, build_request

@@ -144,9 +144,10 @@ def response_from_completion(
 class StreamState:
     """Accumulates a Chat Completions stream: text deltas, the finish reason, the final usage."""
 
-    __slots__ = ("chars", "finish_reason", "usage")
+    __slots__ = ("chars", "finish_reason", "request_id", "usage")
 
-    def __init__(self) -> None:
+    def __init__(self, request_id: str | None = None) -> None:
+        self.request_id = request_id
         self.chars = 0
         self.finish_reason: str | None = None
         self.usage: Usage | None = None

@@ -8,30 +8,24 @@ timed and recorded. The API key is always passed explicitly, so the SDK never fa
 ``OPENAI_API_KEY`` behind modelwire's back (an ``openai_compatible`` entry never sends an OpenAI
 key to a third party).
 
-Errors are mapped through ``modelwire.providers._http``; a stream that breaks or ends before the
-model finished raises ``ProviderUnavailableError`` (retryable), and a success status with a body
-that is not valid JSON raises ``ProviderUnavailableError`` too (a transient server or proxy
-fault, not a bad request).
+Errors are mapped by ``openai.errors``; a stream that breaks or ends before the model finished
+raises ``ProviderUnavailableError`` (retryable), and a success status with a body that is not
+valid JSON raises ``ProviderUnavailableError`` too (a transient server or proxy fault, not a bad
+request).
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from modelwire.config.schema import ProviderConfig
-from modelwire.errors import (
-    AuthenticationError,
-    ConfigError,
-    ContextWindowError,
-    ModelwireError,
-    ProviderUnavailableError,
-)
+from modelwire.errors import AuthenticationError, ConfigError, ProviderError
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients
 from modelwire.providers.base import ChatModel, ProviderContext
+from modelwire.providers.openai.errors import map_openai_error
 from modelwire.providers.openai.mapping import (
     REASONING_PATTERN,
     StreamState,
@@ -39,7 +33,7 @@ from modelwire.providers.openai.mapping import (
     is_chat_model,
     response_from_completion,
 )
-from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
@@ -47,64 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["OpenAIChatModel", "OpenAICompatibleChatModel", "map_openai_error"]
 
 _MAX_MODEL_PAGES = 100
-
-
-def map_openai_error(
-    exc: BaseException,
-    *,
-    provider: str,
-    model_id: str | None,
-    timeout_s: float | None = None,
-    in_stream: bool = False,
-    received_chars: int = 0,
-    request_id: str | None = None,
-    secrets: tuple[str | None, ...] = (),
-) -> BaseException:
-    """The modelwire error for an exception raised by the ``openai`` SDK (others unchanged)."""
-    import openai
-
-    if isinstance(exc, ModelwireError):
-        return exc
-    where: dict[str, Any] = {"provider": provider, "model_id": model_id}
-    if isinstance(exc, openai.APIStatusError):
-        message, code = _http.error_message_from_body(exc.body)
-        headers = exc.response.headers
-        return _http.error_for_status(
-            exc.status_code,
-            message or exc.message,
-            request_id=exc.request_id or _http.request_id_from_headers(headers) or request_id,
-            retry_after=_http.retry_after_from_headers(headers),
-            code=code or exc.code,
-            secrets=secrets,
-            **where,
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return _http.timeout_error(timeout_s=timeout_s, **where)
-    if isinstance(exc, openai.APIConnectionError):
-        if in_stream:
-            return _http.stream_cut_error(
-                request_id=request_id, received_chars=received_chars, **where
-            )
-        reason = str(exc.__cause__ or exc.message) or type(exc.__cause__).__name__
-        return _http.connection_error(_http.scrub_secrets(reason, secrets), **where)
-    if isinstance(exc, openai.APIResponseValidationError):
-        return _http.malformed_response_error(
-            exc.message, request_id=request_id, status_code=exc.status_code, **where
-        )
-    if isinstance(exc, openai.APIError):  # an error event inside a stream
-        message, code = _http.error_message_from_body(exc.body)
-        text = _http.scrub_secrets(message or exc.message, secrets)
-        cls = ContextWindowError if _http.is_context_window_error(code, text) else None
-        if cls is not None:
-            return cls(f"request does not fit the context window: {text}", **where)
-        return ProviderUnavailableError(
-            f"{provider} reported an error: {text}", request_id=request_id, **where
-        )
-    if isinstance(exc, ValueError):  # json.JSONDecodeError from a body or an SSE event
-        return _http.malformed_response_error(
-            f"not valid JSON ({exc})", request_id=request_id, **where
-        )
-    return exc
 
 
 class _Wire(NamedTuple):
@@ -236,128 +172,67 @@ class OpenAIChatModel(ChatModel):
 
         return provider.client("async", holder, LoopClients.close).get()
 
-    # -- helpers -------------------------------------------------------------------------------
+    # -- I/O -----------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Build the entry's sync client before the clock starts."""
+        self.sync_client(self.provider)
+
+    def aprepare(self) -> None:
+        """Build the entry's async client for this event loop before the clock starts."""
+        self.async_client(self.provider)
 
     def _call_options(self, request: ChatRequest) -> dict[str, Any]:
         return {"timeout": request.timeout} if request.timeout is not None else {}
 
-    def _send(self, client: OpenAI, request: ChatRequest, *, stream: bool = False) -> Any:
+    def send(self, request: ChatRequest, *, stream: bool = False) -> Any:
         """Start the Chat Completions call for ``request`` (see ``_post_args``)."""
+        client = self.sync_client(self.provider)
         params = build_params(self.info, request, stream=stream)
         if request.provider_params:
             return client.chat.completions.create(**params, **self._call_options(request))
         return client.post("/chat/completions", **_post_args(params, request, stream, False))
 
-    async def _asend(
-        self, client: AsyncOpenAI, request: ChatRequest, *, stream: bool = False
-    ) -> Any:
-        """The same as ``_send``, for asyncio."""
+    async def asend(self, request: ChatRequest, *, stream: bool = False) -> Any:
+        """The same as ``send``, for asyncio."""
+        client = self.async_client(self.provider)
         params = build_params(self.info, request, stream=stream)
         if request.provider_params:
             return await client.chat.completions.create(**params, **self._call_options(request))
         return await client.post("/chat/completions", **_post_args(params, request, stream, True))
 
-    def _error(
-        self,
-        exc: BaseException,
-        request: ChatRequest,
-        *,
-        in_stream: bool = False,
-        received_chars: int = 0,
-        request_id: str | None = None,
-    ) -> BaseException:
+    def open_stream(self, request: ChatRequest) -> Any:
+        """The SDK's stream of chunks for ``request``."""
+        return self.send(request, stream=True)
+
+    async def aopen_stream(self, request: ChatRequest) -> Any:
+        """The same as ``open_stream``, for asyncio."""
+        return await self.asend(request, stream=True)
+
+    # -- the pure parts --------------------------------------------------------------------------
+
+    def parse_response(self, answer: Any, request: ChatRequest) -> ChatResponse:
+        """A ``ChatCompletion`` as a ``ChatResponse``."""
+        return response_from_completion(answer, self.info)
+
+    def stream_state(self, chunks: Any) -> StreamState:
+        """An accumulator for the chunks, with the request id of the stream's response."""
+        return StreamState(_http.request_id_from_headers(chunks.response.headers))
+
+    def map_error(
+        self, error: Exception, request: ChatRequest, stream: Any | None = None
+    ) -> ProviderError:
+        """The ``ProviderError`` for an SDK failure (``stream``: the broken stream's state)."""
         return map_openai_error(
-            exc,
+            error,
             provider=self.provider.name,
             model_id=self.info.id,
             timeout_s=request.timeout or self.provider.config.timeout_s,
-            in_stream=in_stream,
-            received_chars=received_chars,
-            request_id=request_id,
+            in_stream=stream is not None,
+            received_chars=stream.chars if stream is not None else 0,
+            request_id=stream.request_id if stream is not None else None,
             secrets=(self.provider.api_key(),),
         )
-
-    # -- calls ---------------------------------------------------------------------------------
-
-    def invoke(self, request: ChatRequest) -> ChatResponse:
-        """Send one request and wait for the whole answer."""
-        client = self.sync_client(self.provider)
-        try:
-            completion = self._send(client, request)
-        except Exception as exc:
-            mapped = self._error(exc, request)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        return response_from_completion(completion, self.info)
-
-    async def ainvoke(self, request: ChatRequest) -> ChatResponse:
-        """The same as ``invoke``, for asyncio."""
-        client = self.async_client(self.provider)
-        try:
-            completion = await self._asend(client, request)
-        except Exception as exc:
-            mapped = self._error(exc, request)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        return response_from_completion(completion, self.info)
-
-    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
-        """Yield text as it arrives; the last event has ``done=True`` and the usage."""
-        client = self.sync_client(self.provider)
-        try:
-            chunks = self._send(client, request, stream=True)
-        except Exception as exc:
-            mapped = self._error(exc, request)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        request_id = _http.request_id_from_headers(chunks.response.headers)
-        state = StreamState()
-        try:
-            for chunk in chunks:
-                text = state.feed(chunk)
-                if text:
-                    yield StreamEvent(text=text)
-        except Exception as exc:
-            mapped = self._error(
-                exc, request, in_stream=True, received_chars=state.chars, request_id=request_id
-            )
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        finally:
-            chunks.close()
-        yield self.stream_end(state, request_id)
-
-    async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """The same as ``stream``, for asyncio."""
-        client = self.async_client(self.provider)
-        try:
-            chunks = await self._asend(client, request, stream=True)
-        except Exception as exc:
-            mapped = self._error(exc, request)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        request_id = _http.request_id_from_headers(chunks.response.headers)
-        state = StreamState()
-        try:
-            async for chunk in chunks:
-                text = state.feed(chunk)
-                if text:
-                    yield StreamEvent(text=text)
-        except Exception as exc:
-            mapped = self._error(
-                exc, request, in_stream=True, received_chars=state.chars, request_id=request_id
-            )
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        finally:
-            await chunks.close()
-        yield self.stream_end(state, request_id)
 
     # -- discovery -----------------------------------------------------------------------------
 
@@ -389,12 +264,13 @@ class OpenAIChatModel(ChatModel):
                     break
                 after = following
         except Exception as exc:
-            mapped = map_openai_error(
-                exc, provider=provider.name, model_id=None, timeout_s=provider.config.timeout_s
-            )
-            if mapped is exc:
-                raise
-            raise mapped from exc
+            raise map_openai_error(
+                exc,
+                provider=provider.name,
+                model_id=None,
+                timeout_s=provider.config.timeout_s,
+                secrets=(provider.api_key(),),
+            ) from exc
         return [
             ModelInfo(
                 id=f"{provider.name}:{model}",

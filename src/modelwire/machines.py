@@ -1,11 +1,11 @@
-"""Thin drivers that run a call machine with blocking or asyncio I/O.
+"""Sans-IO machines and the thin drivers that run them with blocking or asyncio I/O.
 
-A call machine (``service.calls``) is a generator that never does I/O itself: it yields an
-*effect* (call the model, open a stream, read its next event, wait, hand an event to the
-consumer) and is resumed with the effect's result, or with the exception the effect raised.
-Each effect knows how to run itself both ways (``run`` and ``arun``); the four drivers here are
-the only places where the sync and async call paths differ, and they are a few lines each. So
-retries, failover, bookkeeping and cancellation are written once, in the machines.
+A machine is a generator that never does I/O itself: it yields an *effect* (an ``Effect``: call
+something, read a stream's next item, close it, hand an event to the consumer) and is resumed
+with the effect's result, or with the exception the effect raised. Each effect knows how to run
+itself both ways (``run`` and ``arun``); the four drivers here are the only places where the
+sync and async paths differ, and they are a few lines each. So the logic above them (a
+provider's stream parsing, the service's retries and failover) is written once.
 
 A machine resumed with an exception may yield clean-up effects (closing a stream) before it
 raises; it never yields another ``Emit`` after that.
@@ -14,24 +14,15 @@ raises; it never yields another ``Emit`` after that.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator
-from typing import TYPE_CHECKING, Any, Final, TypeVar
-
-if TYPE_CHECKING:
-    from modelwire.providers.base import ChatModel
-    from modelwire.routing.retry import RetryPolicy
-    from modelwire.types import ChatRequest, StreamEvent
+from typing import Any, Final, TypeVar
 
 __all__ = [
     "END",
-    "CloseStream",
+    "Close",
     "Effect",
     "Emit",
-    "Invoke",
     "Machine",
-    "NextEvent",
-    "OpenStream",
-    "Prepare",
-    "Wait",
+    "Next",
     "arun",
     "arun_stream",
     "run",
@@ -39,9 +30,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+E = TypeVar("E")
 
 END: Final = object()
-"""What ``NextEvent`` returns when the stream has no more events."""
+"""What ``Next`` returns when the stream has no more items."""
 
 
 class Effect:
@@ -58,55 +50,8 @@ class Effect:
         raise NotImplementedError
 
 
-class Prepare(Effect):
-    """Make the model ready to send (its client built) before the attempt's clock starts."""
-
-    __slots__ = ("model",)
-
-    def __init__(self, model: ChatModel) -> None:
-        self.model = model
-
-    def run(self) -> None:
-        self.model.prepare()
-
-    async def arun(self) -> None:
-        self.model.aprepare()
-
-
-class Invoke(Effect):
-    """Send one request and wait for the whole answer."""
-
-    __slots__ = ("model", "request")
-
-    def __init__(self, model: ChatModel, request: ChatRequest) -> None:
-        self.model = model
-        self.request = request
-
-    def run(self) -> Any:
-        return self.model.invoke(self.request)
-
-    async def arun(self) -> Any:
-        return await self.model.ainvoke(self.request)
-
-
-class OpenStream(Effect):
-    """Start streaming a request; the result is the provider's event iterator."""
-
-    __slots__ = ("model", "request")
-
-    def __init__(self, model: ChatModel, request: ChatRequest) -> None:
-        self.model = model
-        self.request = request
-
-    def run(self) -> Any:
-        return iter(self.model.stream(self.request))
-
-    async def arun(self) -> Any:
-        return aiter(self.model.astream(self.request))
-
-
-class NextEvent(Effect):
-    """The stream's next event, or ``END``."""
+class Next(Effect):
+    """The stream's next item, or ``END``."""
 
     __slots__ = ("stream",)
 
@@ -120,8 +65,8 @@ class NextEvent(Effect):
         return await anext(self.stream, END)
 
 
-class CloseStream(Effect):
-    """Close a provider stream the machine stops reading (its connection is released now)."""
+class Close(Effect):
+    """Close a stream the machine stops reading (its connection is released now)."""
 
     __slots__ = ("stream",)
 
@@ -139,33 +84,17 @@ class CloseStream(Effect):
             await close()
 
 
-class Wait(Effect):
-    """Back off before the next attempt, with the retry policy's (injectable) sleepers."""
-
-    __slots__ = ("policy", "seconds")
-
-    def __init__(self, policy: RetryPolicy, seconds: float) -> None:
-        self.policy = policy
-        self.seconds = seconds
-
-    def run(self) -> None:
-        self.policy.sleep(self.seconds)
-
-    async def arun(self) -> None:
-        await self.policy.asleep(self.seconds)
-
-
 class Emit(Effect):
-    """Hand a stream event to the consumer (stream drivers only)."""
+    """Hand an item to the consumer (stream drivers only)."""
 
     __slots__ = ("event",)
 
-    def __init__(self, event: StreamEvent) -> None:
+    def __init__(self, event: Any) -> None:
         self.event = event
 
 
 Machine = Generator[Effect, Any, T]
-"""A call machine: yields effects, is resumed with their results, returns its answer."""
+"""A machine: yields effects, is resumed with their results, returns its answer."""
 
 Outcome = tuple[Any, BaseException | None]
 _STARTED: Final[Outcome] = (None, None)
@@ -220,11 +149,11 @@ async def arun(machine: Machine[T]) -> T:
     return stepper.result  # type: ignore[no-any-return]
 
 
-def run_stream(machine: Machine[None]) -> Iterator[StreamEvent]:
+def run_stream(machine: Machine[Any]) -> Iterator[Any]:
     """Run a stream machine with blocking I/O, yielding what it emits.
 
-    Closing the iterator early is told to the machine (as ``GeneratorExit``), which records the
-    attempt as cancelled and closes the provider's stream.
+    Closing the iterator early is told to the machine (as ``GeneratorExit`` thrown at the
+    ``Emit`` it waits on), so it can clean up before it ends.
     """
     stepper, outcome = _Stepper(machine), _STARTED
     while (effect := stepper.advance(outcome)) is not None:
@@ -234,7 +163,7 @@ def run_stream(machine: Machine[None]) -> Iterator[StreamEvent]:
             outcome = (None, exc)
 
 
-async def arun_stream(machine: Machine[None]) -> AsyncIterator[StreamEvent]:
+async def arun_stream(machine: Machine[Any]) -> AsyncIterator[Any]:
     """The same as ``run_stream``, on the running event loop."""
     stepper, outcome = _Stepper(machine), _STARTED
     while (effect := stepper.advance(outcome)) is not None:

@@ -1,0 +1,78 @@
+"""The effects of the service's call machines (``service.calls``): what a call asks its driver
+(``modelwire.machines``) to do with a model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modelwire.machines import Effect
+
+if TYPE_CHECKING:
+    from modelwire.providers.base import ChatModel
+    from modelwire.routing.retry import RetryPolicy
+    from modelwire.types import ChatRequest
+
+__all__ = ["Invoke", "OpenStream", "Prepare", "Wait"]
+
+
+class Prepare(Effect):
+    """Make the model ready to send (its client built) before the attempt's clock starts."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: ChatModel) -> None:
+        self.model = model
+
+    def run(self) -> None:
+        self.model.prepare()
+
+    async def arun(self) -> None:
+        self.model.aprepare()
+
+
+class Invoke(Effect):
+    """Send one request and wait for the whole answer."""
+
+    __slots__ = ("model", "request")
+
+    def __init__(self, model: ChatModel, request: ChatRequest) -> None:
+        self.model = model
+        self.request = request
+
+    def run(self) -> Any:
+        return self.model.invoke(self.request)
+
+    async def arun(self) -> Any:
+        return await self.model.ainvoke(self.request)
+
+
+class OpenStream(Effect):
+    """Start streaming a request; the result is the provider's event iterator."""
+
+    __slots__ = ("model", "request")
+
+    def __init__(self, model: ChatModel, request: ChatRequest) -> None:
+        self.model = model
+        self.request = request
+
+    def run(self) -> Any:
+        return iter(self.model.stream(self.request))
+
+    async def arun(self) -> Any:
+        return aiter(self.model.astream(self.request))
+
+
+class Wait(Effect):
+    """Back off before the next attempt, with the retry policy's (injectable) sleepers."""
+
+    __slots__ = ("policy", "seconds")
+
+    def __init__(self, policy: RetryPolicy, seconds: float) -> None:
+        self.policy = policy
+        self.seconds = seconds
+
+    def run(self) -> None:
+        self.policy.sleep(self.seconds)
+
+    async def arun(self) -> None:
+        await self.policy.asleep(self.seconds)
