@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from modelwire.config.secrets import mask_url
 
 if TYPE_CHECKING:
     from modelwire.config.schema import Config
@@ -65,17 +66,6 @@ def build_service(config: Config, *, db: str | None = None, ledger: bool = True)
     return ModelService(
         ModelRegistry.from_config(config), sink, store_prompts=config.usage.store_prompts
     )
-
-
-def mask_url(url: str) -> str:
-    """A database or service URL with its password replaced by ``***``."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def money(value: Decimal | None, places: int = 6) -> str:

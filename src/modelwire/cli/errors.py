@@ -75,7 +75,7 @@ def database_error(exc: BaseException, url: str | None = None) -> str:
         }
         message += f" ({hints.get(driver, f'install the {driver!r} driver, or use another URL')})"
     if url:
-        from modelwire.cli.common import mask_url
+        from modelwire.config.secrets import mask_url
 
         return f"cannot use the database {mask_url(url)}: {message}"
     return f"database error: {message}"

@@ -22,12 +22,12 @@ a provider echoes back never reaches a log line or a usage row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from modelwire.config.secrets import scrub
 from modelwire.errors import (
     AuthenticationError,
     ContextWindowError,
@@ -86,9 +86,6 @@ _CONTEXT_WINDOW_PHRASES: tuple[str, ...] = (
 
 _QUOTA_CODES: frozenset[str] = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
 _OVERLOADED_CODES: frozenset[str] = frozenset({"overloaded_error", "overloaded", "unavailable"})
-
-# Secret-looking tokens: OpenAI/Anthropic style keys and Google API keys (possibly partly masked).
-_SECRET_PATTERNS = re.compile(r"(sk-[A-Za-z0-9_\-*]{3,}|AIza[0-9A-Za-z_\-*]{10,})")
 
 _MAX_RETRY_AFTER_S = 24 * 3600.0
 
@@ -163,10 +160,7 @@ def request_id_from_headers(headers: Mapping[str, str] | Any | None) -> str | No
 
 def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Replace API keys (given literally, or anything key-shaped) with ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return _SECRET_PATTERNS.sub("***", text)
+    return scrub(text, secrets)
 
 
 def error_message_from_body(body: Any) -> tuple[str | None, str | None]:

@@ -1,0 +1,32 @@
+"""Keeping secrets out of what modelwire prints: passwords in URLs, and configured secret values.
+
+``mask_url`` hides the password of a database or service URL; ``scrub`` replaces given secret
+values (and anything shaped like a vendor API key) in a text. Both are used wherever text leaves
+the process: errors, logs, ``config show``, CLI output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = ["KEY_PATTERNS", "mask_url", "scrub"]
+
+#: Shapes of vendor API keys, scrubbed even when the value is not known.
+KEY_PATTERNS = re.compile(r"(sk-[A-Za-z0-9_\-*]{3,}|AIza[0-9A-Za-z_\-*]{10,}|hf_[A-Za-z0-9]{16,})")
+
+_USERINFO_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@/\s]*@")
+
+
+def mask_url(url: str) -> str:
+    """A database or service URL with its password replaced by ``***``."""
+    return _USERINFO_PASSWORD.sub(r"\1***@", url)
+
+
+def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every given secret value (4 characters or longer) and every key-shaped
+    token replaced by ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return KEY_PATTERNS.sub("***", text)
