@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import time
@@ -13,7 +14,7 @@ import pytest
 from modelwire.config.schema import Config
 from modelwire.discovery import DiscoveryResult, ModelDiscoveryService
 from modelwire.discovery.merge import MergePlan
-from modelwire.errors import ModelNotFoundError, ModelwireError
+from modelwire.errors import ModelNotFoundError
 from modelwire.registry.model_registry import ModelRegistry
 from modelwire.types import ModelInfo
 
@@ -119,48 +120,63 @@ def test_background_is_off_unless_configured_or_asked() -> None:
         assert not service.background_running
 
 
-def test_apply_never_overwrites_a_change_made_while_it_planned(
+def test_apply_plans_under_the_write_lock_so_a_racing_registration_waits_or_is_seen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     registry = ModelRegistry.from_config(Config.model_validate(CONFIG))
     service = ModelDiscoveryService(registry, cache=False, background=False)
     by_hand = ModelInfo(id="openai:brand-new-1", source="config", context_window=1234)
-    real_plan = service.plan
-    plans: list[MergePlan] = []
+    real_merge = service._merge
+    planning = threading.Event()
+    raced = threading.Event()
 
-    def plan_then_race(listings: Any) -> MergePlan:
-        plan = real_plan(listings)
-        plans.append(plan)
-        if len(plans) == 1:  # another thread registers a model between the plan and the swap
-            registry.register_model(by_hand, replace=True)
-        return plan
+    def merge_while_another_thread_registers(*args: Any) -> MergePlan:
+        planning.set()
+        raced.wait(0.2)  # the racer is blocked on the write lock, so this times out
+        return real_merge(*args)
 
-    monkeypatch.setattr(service, "plan", plan_then_race)
+    def racer() -> None:
+        planning.wait(5)
+        registry.register_model(by_hand, replace=True)
+        raced.set()
+
+    monkeypatch.setattr(service, "_merge", merge_while_another_thread_registers)
+    thread = threading.Thread(target=racer)
+    thread.start()
     service.apply(_result({"openai": ["brand-new-1", "brand-new-2"]}))
-    assert len(plans) == 2  # the first plan was stale, so it was made again
+    thread.join(5)
+    assert raced.is_set()  # the registration went through, after the swap
     info = registry.get_model_info("openai:brand-new-1")
     assert (info.source, info.context_window) == ("config", 1234)  # hand-registered fields kept
     assert registry.get_model_info("openai:brand-new-2").source == "discovered"
 
 
-def test_apply_gives_up_on_a_registry_that_keeps_changing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_apply_never_gives_up_while_other_threads_keep_registering() -> None:
     registry = ModelRegistry.from_config(Config.model_validate(CONFIG))
     service = ModelDiscoveryService(registry, cache=False, background=False)
-    real_plan = service.plan
-    count = [0]
+    stop = threading.Event()
+    numbers = itertools.count(1)
+    registered: list[int] = []
 
-    def plan_then_race(listings: Any) -> MergePlan:
-        plan = real_plan(listings)
-        count[0] += 1
-        registry.register_model(ModelInfo(id=f"mock:churn-{count[0]}"))
-        return plan
+    def churn() -> None:
+        while not stop.is_set():
+            n = next(numbers)
+            registry.register_model(ModelInfo(id=f"mock:churn-{n}"))
+            registered.append(n)
 
-    monkeypatch.setattr(service, "plan", plan_then_race)
-    with pytest.raises(ModelwireError, match="registry changed 10 times"):
-        service.apply(_result({"openai": ["brand-new-1"]}))
-    assert not registry.is_registered("openai:brand-new-1")  # nothing half-applied
+    threads = [threading.Thread(target=churn) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(20):
+            service.apply(_result({"openai": [f"brand-new-{i}"]}))
+            assert registry.is_registered(f"openai:brand-new-{i}")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+    assert registered
+    assert all(registry.is_registered(f"mock:churn-{n}") for n in registered)
 
 
 def test_update_models_with_a_stale_version_changes_nothing() -> None:

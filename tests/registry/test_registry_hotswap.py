@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -147,3 +148,71 @@ def test_health_and_stats_count_every_attempt() -> None:
     assert stats["calls"] == {"mock:flaky": 3, "ok:fine": 1}
     assert stats["errors"] == {"mock:flaky": 3}
     assert service.health()["models"] == health
+
+
+def test_a_replaced_entry_closes_at_once_when_no_call_uses_it() -> None:
+    registry = ModelRegistry.from_config(cfg())
+    old = registry.provider("mock")
+    closed: list[str] = []
+    old.client("probe", lambda: object(), lambda _: closed.append("closed"))
+    registry.reload(cfg(latency=1))
+    assert closed == ["closed"]
+    assert registry.provider("mock") is not old
+
+
+def test_a_replaced_entry_closes_when_its_last_in_flight_call_finishes() -> None:
+    registry = ModelRegistry.from_config(cfg(latency=150))
+    service = ModelService(registry)
+    old = registry.provider("mock")
+    closed: list[int] = []
+    old.client("probe", lambda: object(), lambda _: closed.append(old.in_flight))
+    started = threading.Event()
+    out: list[str] = []
+
+    def call() -> None:
+        started.set()
+        out.append(service.invoke_model("k", "hi").text)
+
+    t = threading.Thread(target=call)
+    t.start()
+    started.wait(5)
+    while old.in_flight == 0 and t.is_alive():  # the call holds the entry once it has started
+        threading.Event().wait(0.001)
+    registry.reload(cfg(latency=0))
+    assert closed == []  # the call still uses the old entry's clients
+    t.join(10)
+    assert out and closed == [0]  # closed right after the call, with nothing in flight
+
+
+def _open_sockets() -> int:
+    import os
+
+    fds = os.listdir("/proc/self/fd")
+    count = 0
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    return count
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_repeated_reloads_keep_open_sockets_flat(fake_server: object) -> None:
+    url = fake_server.url  # type: ignore[attr-defined]
+
+    def openai_cfg(timeout: float) -> Config:
+        return Config.model_validate(
+            {"providers": {"openai": {"api_key": "sk-test", "base_url": url, "timeout_s": timeout}}}
+        )
+
+    registry = ModelRegistry.from_config(openai_cfg(30), catalog=False)
+    service = ModelService(registry)
+    service.invoke_model("openai:gpt-4o-mini", "warm up")
+    before = _open_sockets()
+    held = []  # model objects kept alive (as a long-lived caller would) keep their old entries
+    for i in range(60):
+        held.append(registry.get_model("openai:gpt-4o-mini"))
+        registry.reload(openai_cfg(30 + (i % 2) + 1), catalog=False)
+        service.invoke_model("openai:gpt-4o-mini", f"call {i}")
+    assert _open_sockets() <= before + 2
+    assert len(held) == 60
+    registry.close()

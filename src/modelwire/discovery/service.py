@@ -19,7 +19,6 @@ from modelwire.discovery.cache import CachedListing, DiscoveryCache, cache_key, 
 from modelwire.discovery.listing import ConcurrentLister, ListingOutcome
 from modelwire.discovery.merge import MergePlan, merge_models
 from modelwire.discovery.result import DiscoveryResult
-from modelwire.errors import ModelwireError
 from modelwire.types import ModelInfo
 
 if TYPE_CHECKING:
@@ -49,18 +48,7 @@ class DiscoveryTarget(Protocol):
 
     def list_models(self, provider: str | None = None) -> list[ModelInfo]: ...
 
-    def update_models(
-        self,
-        add: Iterable[ModelInfo] = (),
-        remove: Iterable[str] = (),
-        *,
-        replace: bool = True,
-        if_version: int | None = None,
-    ) -> bool: ...
-
-
-# Plans of one apply() before giving up on a registry that keeps changing under it.
-_APPLY_ATTEMPTS = 10
+    def update_models_from(self, plan: Callable[[list[ModelInfo]], MergePlan]) -> MergePlan: ...
 
 
 def utc_now() -> datetime:
@@ -309,31 +297,36 @@ class ModelDiscoveryService:
 
     def plan(self, listings: Mapping[str, Iterable[ModelInfo]]) -> MergePlan:
         """The merge of ``listings`` into the registry as it is now (nothing is changed)."""
+        listed = {name: tuple(models) for name, models in listings.items()}
+        return self._merge(self.registry.list_models(), listed, self.catalog)
+
+    def _merge(
+        self,
+        models: list[ModelInfo],
+        listings: Mapping[str, tuple[ModelInfo, ...]],
+        catalog: Catalog,
+    ) -> MergePlan:
         return merge_models(
-            self.registry.list_models(),
-            {name: tuple(models) for name, models in listings.items()},
+            models,
+            listings,
             config=self.registry.config,
-            catalog=self.catalog,
+            catalog=catalog,
             provider_types={n: c.type for n, c in self.registry.providers.items()},
         )
 
     def apply(self, result: DiscoveryResult) -> MergePlan:
-        """Merge ``result`` into the registry in one atomic ``update_models`` call.
+        """Merge ``result`` into the registry in one atomic update.
 
-        The merge is planned against the registry as it is, then swapped in only if nothing
-        changed meanwhile; a model registered, replaced or reloaded in between makes it plan
-        again, so discovery never overwrites a concurrent change with a plan made before it.
+        The merge is planned against the registry's models under its write lock
+        (``update_models_from``): no registration, replacement or reload can come between the
+        plan and the swap, so a concurrent change is never overwritten by a stale plan, and
+        however busy the registry is, apply never has to give up. Planning is pure (the catalog
+        is loaded before the lock).
         """
-        for _ in range(_APPLY_ATTEMPTS):
-            version = self.registry.version
-            plan = self.plan(result.listings)
-            if not plan.changed:
-                return plan
-            if self.registry.update_models(plan.add, plan.remove, replace=True, if_version=version):
-                return plan
-        raise ModelwireError(
-            f"discovery could not apply its results: the registry changed {_APPLY_ATTEMPTS} "
-            "times while they were merged; try again"
+        catalog = self.catalog
+        listings = {name: tuple(models) for name, models in result.listings.items()}
+        return self.registry.update_models_from(
+            lambda models: self._merge(models, listings, catalog)
         )
 
     def refresh(self) -> DiscoveryResult:

@@ -39,6 +39,9 @@ class ProviderContext:
     ``client(key, build)`` builds a client at most once per key (the first caller builds, the
     others wait for it) and reuses it afterwards. Building a client must not do network I/O.
     ``close()`` runs each client's closer once.
+
+    Calls through the service hold the entry (``acquire``/``release``) while they run, so an
+    entry a reload replaced is closed by ``retire()`` as soon as its last call has finished.
     """
 
     def __init__(self, name: str, config: ProviderConfig) -> None:
@@ -48,6 +51,8 @@ class ProviderContext:
         self._clients: dict[str, Any] = {}
         self._closers: list[Callable[[], Any]] = []
         self._lock = threading.Lock()
+        self._in_flight = 0
+        self._retired = False
 
     def __repr__(self) -> str:
         return f"ProviderContext(name={self.name!r}, type={self.type!r})"
@@ -77,6 +82,32 @@ class ProviderContext:
         """The configured secret, unwrapped only at the moment a client needs it."""
         key = self.config.api_key
         return key.get_secret_value() if key is not None else None
+
+    def acquire(self) -> None:
+        """A call starts using this entry's clients."""
+        with self._lock:
+            self._in_flight += 1
+
+    def release(self) -> None:
+        """A call has finished with this entry; a retired entry closes after its last call."""
+        with self._lock:
+            self._in_flight -= 1
+            done = self._retired and self._in_flight == 0
+        if done:
+            self.close()
+
+    def retire(self) -> None:
+        """This entry was replaced: close its clients now, or when its last call finishes."""
+        with self._lock:
+            self._retired = True
+            idle = self._in_flight == 0
+        if idle:
+            self.close()
+
+    @property
+    def in_flight(self) -> int:
+        """How many calls are using this entry now."""
+        return self._in_flight
 
     def close(self) -> None:
         """Close every client this entry built; later calls build fresh ones."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from modelwire.capabilities import CapabilityStrength
 from modelwire.errors import DuplicateModelError, ModelNotFoundError, ModelwireError
@@ -30,7 +30,20 @@ if TYPE_CHECKING:
     from modelwire.discovery import DiscoveryResult
     from modelwire.providers.base import ChatModel
 
-__all__ = ["DuplicateModelError", "ModelRegistry"]
+__all__ = ["DuplicateModelError", "ModelRegistry", "ModelUpdate"]
+
+
+class ModelUpdate(Protocol):
+    """What ``update_models_from``'s plan returns (discovery's ``MergePlan`` is one)."""
+
+    @property
+    def add(self) -> Iterable[ModelInfo]: ...
+
+    @property
+    def remove(self) -> Iterable[str]: ...
+
+
+U = TypeVar("U", bound=ModelUpdate)
 
 
 class ModelRegistry:
@@ -58,7 +71,6 @@ class ModelRegistry:
         self._snap = Snapshot()
         self._write_lock = threading.Lock()
         self._stats: dict[str, MemberStats] = {}
-        self._retired: list[ProviderContext] = []
         self._configured_ids: frozenset[str] = frozenset()
 
     # construction -------------------------------------------------------------------------
@@ -139,38 +151,64 @@ class ModelRegistry:
         changed since the caller read the models it computed the update from — and the call
         returns ``False`` otherwise (nothing applied). Returns ``True`` when applied.
         """
+        add = self._known_providers(add)
+        with self._write_lock:
+            snap = self._snap
+            if if_version is not None and snap.version != if_version:
+                return False
+            self._snap = self._updated(snap, add, remove, replace)
+        return True
+
+    def update_models_from(self, plan: Callable[[list[ModelInfo]], U]) -> U:
+        """Compute an update from the registered models and apply it in one atomic swap.
+
+        ``plan(models)`` runs under the write lock, so no other write comes between what it
+        read and what it changes; it returns an object with ``add`` (models, replacing any of
+        the same id) and ``remove`` (ids). It must be quick and do no I/O: readers never wait
+        for it, but other writers do. Returns what ``plan`` returned.
+        """
+        with self._write_lock:
+            update = plan(self.list_models())
+            add = self._known_providers(update.add)
+            if add or update.remove:
+                self._snap = self._updated(self._snap, add, update.remove, True)
+        return update
+
+    def _known_providers(self, add: Iterable[ModelInfo]) -> list[ModelInfo]:
         add = list(add)
         for info in add:
             if info.provider not in self._providers:
                 raise ModelwireError(
                     f"cannot register {info.id!r}: provider {info.provider!r} is not configured"
                 )
-        with self._write_lock:
-            snap = self._snap
-            if if_version is not None and snap.version != if_version:
-                return False
-            slots = dict(snap.slots)
-            aliases = dict(snap.aliases)
-            for model_id in remove:
-                if slots.pop(model_id, None) is not None:
-                    aliases = {a: t for a, t in aliases.items() if t != model_id}
-            for info in add:
-                old = slots.get(info.id)
-                if old is not None and not replace:
-                    raise DuplicateModelError(f"model {info.id!r} is already registered")
-                if old is not None:
-                    aliases = {a: t for a, t in aliases.items() if t != info.id}
-                slots[info.id] = Slot(info)
-            for info in add:
-                for alias in info.aliases:
-                    taken = aliases.get(alias)
-                    if alias in slots or (taken is not None and taken != info.id and not replace):
-                        raise DuplicateModelError(
-                            f"alias {alias!r} of {info.id!r} is already used by {taken or alias!r}"
-                        )
-                    aliases[alias] = info.id
-            self._snap = Snapshot.build(slots, aliases, snap.version + 1)
-        return True
+        return add
+
+    @staticmethod
+    def _updated(
+        snap: Snapshot, add: list[ModelInfo], remove: Iterable[str], replace: bool
+    ) -> Snapshot:
+        """``snap`` with ``remove`` removed and ``add`` added (the caller holds the lock)."""
+        slots = dict(snap.slots)
+        aliases = dict(snap.aliases)
+        for model_id in remove:
+            if slots.pop(model_id, None) is not None:
+                aliases = {a: t for a, t in aliases.items() if t != model_id}
+        for info in add:
+            old = slots.get(info.id)
+            if old is not None and not replace:
+                raise DuplicateModelError(f"model {info.id!r} is already registered")
+            if old is not None:
+                aliases = {a: t for a, t in aliases.items() if t != info.id}
+            slots[info.id] = Slot(info)
+        for info in add:
+            for alias in info.aliases:
+                taken = aliases.get(alias)
+                if alias in slots or (taken is not None and taken != info.id and not replace):
+                    raise DuplicateModelError(
+                        f"alias {alias!r} of {info.id!r} is already used by {taken or alias!r}"
+                    )
+                aliases[alias] = info.id
+        return Snapshot.build(slots, aliases, snap.version + 1)
 
     def replace_model(self, info: ModelInfo) -> None:
         """Swap in a new definition of a registered model; in-flight calls finish on the old one."""
@@ -182,7 +220,7 @@ class ModelRegistry:
         """Apply a new configuration without a restart.
 
         Provider entries whose settings are unchanged keep their clients; changed or new ones get
-        fresh ones (the old clients stay open for in-flight calls until ``close()``). Models the
+        fresh ones (the old entry's clients are closed as soon as no call uses them). Models the
         old configuration (or catalog) defined and the new one does not are removed; models
         registered in code or by discovery stay, unless their provider entry is gone. Everything
         is swapped in at once: no reader sees a model that exists before and after the reload
@@ -197,11 +235,12 @@ class ModelRegistry:
         old_providers = self._providers
         providers = dict(old_providers)
         changed: set[str] = set()
+        retired: list[ProviderContext] = []
         for name, pcfg in config.providers.items():
             old = old_providers.get(name)
             if old is None or old.config != pcfg:
                 if old is not None:
-                    self._retired.append(old)
+                    retired.append(old)
                 providers[name] = ProviderContext(name, pcfg)
                 changed.add(name)
         self._providers = providers  # old and new entries both resolve while the models swap
@@ -225,8 +264,9 @@ class ModelRegistry:
             self._configured_ids = frozenset(wanted)
             self.config = config
         self._providers = {n: providers[n] for n in config.providers}
-        for name in set(old_providers) - set(config.providers):
-            self._retired.append(old_providers[name])
+        retired += [old_providers[n] for n in set(old_providers) - set(config.providers)]
+        for ctx in retired:
+            ctx.retire()  # closed now, or when the last call still using it finishes
 
     # reads (lock-free) --------------------------------------------------------------------
 
@@ -275,8 +315,7 @@ class ModelRegistry:
 
     def close(self) -> None:
         """Release every provider entry's clients (models stay registered; clients rebuild)."""
-        retired, self._retired = self._retired, []
-        for ctx in [*self._providers.values(), *retired]:
+        for ctx in self._providers.values():
             ctx.close()
 
     def __enter__(self) -> ModelRegistry:

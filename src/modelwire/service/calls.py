@@ -74,16 +74,21 @@ def model_call(
 ) -> Machine[ChatResponse]:
     """Call one model, retrying retryable failures as ``policy`` allows."""
     attempt = first_attempt
-    yield Prepare(model)
-    while True:
-        record = recorder.start(model, request, caller, group, attempt)
-        try:
-            response: ChatResponse = yield Invoke(model, request)
-        except BaseException as err:
-            yield from _after_failure(record, err, policy, attempt, retryable=True)
-            attempt += 1
-            continue
-        return record.succeeded(response)
+    entry = model.provider
+    entry.acquire()  # a reload closes the entry's clients only after this call
+    try:
+        yield Prepare(model)
+        while True:
+            record = recorder.start(model, request, caller, group, attempt)
+            try:
+                response: ChatResponse = yield Invoke(model, request)
+            except BaseException as err:
+                yield from _after_failure(record, err, policy, attempt, retryable=True)
+                attempt += 1
+                continue
+            return record.succeeded(response)
+    finally:
+        entry.release()
 
 
 def model_stream(
@@ -100,33 +105,38 @@ def model_stream(
     """Stream one model's answer; retry as ``policy`` allows until the first text is out."""
     progress = progress if progress is not None else StreamProgress()
     attempt = first_attempt
-    yield Prepare(model)
-    while True:
-        record = recorder.start(model, request, caller, group, attempt, stream=True)
-        parts: list[str] = []
-        final: StreamEvent | None = None
-        events = None
-        try:
-            events = yield OpenStream(model, request)
-            while (event := (yield Next(events))) is not END:
-                if event.done:
-                    final = event
-                    continue
-                if event.text:
-                    record.first_token()
-                    parts.append(event.text)
-                    progress.delivered = True
-                yield Emit(event)
-        except BaseException as err:
-            if events is not None:
-                yield Close(events)
-            yield from _after_failure(record, err, policy, attempt, retryable=not parts)
-            attempt += 1
-            continue
-        last = record.stream_finished(final, "".join(parts))
-        progress.latency_ms = last.latency_ms or 0.0
-        yield Emit(last)
-        return None
+    entry = model.provider
+    entry.acquire()  # a reload closes the entry's clients only after this call
+    try:
+        yield Prepare(model)
+        while True:
+            record = recorder.start(model, request, caller, group, attempt, stream=True)
+            parts: list[str] = []
+            final: StreamEvent | None = None
+            events = None
+            try:
+                events = yield OpenStream(model, request)
+                while (event := (yield Next(events))) is not END:
+                    if event.done:
+                        final = event
+                        continue
+                    if event.text:
+                        record.first_token()
+                        parts.append(event.text)
+                        progress.delivered = True
+                    yield Emit(event)
+            except BaseException as err:
+                if events is not None:
+                    yield Close(events)
+                yield from _after_failure(record, err, policy, attempt, retryable=not parts)
+                attempt += 1
+                continue
+            last = record.stream_finished(final, "".join(parts))
+            progress.latency_ms = last.latency_ms or 0.0
+            yield Emit(last)
+            return None
+    finally:
+        entry.release()
 
 
 def group_run(
