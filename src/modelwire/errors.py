@@ -92,10 +92,14 @@ class MissingDependencyError(ModelwireError, ImportError):
 class ProviderError(ModelwireError):
     """A call to a provider failed.
 
-    ``retryable`` tells the retry policy whether trying again may help.
+    ``retryable`` tells the retry policy whether trying again may help. ``provider_wide`` says
+    the failure is the provider entry's, not the model's (a rejected or missing key, a missing
+    SDK, a host that cannot be reached): a group then skips the entry's other models for the
+    rest of the call.
     """
 
     retryable: bool = False
+    provider_wide: bool = False
 
     def __init__(
         self,
@@ -106,6 +110,7 @@ class ProviderError(ModelwireError):
         request_id: str | None = None,
         status_code: int | None = None,
         retryable: bool | None = None,
+        provider_wide: bool | None = None,
     ) -> None:
         self.message = message
         self.provider = provider
@@ -114,6 +119,8 @@ class ProviderError(ModelwireError):
         self.status_code = status_code
         if retryable is not None:
             self.retryable = retryable
+        if provider_wide is not None:
+            self.provider_wide = provider_wide
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -143,7 +150,9 @@ def _rebuild(cls: type[ProviderError], message: str, state: dict[str, Any]) -> P
 
 
 class AuthenticationError(ProviderError):
-    """The provider rejected the credentials (never retried)."""
+    """The provider rejected the credentials, or has none (never retried)."""
+
+    provider_wide = True
 
 
 class RateLimitError(ProviderError):
@@ -186,7 +195,11 @@ class MissingCheckpointError(InvalidRequestError):
 
 
 class AllModelsFailedError(ProviderError):
-    """Every member of a group (or every retry) failed; ``attempts`` holds each error in order."""
+    """Every member of a group (or every retry) failed; ``attempts`` holds each error in order.
+
+    Its message names each provider once, with its first error and how many attempts failed
+    there, so a call across many models reads in a few lines.
+    """
 
     def __init__(self, message: str, attempts: Sequence[BaseException] = (), **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -196,5 +209,16 @@ class AllModelsFailedError(ProviderError):
         base = super().__str__()
         if not self.attempts:
             return base
-        tail = "; ".join(f"{type(e).__name__}: {e}" for e in self.attempts)
-        return f"{base}: {tail}"
+        by_provider: dict[str, list[BaseException]] = {}
+        for error in self.attempts:
+            name = getattr(error, "provider", None) or "?"
+            by_provider.setdefault(name, []).append(error)
+        lines = []
+        for name, errors in by_provider.items():
+            first = errors[0]
+            text = getattr(first, "message", None) or str(first)
+            if len(text) > 240:
+                text = text[:237] + "..."
+            more = f" ({len(errors)} attempts)" if len(errors) > 1 else ""
+            lines.append(f"{name}: {type(first).__name__}: {text}{more}")
+        return base + ":\n  " + "\n  ".join(lines)

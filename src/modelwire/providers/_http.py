@@ -251,12 +251,14 @@ def timeout_error(
 def connection_error(
     reason: str, *, provider: str | None, model_id: str | None, request_id: str | None = None
 ) -> ProviderUnavailableError:
-    """The error for a refused, reset or otherwise broken connection (retryable)."""
+    """The error for a refused, reset or otherwise broken connection (retryable, and the
+    provider's as a whole: the same host serves every model of the entry)."""
     return ProviderUnavailableError(
         f"could not reach {provider or 'the provider'}: {reason}",
         provider=provider,
         model_id=model_id,
         request_id=request_id,
+        provider_wide=True,
     )
 
 

@@ -14,7 +14,10 @@ How one request runs through a group (``GroupCall``):
    (exponential backoff with full jitter; the smallest ``Retry-After`` of the pass is the floor)
    and starts a new pass, re-planned. So each member is tried at most ``max_attempts`` times.
    A member that failed with a non-retryable error (authentication, invalid request, a context
-   window the estimate missed, an exhausted quota) is not tried again in this call.
+   window the estimate missed, an exhausted quota) is not tried again in this call. A failure of
+   the provider entry itself (``provider_wide``: a rejected or missing key, a missing SDK, a
+   host that cannot be reached) also takes the entry's other members out of this call, so a bad
+   key costs one attempt, not one per model.
 4. **Health** — successes and member failures feed the member's breaker and latency average.
    Invalid requests and context-window errors say nothing about the member's health: they only
    release its probe slot.
@@ -96,6 +99,8 @@ class GroupCall:
         self.hints = group.strategy.prepare(request, hints)
         self.errors: list[BaseException] = []
         self.skipped: dict[str, str] = {}
+        #: provider entry → how many of its members were left out after the entry failed
+        self.provider_skips: dict[str, int] = {}
         self.attempt = 0
         self.passes = 0
         self._members: list[ModelInfo] = []
@@ -175,6 +180,17 @@ class GroupCall:
         self._pass_errors.append(error)
         if not self.group.retry.retryable(error):
             self._excluded.add(member.id)
+        if getattr(error, "provider_wide", False):  # the entry failed, not the model
+            self._excluded.add(member.id)
+            others = [
+                m
+                for m in self._members
+                if m.provider == member.provider and m.id not in self._excluded
+            ]
+            self._excluded.update(m.id for m in others)
+            skips = self.provider_skips.get(member.provider, 0) + len(others)
+            self.provider_skips[member.provider] = skips
+            self._queue = [m for m in self._queue if m.id not in self._excluded]
 
     def aborted(self, member: ModelInfo) -> None:
         """The attempt ended without a verdict (cancelled, or a non-provider exception)."""
@@ -188,6 +204,9 @@ class GroupCall:
         else:
             msg = f"no member of group {name!r} can take this request"
         notes = [f"{mid}: {why}" for mid, why in self.skipped.items() if why != "circuit open"]
+        if len(notes) > 5:
+            notes = [*notes[:5], f"{len(notes) - 5} more"]
+        notes += [f"{n} more of {p} after it failed" for p, n in self.provider_skips.items() if n]
         if notes:
             msg += " (skipped " + "; ".join(notes) + ")"
         err = AllModelsFailedError(msg, attempts=self.errors)

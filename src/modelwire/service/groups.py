@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelwire.capabilities import CapabilityStrength
-from modelwire.errors import ModelwireError, ProviderError
+from modelwire.errors import MissingDependencyError, ModelwireError, ProviderError
 from modelwire.routing.group import GroupCall, ModelGroup
 from modelwire.routing.health import HealthMonitor, MemberHealth, Probe
 from modelwire.routing.retry import SINGLE_ATTEMPT
@@ -243,7 +243,13 @@ class GroupRouter:
             except ProviderError:
                 raise
             except ModelwireError as err:  # a member that cannot be built: fail over, no retry
-                raise ProviderError(str(err), model_id=info.id, retryable=False) from err
+                raise ProviderError(
+                    str(err),
+                    provider=info.provider,
+                    model_id=info.id,
+                    retryable=False,
+                    provider_wide=isinstance(err, MissingDependencyError),
+                ) from err
             defaults = model.info.params
             return model, build_request(prompt, rest, defaults) if defaults else request
 
