@@ -9,9 +9,10 @@ calendar days (7·N for weeks), today included, starting at midnight UTC; ``Nm``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from modelwire.usage.pricing import from_nanos
 from modelwire.usage.rows import US_PER_DAY, US_PER_HOUR, UsageRecord, to_us
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 __all__ = [
     "GROUP_KEYS",
@@ -267,8 +268,13 @@ def iter_records(
     limit: int | None = None,
     newest_first: bool = False,
     chunk: int = 1000,
+    run: Callable[[Callable[[Connection], list[UsageRecord]]], list[UsageRecord]] | None = None,
 ) -> Iterator[UsageRecord]:
-    """Stored rows in id order (or newest first), fetched in chunks so no cursor stays open."""
+    """Stored rows in id order (or newest first), fetched in chunks so no cursor stays open.
+
+    ``run(fetch)`` calls ``fetch`` with a connection for each chunk and returns its rows
+    (default: a connection from ``engine``).
+    """
     from sqlalchemy import select
 
     from modelwire.usage.tables import CALLS
@@ -286,6 +292,12 @@ def iter_records(
         where.append(t.c.caller == caller)
     if status is not None:
         where.append(t.c.status == status)
+
+    def run_on_engine(fetch: Callable[[Connection], list[UsageRecord]]) -> list[UsageRecord]:
+        with engine.connect() as conn:
+            return fetch(conn)
+
+    run = run or run_on_engine
     cursor = after_id
     left = limit
     while left is None or left > 0:
@@ -294,11 +306,14 @@ def iter_records(
         if cursor is not None:
             stmt = stmt.where(t.c.id < cursor if newest_first else t.c.id > cursor)
         stmt = stmt.order_by(t.c.id.desc() if newest_first else t.c.id).limit(size)
-        with engine.connect() as conn:
-            batch = [UsageRecord.from_row(dict(m)) for m in conn.execute(stmt).mappings()]
+        batch = run(partial(_fetch_records, stmt=stmt))
         yield from batch
         if len(batch) < size:
             return
         cursor = batch[-1].id
         if left is not None:
             left -= len(batch)
+
+
+def _fetch_records(conn: Connection, stmt: Any) -> list[UsageRecord]:
+    return [UsageRecord.from_row(dict(m)) for m in conn.execute(stmt).mappings()]

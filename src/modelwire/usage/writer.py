@@ -31,7 +31,13 @@ from modelwire.usage.events import EventFields, UsageEvent
 #: What the queue holds: an event, or its fields (``UsageLedger._record_fields``).
 Queued = UsageEvent | EventFields
 
-__all__ = ["LedgerClosedError", "LedgerFullError", "LedgerWriteError", "WriteBehind"]
+__all__ = [
+    "LedgerClosedError",
+    "LedgerFullError",
+    "LedgerWriteError",
+    "WriteBehind",
+    "describe_error",
+]
 
 log = logging.getLogger("modelwire.usage")
 
@@ -47,6 +53,16 @@ class LedgerClosedError(ModelwireError):
 
 class LedgerWriteError(ModelwireError):
     """The writer could not write queued events (``flush``/``close`` report it)."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` on one line. For a SQLAlchemy error, the driver's own error (SQLAlchemy's
+    text adds the statement, its parameters and a link on further lines)."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, BaseException):
+        exc = orig
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class _Marker:
@@ -134,7 +150,8 @@ class WriteBehind:
             raise ValueError("batch_size and queue_size must be at least 1")
         self._write = write
         self._batch = batch_size
-        self._interval = max(flush_interval_s, 0.0)
+        # Bounded so the writer's wait cannot overflow (a huge interval would kill its thread).
+        self._interval = min(max(flush_interval_s, 0.0), threading.TIMEOUT_MAX)
         self._maxsize = queue_size
         self._put_timeout = put_timeout_s
         self._after_fork = after_fork
@@ -194,11 +211,12 @@ class WriteBehind:
                     self._wake.set()
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        err = f"; last write error: {self._error}" if self._error else ""
+                        error = self._error
+                        why = f"; last database error: {describe_error(error)}" if error else ""
                         raise LedgerFullError(
                             f"usage ledger queue full ({self._maxsize} events) for "
-                            f"{self._put_timeout:g}s: the database is not keeping up{err}"
-                        )
+                            f"{self._put_timeout:g}s: the database is not keeping up{why}"
+                        ) from error
                     self._space.wait(min(left, 0.5))
             finally:
                 self._waiting -= 1
@@ -226,9 +244,18 @@ class WriteBehind:
             self._start()
         self._wake.set()
         if not m.done.wait(timeout):
-            raise LedgerWriteError(f"usage ledger flush did not finish within {timeout}s")
+            error = self._error
+            if error is None:
+                cause = f"the writer is still busy ({len(self._dq)} items queued)"
+            else:
+                cause = f"last database error: {describe_error(error)}"
+            raise LedgerWriteError(
+                f"usage ledger flush did not finish within {timeout:g}s; {cause}"
+            ) from error
         if m.error is not None:
-            raise LedgerWriteError(f"usage ledger could not write: {m.error}") from m.error
+            raise LedgerWriteError(
+                f"usage ledger could not write: {describe_error(m.error)}"
+            ) from m.error
 
     def close(self, timeout: float | None = None) -> None:
         """Drain the queue and stop the writer; further puts raise ``LedgerClosedError``.
@@ -257,9 +284,11 @@ class WriteBehind:
             with _open_lock:
                 _open.discard(self)
         if self._failed_events:
+            err = self._error
             raise LedgerWriteError(
-                f"usage ledger could not write {len(self._failed_events)} events: {self._error}"
-            ) from self._error
+                f"usage ledger could not write {len(self._failed_events)} events: "
+                f"{describe_error(err) if err else 'unknown error'}"
+            ) from err
 
     def _write_isolating(self, events: list[Queued]) -> tuple[BaseException | None, list[Queued]]:
         """Write ``events``; set aside only the ones the database rejects as bad data.
@@ -281,7 +310,10 @@ class WriteBehind:
                     rest = [e for c in reversed(chunks) for e in c]
                     return exc, chunk + rest
                 if len(chunk) == 1:
-                    log.error("usage ledger: event rejected by the database, set aside: %s", exc)
+                    log.error(
+                        "usage ledger: event rejected by the database, set aside: %s",
+                        describe_error(exc),
+                    )
                     self._rejected_events.extend(chunk)
                     continue
                 half = len(chunk) // 2
@@ -312,11 +344,15 @@ class WriteBehind:
         wake = self._wake
         batch_size = self._batch
         pause = 0.05
+        # False when the last pass left items behind (a full batch, or a flush marker): one of
+        # them may be a marker whose wake-up this thread already consumed, so do not wait.
+        drained = True
         while True:
-            if len(dq) < batch_size and not self._stop:
+            if drained and len(dq) < batch_size and not self._stop:
                 wake.wait(self._interval)
-                wake.clear()
+            wake.clear()  # before taking items: a later put or flush sets it again
             if not dq:
+                drained = True
                 if self._stop:
                     return
                 continue
@@ -331,8 +367,9 @@ class WriteBehind:
                         markers.append(item)
                         break
                     events.append(item)  # type: ignore[arg-type]
+                drained = False
             except IndexError:
-                pass
+                drained = True
             error: BaseException | None = None
             if events:
                 error, events = self._write_isolating(events)
@@ -340,12 +377,20 @@ class WriteBehind:
                     pause = 0.05
             if error is not None:
                 if self._stop and time.monotonic() >= self._give_up_at:
-                    log.error("usage ledger: %d events not written: %s", len(events), error)
+                    log.error(
+                        "usage ledger: %d events not written: %s",
+                        len(events),
+                        describe_error(error),
+                    )
                     self._failed_events.extend(events)
                 else:
                     # Keep them, in order, at the head of the queue and try again later.
                     dq.extendleft(reversed(events))
-                    log.warning("usage ledger: write failed, retrying in %.2fs: %s", pause, error)
+                    log.warning(
+                        "usage ledger: write failed, retrying in %.2fs: %s",
+                        pause,
+                        describe_error(error),
+                    )
             elif self._waiting:
                 with self._space:
                     self._space.notify_all()
@@ -359,6 +404,16 @@ class WriteBehind:
                     wait = min(pause, max(self._give_up_at - time.monotonic(), 0.0))
                 time.sleep(wait)
                 pause = min(pause * 2, 5.0)
+
+    def report_error(self, error: BaseException) -> None:
+        """Note an error the write function is still waiting out (a locked database): a flush
+        that times out meanwhile names it. The next successful write clears it."""
+        self._error = error
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The last error a write hit, or ``None`` once a write has succeeded since."""
+        return self._error
 
     def failed_events(self) -> list[Queued]:
         """Events not stored: those the database rejected as bad data, then those still
