@@ -262,18 +262,22 @@ class UsageLedger:
             )
         raise DatabaseFileChanged(f"{self._file.path if self._file else self.url} keeps changing")
 
-    def _reopen(self, old: DatabaseFile) -> None:
+    def _reopen(self, old: DatabaseFile, wait: float = _REOPEN_WAIT_S) -> None:
         """Close every connection to ``old`` and open the ledger's path again (creating the file
         and its schema when it is gone). Raises, leaving the ledger as it was, when the new file
-        cannot be used (not a database, a newer schema): the writer retries it later."""
+        cannot be used (not a database, a newer schema), or when other reads or another reopen
+        keep it waiting longer than ``wait`` seconds: the writer retries it later."""
         from modelwire.usage import migrations
-        from modelwire.usage.store import DatabaseFile, make_engine
+        from modelwire.usage.store import DatabaseFile, DatabaseFileChanged, make_engine
 
-        with self._reopen_lock:
+        deadline = time.monotonic() + wait
+        if not self._reopen_lock.acquire(timeout=wait):
+            raise DatabaseFileChanged(f"{old.path} is being opened again by another thread")
+        try:
             if self._file is not old:
                 return  # another thread has reopened it already
             gone = not old.path.exists()
-            self._hold_users()
+            self._hold_users(max(deadline - time.monotonic(), 0.0))
             try:
                 _truncate_wal(self._engine)
                 self._engine.dispose()
@@ -289,6 +293,8 @@ class UsageLedger:
                     self._reopened += 1
             finally:
                 self._release_users()
+        finally:
+            self._reopen_lock.release()
         log.warning(
             "usage ledger: %s was %s while in use; %s it and writing there",
             old.path,
@@ -314,12 +320,12 @@ class UsageLedger:
                 if not self._users:
                     self._gate.notify_all()
 
-    def _hold_users(self) -> None:
+    def _hold_users(self, wait: float) -> None:
         from modelwire.usage.store import DatabaseFileChanged
 
         with self._gate:
             self._reopening = True
-            if not self._gate.wait_for(lambda: not self._users, _REOPEN_WAIT_S):
+            if not self._gate.wait_for(lambda: not self._users, wait):
                 self._reopening = False
                 self._gate.notify_all()
                 raise DatabaseFileChanged(
@@ -506,8 +512,8 @@ class UsageLedger:
             for attempt in (1, 2):
                 file = self._file
                 try:
-                    if file is not None and not file.at_path():
-                        self._reopen(file)
+                    if file is not None and not self._closed and not file.at_path():
+                        self._reopen(file, max(deadline - time.monotonic(), 0.0))
                     with self._using(max(deadline - time.monotonic(), 0.0)) as engine:
                         if engine.dialect.name == "postgresql":
                             ms = max(int((deadline - time.monotonic()) * 1000), 1)
