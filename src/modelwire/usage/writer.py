@@ -175,6 +175,8 @@ class WriteBehind:
         self._stop = False
         self._give_up_at = 0.0
         self._busy = False  # set by the writer from before it pops a batch until it is written
+        self._markers = 0  # flush markers in the queue
+        self._markers_lock = threading.Lock()
         self._error: BaseException | None = None
         self._failed_events: list[Queued] = []  # unwritten when close() gave up
         self._rejected_events: list[Queued] = []  # refused by the database as bad data
@@ -239,7 +241,9 @@ class WriteBehind:
         if not self._dq and not self._busy:
             return  # nothing queued and no batch in flight: everything earlier is committed
         m = _Marker()
-        self._dq.append(m)
+        with self._markers_lock:
+            self._markers += 1
+            self._dq.append(m)
         if self._thread is None:
             self._start()
         self._wake.set()
@@ -327,6 +331,7 @@ class WriteBehind:
         while self._dq:
             item = self._dq.popleft()
             if type(item) is _Marker:
+                self._marker_taken()
                 item.done.set()
             else:
                 late.append(item)  # type: ignore[arg-type]
@@ -344,15 +349,13 @@ class WriteBehind:
         wake = self._wake
         batch_size = self._batch
         pause = 0.05
-        # False when the last pass left items behind (a full batch, or a flush marker): one of
-        # them may be a marker whose wake-up this thread already consumed, so do not wait.
-        drained = True
         while True:
-            if drained and len(dq) < batch_size and not self._stop:
+            # A queued flush marker means: write now. Its wake-up alone is not enough, since
+            # this thread may have cleared it while the marker waited behind a full batch.
+            if len(dq) < batch_size and not self._stop and not self._markers:
                 wake.wait(self._interval)
             wake.clear()  # before taking items: a later put or flush sets it again
             if not dq:
-                drained = True
                 if self._stop:
                     return
                 continue
@@ -365,11 +368,11 @@ class WriteBehind:
                     item = popleft()
                     if type(item) is _Marker:
                         markers.append(item)
+                        self._marker_taken()
                         break
                     events.append(item)  # type: ignore[arg-type]
-                drained = False
             except IndexError:
-                drained = True
+                pass
             error: BaseException | None = None
             if events:
                 error, events = self._write_isolating(events)
@@ -404,6 +407,10 @@ class WriteBehind:
                     wait = min(pause, max(self._give_up_at - time.monotonic(), 0.0))
                 time.sleep(wait)
                 pause = min(pause * 2, 5.0)
+
+    def _marker_taken(self) -> None:
+        with self._markers_lock:
+            self._markers -= 1
 
     def report_error(self, error: BaseException) -> None:
         """Note an error the write function is still waiting out (a locked database): a flush
