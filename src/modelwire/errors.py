@@ -13,11 +13,18 @@ from typing import Any
 __all__ = [
     "AllModelsFailedError",
     "AuthenticationError",
+    "BusyError",
     "CatalogError",
     "ConfigError",
     "ContextWindowError",
+    "DatabaseFileChanged",
     "DuplicateModelError",
     "InvalidRequestError",
+    "LedgerClosedError",
+    "LedgerFullError",
+    "LedgerReadError",
+    "LedgerSchemaError",
+    "LedgerWriteError",
     "MissingCheckpointError",
     "MissingDependencyError",
     "ModelNotFoundError",
@@ -87,6 +94,37 @@ class ProviderInterfaceError(ModelwireError, TypeError):
 
 class MissingDependencyError(ModelwireError, ImportError):
     """A provider's SDK is not installed; the message names the extra that installs it."""
+
+
+class LedgerReadError(ModelwireError):
+    """A read (``summary``, ``records``, ``reprice``…) could not be answered: the events
+    recorded before it were not written within ``read_timeout_s``, or the database failed the
+    query. The message names the database error."""
+
+
+class LedgerSchemaError(ModelwireError):
+    """The ledger database has a schema this version of modelwire cannot use."""
+
+
+class LedgerFullError(ModelwireError):
+    """``record()`` waited ``put_timeout_s`` for room in a full queue (the database is too slow
+    or unreachable). The event was not recorded."""
+
+
+class LedgerClosedError(ModelwireError):
+    """``record()`` on a closed ledger."""
+
+
+class LedgerWriteError(ModelwireError):
+    """The writer could not write queued events (``flush``/``close`` report it)."""
+
+
+class BusyError(ModelwireError):
+    """The database stayed locked for longer than the retry budget."""
+
+
+class DatabaseFileChanged(ModelwireError):
+    """The path of a SQLite ledger names another file than the one its connections have open."""
 
 
 class ProviderError(ModelwireError):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -288,3 +291,70 @@ def test_tables_at_80_columns_never_cut_ids_or_numbers(tmp_path: Path) -> None:
     title, *tables = short.stdout.splitlines()
     assert str(path) in title
     assert max(len(line) for line in tables) <= 80
+
+
+def test_export_and_plot_files_are_owner_only(db: str, tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.csv"
+    code, _, err = invoke("usage", "export", "--db", db, "--out", str(fresh))
+    assert code == 0, err
+    assert fresh.stat().st_mode & 0o777 == 0o600
+    assert len(fresh.read_text().splitlines()) == 91
+
+    existing = tmp_path / "existing.jsonl"
+    existing.write_text("old\n")
+    existing.chmod(0o644)
+    code, _, err = invoke(
+        "usage", "export", "--db", db, "--format", "jsonl", "--out", str(existing)
+    )
+    assert code == 0, err
+    assert existing.stat().st_mode & 0o777 == 0o600
+    assert len(existing.read_text().splitlines()) == 90
+
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "cost.png"
+    plot.write_bytes(b"")
+    plot.chmod(0o666)
+    code, _, err = invoke("usage", "plot", "--db", db, "--since", "2026-01-01", "--out", str(plot))
+    assert code == 0, err
+    assert plot.stat().st_mode & 0o777 == 0o600
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # no temporary file left beside the outputs
+
+
+def test_a_failed_export_leaves_the_old_file_and_no_temporary(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelwire.cli import usage_cmd
+
+    def half_then_fail(records: Any, fmt: str, out: Any) -> int:
+        out.write("partial\n")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(usage_cmd, "write_export", half_then_fail)
+    target = tmp_path / "out" / "usage.csv"
+    target.parent.mkdir()
+    target.write_text("previous export\n")
+    code, _, _ = invoke("usage", "export", "--db", db, "--out", str(target))
+    assert code != 0
+    assert target.read_text() == "previous export\n"
+    assert [p.name for p in target.parent.iterdir()] == ["usage.csv"]
+
+
+def test_export_into_a_pipe_writes_in_place(db: str, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo, 0o644)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    code, _, err = invoke("usage", "export", "--db", db, "--format", "jsonl", "--out", str(fifo))
+    reader.join(30)
+    assert code == 0, err
+    assert len(received[0].splitlines()) == 90
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and fifo.stat().st_mode & 0o777 == 0o644
+
+
+def test_export_to_a_missing_folder_is_one_line(db: str, tmp_path: Path) -> None:
+    code, _, err = invoke("usage", "export", "--db", db, "--out", str(tmp_path / "no" / "x.csv"))
+    assert code == 2
+    assert "cannot write" in err and "Traceback" not in err

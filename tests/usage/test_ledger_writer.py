@@ -216,3 +216,17 @@ def test_transient_errors_are_retried_not_set_aside() -> None:
     w.close(timeout=10)
     assert sink.written == [f"req_{i}" for i in range(20)]
     assert w.failed_events() == []
+
+
+@pytest.mark.parametrize("extra", [0, 1, 7])
+def test_a_flush_right_behind_a_full_batch_is_not_left_waiting(extra: int) -> None:
+    """The put that fills a batch wakes the writer; a flush just after it must not wait for the
+    next interval (60 s here) behind that batch."""
+    sink = FlakySink()
+    w = WriteBehind(sink, batch_size=100, flush_interval_s=60)
+    for round_ in range(5):
+        for i in range(100 + extra):
+            w.put(event(i, request_id=f"{round_}:{i}"))
+        w.flush(timeout=10)
+        assert len(sink.written) == (round_ + 1) * (100 + extra)
+    w.close()

@@ -1,14 +1,18 @@
 """``modelwire usage``: totals, exports, plots and recent calls from the usage ledger.
 
 Every command takes ``--db URL`` (a SQLAlchemy URL or a SQLite file path; default: the ledger in
-the user data dir). Unknown prices show as ``unpriced``, never as $0.
+the user data dir). Unknown prices show as ``unpriced``, never as $0. Files written with
+``--out`` are readable by their owner only (0600).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -310,6 +314,31 @@ def write_export(records: Iterator[UsageRecord], fmt: str, out: TextIO) -> int:
     return n
 
 
+@contextmanager
+def private_output(out: Path) -> Iterator[Path]:
+    """The path to write ``out``'s content to, owner-only (0600).
+
+    A new file is made beside ``out`` and renamed over it once written: an existing file is
+    replaced whatever its mode, and a failed write leaves ``out`` as it was. Anything that is
+    not a regular file (``/dev/null``, a pipe) is written in place and its mode left alone.
+    """
+    if out.exists() and not out.is_file():
+        yield out
+        return
+    try:
+        fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=out.suffix)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    os.close(fd)
+    try:
+        yield Path(name)
+        os.replace(name, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+
+
 @app.command("export")
 def export_cmd(
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
@@ -329,7 +358,7 @@ def export_cmd(
         if out is None:
             write_export(records, fmt, sys.stdout)
             return
-        with out.open("w", encoding="utf-8", newline="") as fh:
+        with private_output(out) as target, target.open("w", encoding="utf-8", newline="") as fh:
             n = write_export(records, fmt, fh)
     typer.echo(f"wrote {n} rows to {out}", err=True)
 
@@ -353,8 +382,8 @@ def plot_cmd(
         by_day = ledger.summary(by=("day", "model"), **kw)
         by_caller = ledger.summary(by=("caller",), **kw)
     try:
-        with spinner(f"drawing {out}"):
-            render(by_day, by_caller, out)
+        with spinner(f"drawing {out}"), private_output(out) as target:
+            render(by_day, by_caller, target)
     except ImportError:
         fail("usage plot needs matplotlib: pip install 'modelwire[notebook]'")
     typer.echo(f"wrote {out}")

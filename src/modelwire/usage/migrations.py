@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from modelwire.errors import ModelwireError
+from modelwire.errors import LedgerSchemaError
 from modelwire.usage.rows import day_of
 
 if TYPE_CHECKING:
@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["MIGRATIONS", "LedgerSchemaError", "current_version", "migrate"]
 
 _PG_LOCK_KEY = 0x6D77_6C65  # "mwle": advisory lock id for migrations
-
-
-class LedgerSchemaError(ModelwireError):
-    """The ledger database has a schema this version of modelwire cannot use."""
 
 
 def _v1(conn: Connection) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from modelwire.catalog.pricing import from_nanos
 from modelwire.usage.rows import US_PER_DAY, US_PER_HOUR, UsageRecord, to_us
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 __all__ = [
     "GROUP_KEYS",
@@ -269,8 +270,13 @@ def iter_records(
     limit: int | None = None,
     newest_first: bool = False,
     chunk: int = 1000,
+    run: Callable[[Callable[[Connection], list[UsageRecord]]], list[UsageRecord]] | None = None,
 ) -> Iterator[UsageRecord]:
-    """Stored rows in id order (or newest first), fetched in chunks so no cursor stays open."""
+    """Stored rows in id order (or newest first), fetched in chunks so no cursor stays open.
+
+    ``run(fetch)`` calls ``fetch`` with a connection for each chunk and returns its rows
+    (default: a connection from ``engine``).
+    """
     from sqlalchemy import select
 
     from modelwire.usage.tables import CALLS
@@ -288,6 +294,12 @@ def iter_records(
         where.append(t.c.caller == caller)
     if status is not None:
         where.append(t.c.status == status)
+
+    def run_on_engine(fetch: Callable[[Connection], list[UsageRecord]]) -> list[UsageRecord]:
+        with engine.connect() as conn:
+            return fetch(conn)
+
+    run = run or run_on_engine
     cursor = after_id
     left = limit
     while left is None or left > 0:
@@ -296,8 +308,7 @@ def iter_records(
         if cursor is not None:
             stmt = stmt.where(t.c.id < cursor if newest_first else t.c.id > cursor)
         stmt = stmt.order_by(t.c.id.desc() if newest_first else t.c.id).limit(size)
-        with engine.connect() as conn:
-            batch = [UsageRecord.from_row(dict(m)) for m in conn.execute(stmt).mappings()]
+        batch = run(partial(_fetch_records, stmt=stmt))
         yield from batch
         if len(batch) < size:
             return
@@ -383,3 +394,7 @@ def latency_percentiles(
         )
         out.append(row)
     return out
+
+
+def _fetch_records(conn: Connection, stmt: Any) -> list[UsageRecord]:
+    return [UsageRecord.from_row(dict(m)) for m in conn.execute(stmt).mappings()]

@@ -3,18 +3,27 @@
 SQLite: the file (and its folder) are created owner-only before SQLAlchemy opens them, the
 database runs in WAL mode with a busy timeout, and write transactions start with
 ``BEGIN IMMEDIATE`` so two writers queue on the busy handler instead of failing on a lock upgrade.
+Connections open the file only if it exists (SQLite would otherwise create a missing one with
+the default, world-readable mode): only ``make_engine`` creates it. ``DatabaseFile`` remembers
+which file that is, so the ledger notices it being deleted or replaced while in use.
 PostgreSQL: the writer takes a ``ROW EXCLUSIVE`` lock implicitly; ``reprice`` takes an
 ``EXCLUSIVE`` lock on the rollup so concurrent writers cannot interleave with its rebuild.
+With psycopg, a connection attempt gives up after ``PG_CONNECT_TIMEOUT_S`` (or the URL's
+``connect_timeout``), or by ``read_deadline`` when a read sets it; a connection given the
+``modelwire_lock_timeout_ms`` execution option stops waiting for a lock after that long.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelwire.errors import BusyError, DatabaseFileChanged
 from modelwire.usage.rows import RollupDelta, delta_rows
 
 if TYPE_CHECKING:
@@ -22,6 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BusyError",
+    "DatabaseFile",
+    "DatabaseFileChanged",
     "Statements",
     "default_url",
     "is_bad_data_error",
@@ -34,10 +45,51 @@ __all__ = [
 ]
 
 BUSY_TIMEOUT_MS = 5_000
+PG_CONNECT_TIMEOUT_S = 10
+
+#: The ``time.monotonic()`` by which the current read must be answered (set by the ledger around
+#: a read): a PostgreSQL connection opened for it gives up by then (libpq waits at least 2 s).
+read_deadline: ContextVar[float | None] = ContextVar("modelwire_read_deadline", default=None)
 
 
-class BusyError(Exception):
-    """The database stayed locked for longer than the retry budget."""
+class DatabaseFile:
+    """The SQLite file a ledger has open, known by its device and inode number.
+
+    Checking costs one ``stat`` of the path. The ledger's open connections keep the file's inode
+    in use, so no new file can get the same number while they are open. No descriptor of our own
+    is kept: closing one would drop the locks SQLite holds on the file (POSIX record locks belong
+    to the process, not to the descriptor).
+    """
+
+    __slots__ = ("identity", "path")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        st = os.stat(path)
+        self.identity = (st.st_dev, st.st_ino)
+
+    def at_path(self) -> bool:
+        """True while the path still names this file (False once it is deleted or replaced)."""
+        try:
+            st = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return (st.st_dev, st.st_ino) == self.identity
+
+    def has_other_name(self) -> bool:
+        """True when this file, no longer at its path, is still in its folder under another
+        name (renamed there). Lists the folder; meant for the rare moment the file has gone."""
+        ino = self.identity[1]
+        try:
+            with os.scandir(self.path.parent) as entries:
+                return any(e.inode() == ino and e.name != self.path.name for e in entries)
+        except OSError:
+            return False
+
+    def check(self) -> None:
+        """Raise ``DatabaseFileChanged`` when the path no longer names this file."""
+        if not self.at_path():
+            raise DatabaseFileChanged(f"{self.path} was deleted or replaced")
 
 
 def default_url() -> str:
@@ -80,11 +132,13 @@ def _create_private_file(path: Path) -> None:
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the ledger's SQLite settings applied on every connection."""
     from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
     from sqlalchemy.pool import StaticPool
 
     path = sqlite_path(url)
     is_sqlite = url.startswith("sqlite")
     if path is not None:
+        path = path.absolute()
         if not path.exists():
             _create_private_file(path)
         engine = create_engine(
@@ -93,10 +147,41 @@ def make_engine(url: str) -> Engine:
             pool_size=4,
             max_overflow=8,
         )
+        existing_only = path.as_uri() + "?mode=rw"
+
+        @event.listens_for(engine, "do_connect")
+        def _open_existing(_dialect: Any, _record: Any, cargs: list[Any], cparams: Any) -> None:
+            if not cparams.get("uri"):
+                cargs[0] = existing_only
+                cparams["uri"] = True
+
     elif is_sqlite:  # in-memory: one shared connection
         engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        u = make_url(url)
+        libpq = u.get_backend_name() == "postgresql" and u.get_driver_name() in _LIBPQ_DRIVERS
+        connect_args: dict[str, Any] = {}
+        if libpq and "connect_timeout" not in u.query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        if libpq:
+
+            @event.listens_for(engine, "do_connect")
+            def _connect_by_deadline(
+                _dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]
+            ) -> None:
+                deadline = read_deadline.get()
+                if deadline is not None:
+                    left = max(math.ceil(deadline - time.monotonic()), 2)
+                    cparams["connect_timeout"] = min(int(cparams["connect_timeout"]), left)
+
+        if engine.dialect.name == "postgresql":
+
+            @event.listens_for(engine, "begin")
+            def _pg_begin(conn: Connection) -> None:
+                ms = conn.get_execution_options().get("modelwire_lock_timeout_ms")
+                if ms:
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(int(ms), 1)}")
 
     if is_sqlite:
 
@@ -116,6 +201,9 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+_LIBPQ_DRIVERS = frozenset({"psycopg", "psycopg2"})
 
 
 def is_bad_data_error(exc: BaseException) -> bool:
@@ -186,8 +274,14 @@ def write_batch(
     delta: RollupDelta,
     *,
     retry_s: float = 30.0,
+    check: Callable[[], None] | None = None,
+    on_busy: Callable[[BaseException], None] | None = None,
 ) -> None:
-    """Insert ``rows`` and apply ``delta`` to the rollup in one transaction, retrying when busy."""
+    """Insert ``rows`` and apply ``delta`` to the rollup in one transaction, retrying when busy.
+
+    ``check`` runs once the connection is taken, before the transaction starts (the ledger's
+    test that the file is still the one it opened); ``on_busy`` receives each busy error retried.
+    """
     if not rows:
         return
     sql = statements(engine)
@@ -198,6 +292,8 @@ def write_batch(
     while True:
         try:
             with engine.connect() as conn:
+                if check is not None:
+                    check()
                 conn = conn.execution_options(modelwire_begin="IMMEDIATE")
                 with conn.begin():
                     conn.exec_driver_sql(sql.insert, list(rows))
@@ -206,8 +302,14 @@ def write_batch(
         except Exception as exc:
             if not is_busy_error(exc) or time.monotonic() >= deadline:
                 if is_busy_error(exc):
-                    raise BusyError(f"database stayed locked for {retry_s:.0f}s") from exc
+                    from modelwire.usage.writer import describe_error
+
+                    raise BusyError(
+                        f"database stayed locked for {retry_s:.0f}s ({describe_error(exc)})"
+                    ) from exc
                 raise
+            if on_busy is not None:
+                on_busy(exc)
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
 

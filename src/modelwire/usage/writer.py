@@ -25,28 +25,31 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from modelwire.errors import ModelwireError
+from modelwire.errors import LedgerClosedError, LedgerFullError, LedgerWriteError
 from modelwire.usage.events import EventFields, UsageEvent
 
 #: What the queue holds: an event, or its fields (``UsageLedger._record_fields``).
 Queued = UsageEvent | EventFields
 
-__all__ = ["LedgerClosedError", "LedgerFullError", "LedgerWriteError", "WriteBehind"]
+__all__ = [
+    "LedgerClosedError",
+    "LedgerFullError",
+    "LedgerWriteError",
+    "WriteBehind",
+    "describe_error",
+]
 
 log = logging.getLogger("modelwire.usage")
 
 
-class LedgerFullError(ModelwireError):
-    """``record()`` waited ``put_timeout_s`` for room in a full queue (the database is too slow
-    or unreachable). The event was not recorded."""
-
-
-class LedgerClosedError(ModelwireError):
-    """``record()`` on a closed ledger."""
-
-
-class LedgerWriteError(ModelwireError):
-    """The writer could not write queued events (``flush``/``close`` report it)."""
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` on one line. For a SQLAlchemy error, the driver's own error (SQLAlchemy's
+    text adds the statement, its parameters and a link on further lines)."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, BaseException):
+        exc = orig
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class _Marker:
@@ -134,7 +137,8 @@ class WriteBehind:
             raise ValueError("batch_size and queue_size must be at least 1")
         self._write = write
         self._batch = batch_size
-        self._interval = max(flush_interval_s, 0.0)
+        # Bounded so the writer's wait cannot overflow (a huge interval would kill its thread).
+        self._interval = min(max(flush_interval_s, 0.0), threading.TIMEOUT_MAX)
         self._maxsize = queue_size
         self._put_timeout = put_timeout_s
         self._after_fork = after_fork
@@ -158,6 +162,8 @@ class WriteBehind:
         self._stop = False
         self._give_up_at = 0.0
         self._busy = False  # set by the writer from before it pops a batch until it is written
+        self._markers = 0  # flush markers in the queue
+        self._markers_lock = threading.Lock()
         self._error: BaseException | None = None
         self._failed_events: list[Queued] = []  # unwritten when close() gave up
         self._rejected_events: list[Queued] = []  # refused by the database as bad data
@@ -194,11 +200,12 @@ class WriteBehind:
                     self._wake.set()
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        err = f"; last write error: {self._error}" if self._error else ""
+                        error = self._error
+                        why = f"; last database error: {describe_error(error)}" if error else ""
                         raise LedgerFullError(
                             f"usage ledger queue full ({self._maxsize} events) for "
-                            f"{self._put_timeout:g}s: the database is not keeping up{err}"
-                        )
+                            f"{self._put_timeout:g}s: the database is not keeping up{why}"
+                        ) from error
                     self._space.wait(min(left, 0.5))
             finally:
                 self._waiting -= 1
@@ -221,14 +228,25 @@ class WriteBehind:
         if not self._dq and not self._busy:
             return  # nothing queued and no batch in flight: everything earlier is committed
         m = _Marker()
-        self._dq.append(m)
+        with self._markers_lock:
+            self._markers += 1
+            self._dq.append(m)
         if self._thread is None:
             self._start()
         self._wake.set()
         if not m.done.wait(timeout):
-            raise LedgerWriteError(f"usage ledger flush did not finish within {timeout}s")
+            error = self._error
+            if error is None:
+                cause = f"the writer is still busy ({len(self._dq)} items queued)"
+            else:
+                cause = f"last database error: {describe_error(error)}"
+            raise LedgerWriteError(
+                f"usage ledger flush did not finish within {timeout:g}s; {cause}"
+            ) from error
         if m.error is not None:
-            raise LedgerWriteError(f"usage ledger could not write: {m.error}") from m.error
+            raise LedgerWriteError(
+                f"usage ledger could not write: {describe_error(m.error)}"
+            ) from m.error
 
     def close(self, timeout: float | None = None) -> None:
         """Drain the queue and stop the writer; further puts raise ``LedgerClosedError``.
@@ -257,9 +275,11 @@ class WriteBehind:
             with _open_lock:
                 _open.discard(self)
         if self._failed_events:
+            err = self._error
             raise LedgerWriteError(
-                f"usage ledger could not write {len(self._failed_events)} events: {self._error}"
-            ) from self._error
+                f"usage ledger could not write {len(self._failed_events)} events: "
+                f"{describe_error(err) if err else 'unknown error'}"
+            ) from err
 
     def _write_isolating(self, events: list[Queued]) -> tuple[BaseException | None, list[Queued]]:
         """Write ``events``; set aside only the ones the database rejects as bad data.
@@ -281,7 +301,10 @@ class WriteBehind:
                     rest = [e for c in reversed(chunks) for e in c]
                     return exc, chunk + rest
                 if len(chunk) == 1:
-                    log.error("usage ledger: event rejected by the database, set aside: %s", exc)
+                    log.error(
+                        "usage ledger: event rejected by the database, set aside: %s",
+                        describe_error(exc),
+                    )
                     self._rejected_events.extend(chunk)
                     continue
                 half = len(chunk) // 2
@@ -295,6 +318,7 @@ class WriteBehind:
         while self._dq:
             item = self._dq.popleft()
             if type(item) is _Marker:
+                self._marker_taken()
                 item.done.set()
             else:
                 late.append(item)  # type: ignore[arg-type]
@@ -313,9 +337,11 @@ class WriteBehind:
         batch_size = self._batch
         pause = 0.05
         while True:
-            if len(dq) < batch_size and not self._stop:
+            # A queued flush marker means: write now. Its wake-up alone is not enough, since
+            # this thread may have cleared it while the marker waited behind a full batch.
+            if len(dq) < batch_size and not self._stop and not self._markers:
                 wake.wait(self._interval)
-                wake.clear()
+            wake.clear()  # before taking items: a later put or flush sets it again
             if not dq:
                 if self._stop:
                     return
@@ -329,6 +355,7 @@ class WriteBehind:
                     item = popleft()
                     if type(item) is _Marker:
                         markers.append(item)
+                        self._marker_taken()
                         break
                     events.append(item)  # type: ignore[arg-type]
             except IndexError:
@@ -340,12 +367,20 @@ class WriteBehind:
                     pause = 0.05
             if error is not None:
                 if self._stop and time.monotonic() >= self._give_up_at:
-                    log.error("usage ledger: %d events not written: %s", len(events), error)
+                    log.error(
+                        "usage ledger: %d events not written: %s",
+                        len(events),
+                        describe_error(error),
+                    )
                     self._failed_events.extend(events)
                 else:
                     # Keep them, in order, at the head of the queue and try again later.
                     dq.extendleft(reversed(events))
-                    log.warning("usage ledger: write failed, retrying in %.2fs: %s", pause, error)
+                    log.warning(
+                        "usage ledger: write failed, retrying in %.2fs: %s",
+                        pause,
+                        describe_error(error),
+                    )
             elif self._waiting:
                 with self._space:
                     self._space.notify_all()
@@ -359,6 +394,20 @@ class WriteBehind:
                     wait = min(pause, max(self._give_up_at - time.monotonic(), 0.0))
                 time.sleep(wait)
                 pause = min(pause * 2, 5.0)
+
+    def _marker_taken(self) -> None:
+        with self._markers_lock:
+            self._markers -= 1
+
+    def report_error(self, error: BaseException) -> None:
+        """Note an error the write function is still waiting out (a locked database): a flush
+        that times out meanwhile names it. The next successful write clears it."""
+        self._error = error
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The last error a write hit, or ``None`` once a write has succeeded since."""
+        return self._error
 
     def failed_events(self) -> list[Queued]:
         """Events not stored: those the database rejected as bad data, then those still
