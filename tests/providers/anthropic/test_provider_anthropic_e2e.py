@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -384,3 +385,75 @@ def test_sdk_call_options_in_provider_params(
     assert logged.query == {"beta": "true"}
     assert logged.body["service_tier"] == "auto" and logged.body["top_k"] == 3
     assert not {"extra_headers", "extra_query", "extra_body"} & set(logged.body)
+
+
+@pytest.fixture
+def closed_streams(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The SDK streams (sync and async) closed during a test, in order."""
+    import anthropic
+
+    closed: list[Any] = []
+    close_sync, close_async = anthropic.Stream.close, anthropic.AsyncStream.close
+
+    def spy(stream: Any) -> None:
+        closed.append(stream)
+        close_sync(stream)
+
+    async def aspy(stream: Any) -> None:
+        closed.append(stream)
+        await close_async(stream)
+
+    monkeypatch.setattr(anthropic.Stream, "close", spy)
+    monkeypatch.setattr(anthropic.AsyncStream, "close", aspy)
+    return closed
+
+
+def test_a_stream_left_early_releases_its_connection(
+    ctx: ProviderContext, closed_streams: list[Any]
+) -> None:
+    model = _model(ctx)
+    events = model.stream(ChatRequest.build("one two three four"))
+    assert next(events).text
+    events.close()  # type: ignore[attr-defined]
+
+    async def leave_early() -> None:
+        events = model.astream(ChatRequest.build("one two three four"))
+        assert (await anext(events)).text
+        await events.aclose()  # type: ignore[attr-defined]
+
+    asyncio.run(leave_early())
+    assert len(closed_streams) == 2
+    assert all(stream.response.is_closed for stream in closed_streams)
+
+
+def test_a_cancelled_astream_releases_its_connection(
+    server: FakeProviderServer, ctx: ProviderContext, closed_streams: list[Any]
+) -> None:
+    server.faults.push(chunk_delay_ms=200)  # time to cancel between two events
+
+    async def cancel_after_the_first_text() -> list[str]:
+        seen: list[str] = []
+        first = asyncio.Event()
+
+        async def consume() -> None:
+            async for event in _model(ctx).astream(ChatRequest.build("one two three four")):
+                seen.append(event.text)
+                first.set()
+
+        task = asyncio.create_task(consume())
+        await first.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return seen
+
+    assert asyncio.run(cancel_after_the_first_text()) == ["echo:"]
+    (stream,) = closed_streams
+    assert stream.response.is_closed
+
+
+def test_a_finished_stream_is_closed_too(ctx: ProviderContext, closed_streams: list[Any]) -> None:
+    text, _ = _collect(_model(ctx).stream(ChatRequest.build("hi")))
+    assert text == "echo: hi"
+    (stream,) = closed_streams
+    assert stream.response.is_closed

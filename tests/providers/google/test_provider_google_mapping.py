@@ -12,6 +12,7 @@ from modelwire.providers.google.mapping import (
     build_config,
     build_contents,
     finish_reason,
+    request_id_of,
     response_finish_reason,
     response_text,
     retry_delay_from_body,
@@ -178,14 +179,25 @@ def test_stream_state_keeps_the_last_usage_and_needs_a_finish_reason() -> None:
         "candidates": [{"content": {"parts": [{"text": "lo"}]}, "finish_reason": "MAX_TOKENS"}],
         "usage_metadata": {"prompt_token_count": 4, "candidates_token_count": 2},
     }
+    assert not state.started and state.request_id is None
     assert state.feed(first) == "Hel"
-    assert not state.finished
-    assert state.feed(last) == "lo"
+    assert state.started and not state.finished
+    assert state.feed({**last, "response_id": "r2"}) == "lo"
     assert state.finished
     assert state.finish_reason == "length"
-    assert state.response_id == "r1"
+    assert state.response_id == "r2"
+    assert state.request_id == "r1"  # the first chunk's
     assert state.chars == 5
     assert state.usage == Usage(input_tokens=4, output_tokens=2)
+
+
+def test_request_id_is_the_header_the_sdk_kept_else_the_response_id() -> None:
+    from types import SimpleNamespace
+
+    http = SimpleNamespace(headers={"x-request-id": "req-h"})
+    assert request_id_of(SimpleNamespace(sdk_http_response=http, response_id="resp-1")) == "req-h"
+    assert request_id_of({"response_id": "resp-2"}) == "resp-2"
+    assert request_id_of({}) is None
 
 
 def test_http_options_in_provider_params_merge_over_the_built_ones() -> None:

@@ -171,11 +171,13 @@ class StreamState:
     ``message_start`` carries the input and cache counts; each ``message_delta`` carries the
     cumulative output count (and, on newer API versions, updated input counts), so the latest
     non-null value of each field wins. ``finished`` turns true on ``message_stop``.
+    ``request_id`` is the one of the stream's HTTP response (its ``request-id`` header).
     """
 
-    __slots__ = ("_usage", "chars", "finished", "message_id", "stop_reason")
+    __slots__ = ("_usage", "chars", "finished", "message_id", "request_id", "stop_reason")
 
-    def __init__(self) -> None:
+    def __init__(self, request_id: str | None = None) -> None:
+        self.request_id = request_id
         self._usage: dict[str, Any] = {}
         self.stop_reason: str | None = None
         self.message_id: str | None = None

@@ -3,20 +3,21 @@
 Each provider entry owns one sync client and one async client per event loop, built on first use
 from the entry's settings (``api_key``, ``base_url``, ``timeout_s``, ``headers``) and closed with
 the entry. The SDK's own retries are off (``max_retries=0``): modelwire's retry policy is the only
-one. The request/usage mapping lives in ``anthropic_mapping``; this module does the calls and turns
-SDK exceptions into ``modelwire.errors``.
+one. This module does the I/O (the ``ChatModel`` hooks); the request/usage mapping lives in
+``anthropic.mapping`` and the translation of SDK exceptions in ``anthropic.errors``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from modelwire import assemble
 from modelwire.errors import AuthenticationError, ProviderError
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients, shared_ssl_context
+from modelwire.providers.anthropic.errors import map_anthropic_error
 from modelwire.providers.anthropic.mapping import (
     StreamState,
     build_body,
@@ -25,7 +26,7 @@ from modelwire.providers.anthropic.mapping import (
     usage_from,
 )
 from modelwire.providers.base import ChatModel, ProviderContext, discovered_model
-from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo
 
 if TYPE_CHECKING:
     import anthropic
@@ -37,19 +38,6 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 #: ``provider_params`` keys that are options of the SDK call rather than fields of the body.
 _SDK_OPTIONS: tuple[str, ...] = ("extra_headers", "extra_query", "extra_body")
-
-# The HTTP status an in-stream ``error`` event (sent after a 200) stands for.
-_STATUS_FOR_ERROR_TYPE: dict[str, int] = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
-}
 
 
 def _client_kwargs(provider: ProviderContext) -> dict[str, Any]:
@@ -107,83 +95,6 @@ def async_client(provider: ProviderContext) -> anthropic.AsyncAnthropic:
     return provider.client("async", build_holder, lambda h: h.close()).get()
 
 
-def map_anthropic_error(
-    exc: BaseException,
-    *,
-    provider: str,
-    model_id: str | None,
-    request_id: str | None = None,
-    timeout_s: float | None = None,
-    secret: str | None = None,
-    received_chars: int = 0,
-    in_stream: bool = False,
-) -> ProviderError:
-    """The modelwire error for an exception raised by the ``anthropic`` SDK (or its transport).
-
-    ``in_stream``: the exception came while reading an open stream, so a broken connection is a
-    stream cut off (newer SDKs wrap the transport error in ``APIConnectionError`` there too).
-    """
-    if isinstance(exc, ProviderError):
-        return exc
-    import anthropic
-    import httpx2
-
-    where: dict[str, Any] = {"provider": provider, "model_id": model_id}
-    if isinstance(exc, anthropic.APIStatusError):
-        headers = exc.response.headers
-        rid = exc.request_id or _http.request_id_from_headers(headers) or request_id
-        message, code = _http.error_message_from_body(exc.body)
-        if message is None and isinstance(exc.body, str) and exc.body.strip():
-            message = exc.body.strip()[:500]
-        status = exc.status_code
-        if status < 400:  # an error event inside a successful stream
-            status = _STATUS_FOR_ERROR_TYPE.get(code or "", 500)
-        return _http.error_for_status(
-            status,
-            message or exc.message,
-            request_id=rid,
-            retry_after=_http.retry_after_from_headers(headers),
-            code=code,
-            secrets=(secret,),
-            **where,
-        )
-    if isinstance(exc, anthropic.APIResponseValidationError):
-        return _http.malformed_response_error(
-            str(exc), request_id=request_id, status_code=exc.status_code, **where
-        )
-    if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException):
-        err = _http.timeout_error(timeout_s=timeout_s, **where)
-        err.request_id = request_id
-        return err
-    if isinstance(exc, anthropic.APIConnectionError):
-        cause = exc.__cause__ or exc
-        if isinstance(cause, httpx2.TimeoutException):
-            return _http.timeout_error(timeout_s=timeout_s, **where)
-        if in_stream:
-            return _http.stream_cut_error(
-                request_id=request_id, received_chars=received_chars, **where
-            )
-        return _http.connection_error(
-            _http.scrub_secrets(f"{type(cause).__name__}: {cause}", (secret,)),
-            request_id=request_id,
-            **where,
-        )
-    if isinstance(exc, httpx2.TransportError | httpx2.StreamError):
-        return _http.stream_cut_error(request_id=request_id, received_chars=received_chars, **where)
-    # a body that is not JSON (ValueError), or JSON of another shape than a message
-    if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
-        return _http.malformed_response_error(
-            _http.scrub_secrets(f"{type(exc).__name__}: {exc}", (secret,)),
-            request_id=request_id,
-            **where,
-        )
-    return ProviderError(
-        _http.scrub_secrets(f"{provider} call failed: {type(exc).__name__}: {exc}", (secret,)),
-        request_id=request_id,
-        **where,
-    )
-
-
 @functools.cache
 def _message_class() -> type[anthropic.types.Message]:
     from anthropic.types import Message
@@ -211,6 +122,26 @@ def _validated_message(response: Any) -> Any | None:
     return message
 
 
+class _AsyncEvents:
+    """An SDK ``AsyncStream`` as the stream driver reads it: the same events and response, and
+    ``aclose()`` for the SDK's ``close()`` (which releases the connection)."""
+
+    __slots__ = ("_events", "response")
+
+    def __init__(self, events: anthropic.AsyncStream[Any]) -> None:
+        self._events = events
+        self.response = events.response
+
+    def __aiter__(self) -> _AsyncEvents:
+        return self
+
+    def __anext__(self) -> Awaitable[Any]:
+        return self._events.__anext__()
+
+    async def aclose(self) -> None:
+        await self._events.close()
+
+
 class AnthropicChatModel(ChatModel):
     """A Claude model served by the Anthropic Messages API."""
 
@@ -218,9 +149,8 @@ class AnthropicChatModel(ChatModel):
     requires: ClassVar[tuple[str, ...]] = ("anthropic",)
     extra: ClassVar[str | None] = "anthropic"
 
-    # -- helpers ---------------------------------------------------------------------------
-
     def _kwargs(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        """The keyword arguments of ``messages.create`` for ``request``."""
         body = build_body(request, self.info)
         kwargs: dict[str, Any] = {
             "model": body.pop("model"),
@@ -241,16 +171,79 @@ class AnthropicChatModel(ChatModel):
             kwargs["timeout"] = request.timeout
         return kwargs
 
-    def _error(
+    # -- I/O ---------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Build the entry's sync client before the clock starts."""
+        sync_client(self.provider)
+
+    def aprepare(self) -> None:
+        """Build the entry's async client for this event loop before the clock starts."""
+        async_client(self.provider)
+
+    def send(self, request: ChatRequest) -> Any:
+        """One Messages request: the answer as the SDK's ``Message`` (see ``_validated_message``)."""
+        kwargs = self._kwargs(request, stream=False)
+        response = sync_client(self.provider).messages.with_raw_response.create(**kwargs)
+        message = _validated_message(response)
+        return message if message is not None else response.parse()
+
+    async def asend(self, request: ChatRequest) -> Any:
+        """The same as ``send``, on the async client."""
+        kwargs = self._kwargs(request, stream=False)
+        response = await async_client(self.provider).messages.with_raw_response.create(**kwargs)
+        message = _validated_message(response)
+        return message if message is not None else await response.parse()
+
+    def open_stream(self, request: ChatRequest) -> Any:
+        """The SDK's stream of raw Messages events for ``request``."""
+        kwargs = self._kwargs(request, stream=True)
+        return sync_client(self.provider).messages.create(**kwargs)
+
+    async def aopen_stream(self, request: ChatRequest) -> Any:
+        """The same as ``open_stream``, on the async client."""
+        kwargs = self._kwargs(request, stream=True)
+        return _AsyncEvents(await async_client(self.provider).messages.create(**kwargs))
+
+    # -- the pure parts ------------------------------------------------------------------------
+
+    def parse_response(self, answer: Any, request: ChatRequest) -> ChatResponse:
+        """A ``Message`` as a ``ChatResponse``."""
+        try:
+            return assemble.response(
+                response_text(answer.content),
+                self.info.id,
+                usage_from(answer.usage),
+                finish_reason(answer.stop_reason),
+                getattr(answer, "_request_id", None),
+                answer,
+            )
+        except Exception as exc:  # a body that parsed but is not a message
+            raise self._mapped(exc, request, getattr(answer, "_request_id", None)) from exc
+
+    def stream_state(self, chunks: Any) -> StreamState:
+        """An accumulator for the events; usage comes from ``message_start`` and
+        ``message_delta``, the request id from the stream's response."""
+        return StreamState(_http.header_value(chunks.response.headers, "request-id"))
+
+    def map_error(
+        self, error: Exception, request: ChatRequest, stream: Any | None = None
+    ) -> ProviderError:
+        """The ``ProviderError`` for an SDK failure (``stream``: the broken stream's state)."""
+        if stream is None:
+            return self._mapped(error, request)
+        return self._mapped(error, request, stream.request_id, stream.chars, in_stream=True)
+
+    def _mapped(
         self,
-        exc: BaseException,
+        error: BaseException,
         request: ChatRequest,
         request_id: str | None = None,
         received_chars: int = 0,
         in_stream: bool = False,
     ) -> ProviderError:
         return map_anthropic_error(
-            exc,
+            error,
             provider=self.provider.name,
             model_id=self.info.id,
             request_id=request_id,
@@ -259,87 +252,6 @@ class AnthropicChatModel(ChatModel):
             received_chars=received_chars,
             in_stream=in_stream,
         )
-
-    def _response(self, message: Any, request: ChatRequest) -> ChatResponse:
-        try:
-            return assemble.response(
-                response_text(message.content),
-                self.info.id,
-                usage_from(message.usage),
-                finish_reason(message.stop_reason),
-                getattr(message, "_request_id", None),
-                message,
-            )
-        except Exception as exc:  # a body that parsed but is not a message
-            raise self._error(exc, request, getattr(message, "_request_id", None)) from exc
-
-    # -- the four call styles --------------------------------------------------------------
-
-    def invoke(self, request: ChatRequest) -> ChatResponse:
-        """Send one Messages request and wait for the whole answer."""
-        kwargs = self._kwargs(request, stream=False)
-        client = sync_client(self.provider)
-        try:
-            response = client.messages.with_raw_response.create(**kwargs)
-            message = _validated_message(response)
-            if message is None:
-                message = response.parse()
-        except Exception as exc:
-            raise self._error(exc, request) from exc
-        return self._response(message, request)
-
-    async def ainvoke(self, request: ChatRequest) -> ChatResponse:
-        """The same as ``invoke``, on the async client."""
-        kwargs = self._kwargs(request, stream=False)
-        client = async_client(self.provider)
-        try:
-            response = await client.messages.with_raw_response.create(**kwargs)
-            message = _validated_message(response)
-            if message is None:
-                message = await response.parse()
-        except Exception as exc:
-            raise self._error(exc, request) from exc
-        return self._response(message, request)
-
-    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
-        """Stream the answer; usage comes from ``message_start`` and ``message_delta``."""
-        kwargs = self._kwargs(request, stream=True)
-        client = sync_client(self.provider)
-        try:
-            events = client.messages.create(**kwargs)
-        except Exception as exc:
-            raise self._error(exc, request) from exc
-        request_id = _http.header_value(events.response.headers, "request-id")
-        state = StreamState()
-        with events:
-            try:
-                for event in events:
-                    text = state.feed(event)
-                    if text:
-                        yield StreamEvent(text=text)
-            except Exception as exc:
-                raise self._error(exc, request, request_id, state.chars, in_stream=True) from exc
-        yield self.stream_end(state, request_id)
-
-    async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """The same as ``stream``, on the async client."""
-        kwargs = self._kwargs(request, stream=True)
-        client = async_client(self.provider)
-        try:
-            events = await client.messages.create(**kwargs)
-        except Exception as exc:
-            raise self._error(exc, request) from exc
-        request_id = _http.header_value(events.response.headers, "request-id")
-        state = StreamState()
-        async with events:
-            try:
-                async for event in events:
-                    text = state.feed(event)
-                    if text:
-                        yield StreamEvent(text=text)
-            except Exception as exc:
-                raise self._error(exc, request, request_id, state.chars, in_stream=True) from exc
-        yield self.stream_end(state, request_id)
 
     # -- discovery -------------------------------------------------------------------------
 

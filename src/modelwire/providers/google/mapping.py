@@ -29,6 +29,7 @@ from collections.abc import Collection
 from typing import Any
 
 from modelwire.errors import InvalidRequestError
+from modelwire.providers import _http
 from modelwire.types import ChatRequest, ModelInfo, Usage
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "build_config",
     "build_contents",
     "finish_reason",
+    "request_id_of",
     "response_finish_reason",
     "response_text",
     "retry_delay_from_body",
@@ -260,24 +262,46 @@ def retry_delay_from_body(body: Any) -> float | None:
     return None
 
 
+def request_id_of(response: Any) -> str | None:
+    """The request id of a response or stream chunk: the request-id header of the HTTP response
+    the SDK keeps on it, else Gemini's ``response_id``."""
+    headers = _get(_get(response, "sdk_http_response"), "headers")
+    return _http.request_id_from_headers(headers) or _get(response, "response_id")
+
+
 class StreamState:
     """Folds ``generate_content_stream`` chunks into text, the final usage and finish reason.
 
     Gemini repeats ``usage_metadata`` on chunks with running totals; the last one seen wins.
     ``finished`` turns true once a candidate reports a finish reason (or the prompt is blocked).
+    ``started`` turns true with the first chunk (a connection that breaks after it is a stream
+    cut off); ``request_id`` is the first chunk's that has one (see ``request_id_of``).
     """
 
-    __slots__ = ("_metadata", "chars", "finish_reason", "finished", "response_id")
+    __slots__ = (
+        "_metadata",
+        "chars",
+        "finish_reason",
+        "finished",
+        "request_id",
+        "response_id",
+        "started",
+    )
 
     def __init__(self) -> None:
         self._metadata: Any = None
         self.finish_reason: str | None = None
         self.response_id: str | None = None
+        self.request_id: str | None = None
+        self.started = False
         self.finished = False
         self.chars = 0
 
     def feed(self, chunk: Any) -> str:
         """Take one chunk; return its new text (often empty)."""
+        self.started = True
+        if not self.request_id:
+            self.request_id = request_id_of(chunk)
         metadata = _get(chunk, "usage_metadata")
         if metadata is not None:
             self._metadata = metadata
