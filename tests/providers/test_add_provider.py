@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def test_scaffold_then_generated_test_passes(tmp_path: Path) -> None:
 
     result = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", str(out)], out)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "6 passed" in result.stdout
+    assert "10 passed" in result.stdout
 
 
 def test_generated_files_are_lint_clean(tmp_path: Path) -> None:
@@ -62,13 +63,25 @@ def test_generated_test_catches_a_broken_provider(tmp_path: Path) -> None:
     add_provider.scaffold("acme", tmp_path)
     module = tmp_path / "acme_provider.py"
     module.write_text(
-        module.read_text().replace(
-            "text = self.settings.echo_prefix + prompt", "text = self.settings.echo_prefix"
-        )
+        module.read_text().replace("text = self.prefix + prompt", "text = self.prefix")
     )
     result = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)], tmp_path)
     assert result.returncode != 0
     assert "failed" in result.stdout
+
+
+def test_generated_provider_implements_the_hooks_not_the_call_styles(tmp_path: Path) -> None:
+    """The template is the minimal provider: the I/O hooks and the pure parts; the four call
+    styles come from ``ChatModel``."""
+    path = add_provider.scaffold("acme_hooks", tmp_path)[0]
+    spec = importlib.util.spec_from_file_location("scaffolded_acme_hooks", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    own = set(vars(module.AcmeHooksChatModel))
+    hooks = {"send", "asend", "open_stream", "aopen_stream", "parse_response", "stream_state"}
+    assert hooks | {"map_error", "list_models", "prepare", "prepare_client"} <= own
+    assert not own & {"invoke", "ainvoke", "stream", "astream"}
 
 
 @pytest.mark.parametrize("bad", ["Acme", "1acme", "ac-me", "class", ""])

@@ -210,3 +210,16 @@ def test_list_models_against_the_plain_fake_server(
     model = hf_model()
     infos = HuggingFaceChatModel.list_models(model.provider)
     assert [i.id for i in infos] == [f"hf:{LLAMA}"]
+
+
+def test_list_models_errors_are_mapped(
+    fake_server: FakeProviderServer, hf_model: Callable[..., HuggingFaceChatModel]
+) -> None:
+    fake_server.faults.push(Fault(status=503))
+    with pytest.raises(errors.ProviderUnavailableError) as down:
+        HuggingFaceChatModel.list_models(hf_model().provider)
+    assert isinstance(down.value.__cause__, Exception) and down.value.model_id is None
+    fake_server.faults.push(Fault(status=401, message="key hf_wrong is not valid"))
+    with pytest.raises(errors.AuthenticationError) as auth:
+        HuggingFaceChatModel.list_models(hf_model(key="hf_wrong").provider)
+    assert "is not valid" in str(auth.value) and "hf_wrong" not in str(auth.value)

@@ -10,11 +10,12 @@ OpenAI-compatible implementation with Hugging Face defaults:
 * any model id is accepted (``open_model_set``): ``huggingface:meta-llama/Llama-3.1-8B-Instruct``,
   or with the router's provider suffix, ``huggingface:deepseek-ai/DeepSeek-R1:novita``.
 
-Usage, streaming and error mapping are the OpenAI provider's. ``list_models`` reads the router's
-extra listing fields (``providers[].status``, ``context_length`` and ``pricing``, in USD per
-million tokens): models with no live provider are left out, the context window is the smallest
-any live provider offers, and a price is set only when every live provider quotes the same one
-(otherwise the price depends on where the router sends the call and stays unknown).
+Sending, streaming, usage and error mapping are the OpenAI provider's: its ``send``/``asend``,
+``open_stream``/``aopen_stream`` and pure parts, none overridden here. ``list_models`` reads the
+router's extra listing fields (``providers[].status``, ``context_length`` and ``pricing``, in USD
+per million tokens): models with no live provider are left out, the context window is the
+smallest any live provider offers, and a price is set only when every live provider quotes the
+same one (otherwise the price depends on where the router sends the call and stays unknown).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from modelwire.providers.base import ProviderContext
+from modelwire.providers.openai.errors import map_openai_error
+from modelwire.providers.openai.mapping import is_chat_model
 from modelwire.providers.openai.model import OpenAICompatibleChatModel
 from modelwire.types import ModelCost, ModelInfo
 
@@ -99,16 +102,13 @@ class HuggingFaceChatModel(OpenAICompatibleChatModel):
             page = client.models.list()
             entries = [m.model_dump() for m in page.data]
         except Exception as exc:
-            from modelwire.providers.openai.model import map_openai_error
-
-            mapped = map_openai_error(
-                exc, provider=provider.name, model_id=None, timeout_s=provider.config.timeout_s
-            )
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        from modelwire.providers.openai.mapping import is_chat_model
-
+            raise map_openai_error(
+                exc,
+                provider=provider.name,
+                model_id=None,
+                timeout_s=provider.config.timeout_s,
+                secrets=(provider.api_key(),),
+            ) from exc
         out: dict[str, ModelInfo] = {}
         for entry in entries:
             name = str(entry.get("id") or "")

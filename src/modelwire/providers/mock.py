@@ -1,7 +1,7 @@
 """The built-in mock provider: deterministic replies, no network, no keys.
 
 Replies and token counts are derived from the prompt and the provider's ``seed``, so tests and
-demos are repeatable. Latency, error rate and error kinds are configurable (DESIGN.md §2):
+demos are repeatable. Latency, error rate and error kinds are configurable (``MockProviderConfig``):
 
     providers: {mock: {type: mock, latency_ms: 0, error_rate: 0.0, seed: 0}}
 
@@ -17,7 +17,8 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from modelwire.config.schema import MockProviderConfig, ProviderConfig
@@ -29,7 +30,7 @@ from modelwire.errors import (
     TimeoutError,
 )
 from modelwire.providers.base import ChatModel, ProviderContext
-from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent, Usage
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo, Usage
 
 __all__ = ["MockChatModel", "estimate_tokens_from_text"]
 
@@ -81,6 +82,68 @@ _MOCK_MODELS = (
     "gemini-2.5-pro",
     "echo",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _MockCall:
+    """One call's draw: how long it takes and the fault it ends with, if any."""
+
+    request: ChatRequest
+    delay: float
+    fault: ProviderError | None
+
+
+class _MockChunks:
+    """A reply as a stream: its chunks of text, read with ``next`` or ``anext`` (the async
+    reader yields to the event loop before each chunk, as a network stream would)."""
+
+    def __init__(self, response: ChatResponse, split: Callable[[str], list[str]]) -> None:
+        self.response = response
+        self._chunks = iter(split(response.text))
+
+    def __iter__(self) -> _MockChunks:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._chunks)
+
+    def __aiter__(self) -> _MockChunks:
+        return self
+
+    async def __anext__(self) -> str:
+        await asyncio.sleep(0)
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+class _MockStreamState:
+    """The mock's stream accumulator: the reply's usage, known from the start."""
+
+    def __init__(self, response: ChatResponse) -> None:
+        self.response = response
+        self.chars = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.chars >= len(self.response.text)
+
+    @property
+    def usage(self) -> Usage:
+        return self.response.usage
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.response.finish_reason
+
+    @property
+    def request_id(self) -> str | None:
+        return self.response.request_id
+
+    def feed(self, chunk: str) -> str:
+        self.chars += len(chunk)
+        return chunk
 
 
 def estimate_tokens_from_text(text: str) -> int:
@@ -179,7 +242,10 @@ class MockChatModel(ChatModel):
         parts = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
         return [p if i == 0 else " " + p for i, p in enumerate(parts)]
 
-    def _check_timeout(self, request: ChatRequest, delay: float) -> None:
+    def _start(self, request: ChatRequest) -> _MockCall:
+        """Draw this call's latency and fault; a latency over the timeout is a timeout now."""
+        roll, pick = self._draw()
+        delay = self._delay_s(pick)
         limit = request.timeout or self.settings.timeout_s
         if delay > limit:
             raise TimeoutError(
@@ -187,59 +253,39 @@ class MockChatModel(ChatModel):
                 provider=self.provider.name,
                 model_id=self.info.id,
             )
+        return _MockCall(request, delay, self._fault(roll, pick))
 
-    # the provider interface --------------------------------------------------------------
+    def _finish(self, call: _MockCall) -> ChatResponse:
+        """The reply, once the latency has passed, or the injected fault."""
+        if call.fault is not None:
+            raise call.fault
+        return self._response(call.request)
 
-    def invoke(self, request: ChatRequest) -> ChatResponse:
+    # the provider interface: only the latency's sleep differs between sync and async ----------
+
+    def send(self, request: ChatRequest) -> ChatResponse:
         """Answer after the configured latency, or raise an injected fault."""
-        roll, pick = self._draw()
-        delay = self._delay_s(pick)
-        self._check_timeout(request, delay)
-        if delay:
-            time.sleep(delay)
-        fault = self._fault(roll, pick)
-        if fault is not None:
-            raise fault
-        return self._response(request)
+        call = self._start(request)
+        time.sleep(call.delay)
+        return self._finish(call)
 
-    async def ainvoke(self, request: ChatRequest) -> ChatResponse:
-        """The same as ``invoke``, sleeping with asyncio."""
-        roll, pick = self._draw()
-        delay = self._delay_s(pick)
-        self._check_timeout(request, delay)
-        if delay:
-            await asyncio.sleep(delay)
-        fault = self._fault(roll, pick)
-        if fault is not None:
-            raise fault
-        return self._response(request)
+    async def asend(self, request: ChatRequest) -> ChatResponse:
+        """The same as ``send``, sleeping with asyncio."""
+        call = self._start(request)
+        await asyncio.sleep(call.delay)
+        return self._finish(call)
 
-    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
-        """Yield the reply a few words at a time, then a final event with the usage."""
-        response = self.invoke(request)
-        for chunk in self._chunks(response.text):
-            yield StreamEvent(text=chunk, model_id=self.info.id)
-        yield StreamEvent(
-            done=True,
-            model_id=self.info.id,
-            usage=response.usage,
-            finish_reason=response.finish_reason,
-            request_id=response.request_id,
-        )
+    def open_stream(self, request: ChatRequest) -> _MockChunks:
+        """The reply (see ``send``) cut into chunks of ``stream_chunk_words`` words."""
+        return _MockChunks(self.send(request), self._chunks)
 
-    async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """The same as ``stream``, for asyncio."""
-        response = await self.ainvoke(request)
-        for chunk in self._chunks(response.text):
-            await asyncio.sleep(0)
-            yield StreamEvent(text=chunk, model_id=self.info.id)
-        yield StreamEvent(
-            done=True,
-            model_id=self.info.id,
-            usage=response.usage,
-            finish_reason=response.finish_reason,
-            request_id=response.request_id,
-        )
+    async def aopen_stream(self, request: ChatRequest) -> _MockChunks:
+        """The same as ``open_stream``, for asyncio."""
+        return _MockChunks(await self.asend(request), self._chunks)
+
+    def stream_state(self, chunks: Any) -> _MockStreamState:
+        """An accumulator that finishes once the whole reply has been read."""
+        return _MockStreamState(chunks.response)
 
     @classmethod
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:

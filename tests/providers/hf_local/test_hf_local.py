@@ -422,21 +422,8 @@ def test_a_slow_call_times_out_and_is_cancelled(
 def test_closing_a_stream_early_cancels_the_generation(
     service: ModelService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    jobs: list[engine_module.Job] = []
-    submit = engine_module.Engine.submit
-
-    def recording(self: Any, job: engine_module.Job) -> None:
-        jobs.append(job)
-        submit(self, job)
-
-    put = transformers.TextIteratorStreamer.put
-
-    def slow_put(self: Any, value: Any) -> None:  # ~20 ms per generated token
-        threading.Event().wait(0.02)
-        put(self, value)
-
-    monkeypatch.setattr(engine_module.Engine, "submit", recording)
-    monkeypatch.setattr(transformers.TextIteratorStreamer, "put", slow_put)
+    jobs = _recorded_jobs(monkeypatch)
+    _slow_streamer(monkeypatch, 0.02)  # ~20 ms per generated token
     events = service.stream_model(GPT2, "one two", max_tokens=30, temperature=0)
     first = next(events)
     assert first.text and not first.done
@@ -455,3 +442,105 @@ def test_missing_torch_names_the_extra(
     monkeypatch.setattr(HuggingFaceLocalChatModel, "requires", ("modelwire_absent_module",))
     with pytest.raises(MissingDependencyError, match=r"modelwire\[huggingface\]"):
         service.invoke_model("hf:another-model", "hi")
+
+
+def _slow_streamer(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    put = transformers.TextIteratorStreamer.put
+
+    def slow_put(self: Any, value: Any) -> None:
+        threading.Event().wait(seconds)
+        put(self, value)
+
+    monkeypatch.setattr(transformers.TextIteratorStreamer, "put", slow_put)
+
+
+def _recorded_jobs(monkeypatch: pytest.MonkeyPatch) -> list[engine_module.Job]:
+    jobs: list[engine_module.Job] = []
+    submit = engine_module.Engine.submit
+
+    def recording(self: Any, job: engine_module.Job) -> None:
+        jobs.append(job)
+        submit(self, job)
+
+    monkeypatch.setattr(engine_module.Engine, "submit", recording)
+    return jobs
+
+
+def test_closing_an_async_stream_early_cancels_the_generation(
+    service: ModelService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = _recorded_jobs(monkeypatch)
+    _slow_streamer(monkeypatch, 0.02)
+
+    async def first_then_close() -> StreamEvent:
+        events = service.astream_model(GPT2, "one two", max_tokens=30, temperature=0)
+        first = await anext(events)
+        await events.aclose()
+        return first
+
+    first = asyncio.run(first_then_close())
+    assert first.text and not first.done
+    (job,) = jobs
+    assert job.cancel.is_set()
+    assert job.future.result(timeout=10).output_tokens < 15
+
+
+@pytest.mark.parametrize("style", ["stream", "astream", "ainvoke"])
+def test_a_call_waiting_too_long_times_out_and_is_cancelled(
+    service: ModelService, monkeypatch: pytest.MonkeyPatch, style: str
+) -> None:
+    service.invoke_model(GPT2, "one", max_tokens=2)  # loaded
+    jobs = _recorded_jobs(monkeypatch)
+    real = engine_module.Engine._generate
+
+    def slow(self: Any, ready: Any) -> Any:
+        threading.Event().wait(0.5)
+        return real(self, ready)
+
+    monkeypatch.setattr(engine_module.Engine, "_generate", slow)
+    model = service.registry.get_model(GPT2)
+    request = ChatRequest.build("one", max_tokens=2, timeout=0.05)  # no retries: the model
+
+    async def consume() -> None:
+        if style == "ainvoke":
+            await model.ainvoke(request)
+        else:
+            [e async for e in model.astream(request)]
+
+    with pytest.raises(errors.TimeoutError, match=r"did not answer within 0\.05s"):
+        if style == "stream":
+            list(model.stream(request))
+        else:
+            asyncio.run(consume())
+    (job,) = jobs
+    assert job.cancel.is_set()
+
+
+def test_a_failing_prompt_is_an_invalid_request_in_every_call_style(
+    service: ModelService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``ValueError`` from the worker (here the prompt) is mapped the same way whichever way
+    the call was made: an invalid request naming the error's first line."""
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("the chat template failed\nat line 3")
+
+    monkeypatch.setattr(engine_module, "build_prompt", broken)
+    model = service.registry.get_model(GPT2)
+    request = ChatRequest.build("one", max_tokens=2)
+
+    async def collect() -> list[StreamEvent]:
+        return [e async for e in model.astream(request)]
+
+    calls = [
+        lambda: model.invoke(request),
+        lambda: list(model.stream(request)),
+        lambda: asyncio.run(model.ainvoke(request)),
+        lambda: asyncio.run(collect()),
+    ]
+    for call in calls:
+        with pytest.raises(errors.InvalidRequestError) as info:
+            call()
+        assert "generation failed: ValueError: the chat template failed" in str(info.value)
+        assert "line 3" not in str(info.value)
+        assert isinstance(info.value.__cause__, ValueError)

@@ -43,7 +43,7 @@ from modelwire.providers.hf_local.loader import LoadedModel, load_model
 from modelwire.providers.hf_local.prompts import build_prompt
 from modelwire.types import ChatRequest
 
-__all__ = ["Engine", "GenerationResult", "Job", "ModelHandle"]
+__all__ = ["Engine", "GenerationResult", "Job", "ModelHandle", "generation_error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,17 +204,7 @@ class Engine:
             job.future.set_result(result)
 
     def _wrap(self, exc: BaseException, job: Job) -> ProviderError:
-        """A bad argument (``ValueError``/``TypeError`` from ``generate``) is an invalid request;
-        anything else a provider error. Neither is retried."""
-        cls = InvalidRequestError if isinstance(exc, ValueError | TypeError) else ProviderError
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        error = cls(
-            f"generation failed: {type(exc).__name__}: {first_line}",
-            provider=self.provider,
-            model_id=job.model_id,
-        )
-        error.__cause__ = exc
-        return error
+        return generation_error(exc, provider=self.provider, model_id=job.model_id)
 
     def _encode(self, job: Job) -> list[int]:
         tokenizer = self.loaded.tokenizer
@@ -279,6 +269,21 @@ class Engine:
             reason = "stop" if cut is not None else "length"
             results.append(GenerationResult(text, len(ids), len(kept), reason))
         return results
+
+
+def generation_error(exc: BaseException, *, provider: str, model_id: str) -> ProviderError:
+    """The error of a failed generation: a bad argument (``ValueError``/``TypeError``, from
+    ``generate`` or the prompt) is an invalid request, anything else a provider error. Neither
+    is retried."""
+    cls = InvalidRequestError if isinstance(exc, ValueError | TypeError) else ProviderError
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    error = cls(
+        f"generation failed: {type(exc).__name__}: {first_line}",
+        provider=provider,
+        model_id=model_id,
+    )
+    error.__cause__ = exc
+    return error
 
 
 @contextlib.contextmanager

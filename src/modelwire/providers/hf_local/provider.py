@@ -21,18 +21,23 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import concurrent.futures
 import contextlib
 import json
 import queue
-from collections.abc import AsyncIterator, Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 from modelwire.config.schema import HuggingFaceLocalConfig, ProviderConfig
-from modelwire.errors import TimeoutError
+from modelwire.errors import ProviderError, TimeoutError
 from modelwire.providers.base import ChatModel, ProviderContext
-from modelwire.providers.hf_local.engine import Engine, GenerationResult, Job, ModelHandle
+from modelwire.providers.hf_local.engine import (
+    Engine,
+    GenerationResult,
+    Job,
+    ModelHandle,
+    generation_error,
+)
 from modelwire.providers.hf_local.loader import (
     context_window_of,
     read_config_json,
@@ -40,7 +45,7 @@ from modelwire.providers.hf_local.loader import (
 )
 from modelwire.providers.hf_local.params import generate_kwargs, resolve_params
 from modelwire.providers.hf_local.stops import StopScanner, cut_at_stop
-from modelwire.types import ChatRequest, ChatResponse, ModelCost, ModelInfo, StreamEvent, Usage
+from modelwire.types import ChatRequest, ChatResponse, ModelCost, ModelInfo, Usage
 
 __all__ = ["HuggingFaceLocalChatModel"]
 
@@ -65,6 +70,72 @@ def _local_cost(cost: ModelCost | None) -> ModelCost:
             "output_per_mtok": cost.output_per_mtok or 0,
         }
     )
+
+
+class _JobOutput:
+    """What a streaming job produces, read with ``next`` or ``anext``: the pieces of text its
+    streamer yields, then its ``GenerationResult`` (the exact usage). The async reader takes
+    each piece in a worker thread; closing stops the generation (a finished job ignores it).
+    """
+
+    def __init__(self, job: Job, timeout: float) -> None:
+        self.job = job
+        self._items = self._read(job, timeout)
+
+    @staticmethod
+    def _read(job: Job, timeout: float) -> Generator[str | GenerationResult, None, None]:
+        yield from job.streamer  # raises queue.Empty when a piece takes over ``timeout``
+        yield job.future.result(timeout=timeout)
+
+    def __iter__(self) -> _JobOutput:
+        return self
+
+    def __next__(self) -> str | GenerationResult:
+        return next(self._items)
+
+    def __aiter__(self) -> _JobOutput:
+        return self
+
+    async def __anext__(self) -> str | GenerationResult:
+        item = await asyncio.to_thread(next, self._items, None)
+        if item is None:
+            raise StopAsyncIteration
+        return item
+
+    def close(self) -> None:
+        self.job.cancel.set()
+        with contextlib.suppress(ValueError):  # still reading in a worker thread
+            self._items.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+class _LocalStreamState:
+    """A local stream's accumulator: stop strings hide the text from the first one on (and
+    cancel the job), the final ``GenerationResult`` brings the usage."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.scanner = StopScanner(job.stops)
+        self.chars = 0
+        self.finished = False
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+        self.request_id: str | None = None
+
+    def feed(self, chunk: str | GenerationResult) -> str:
+        if isinstance(chunk, GenerationResult):
+            text = self.scanner.flush()
+            self.usage = Usage(input_tokens=chunk.input_tokens, output_tokens=chunk.output_tokens)
+            self.finish_reason = "stop" if self.scanner.stopped else chunk.finish_reason
+            self.finished = True
+        else:
+            text = self.scanner.feed(chunk)
+            if self.scanner.stopped:
+                self.job.cancel.set()
+        self.chars += len(text)
+        return text
 
 
 class HuggingFaceLocalChatModel(ChatModel):
@@ -130,7 +201,8 @@ class HuggingFaceLocalChatModel(ChatModel):
     def _timeout(self, request: ChatRequest) -> float:
         return request.timeout or self.settings.timeout_s
 
-    def _job(self, request: ChatRequest, *, stream: bool = False) -> tuple[Job, tuple[str, ...]]:
+    def _job(self, request: ChatRequest, *, stream: bool = False) -> Job:
+        """Queue ``request`` on the loaded model's worker (loading it first if needed)."""
         engine = self.engine()
         loaded = engine.loaded
         call: dict[str, Any] = {k: getattr(request, k) for k in _CALL_FIELDS}
@@ -166,7 +238,7 @@ class HuggingFaceLocalChatModel(ChatModel):
         elif seed is None:
             job.batch_key = json.dumps([gen, job.stops], sort_keys=True, default=str)
         engine.submit(job)
-        return job, stops
+        return job
 
     def _timed_out(self, job: Job, request: ChatRequest) -> TimeoutError:
         job.cancel.set()
@@ -177,8 +249,51 @@ class HuggingFaceLocalChatModel(ChatModel):
             model_id=self.info.id,
         )
 
-    def _response(self, result: GenerationResult, stops: tuple[str, ...]) -> ChatResponse:
-        text, stopped = cut_at_stop(result.text, stops)
+    @contextlib.contextmanager
+    def _waiting_for(self, job: Job, request: ChatRequest) -> Iterator[None]:
+        """Around a wait for ``job``'s answer: a timeout cancels the job and is modelwire's
+        ``TimeoutError``; a caller that stops waiting (cancelled, interrupted) cancels it too."""
+        try:
+            yield
+        except builtins.TimeoutError:  # concurrent.futures' and asyncio's are this one
+            raise self._timed_out(job, request) from None
+        except BaseException:
+            job.cancel.set()
+            raise
+
+    def _streaming_job(self, request: ChatRequest) -> _JobOutput:
+        return _JobOutput(self._job(request, stream=True), self._timeout(request))
+
+    # -- I/O: a blocking wait or an awaited future; the model loads off the event loop --------
+
+    def send(self, request: ChatRequest) -> Job:
+        """Queue the call (behind other calls into this model) and wait for its answer."""
+        job = self._job(request)
+        with self._waiting_for(job, request):
+            job.future.result(timeout=self._timeout(request))
+        return job
+
+    async def asend(self, request: ChatRequest) -> Job:
+        """The same as ``send``; the event loop awaits the job's future, not a thread."""
+        job = await asyncio.to_thread(self._job, request)
+        with self._waiting_for(job, request):
+            await asyncio.wait_for(asyncio.wrap_future(job.future), self._timeout(request))
+        return job
+
+    def open_stream(self, request: ChatRequest) -> _JobOutput:
+        """Queue a streaming call: its pieces of text as the worker generates them."""
+        return self._streaming_job(request)
+
+    async def aopen_stream(self, request: ChatRequest) -> _JobOutput:
+        """The same as ``open_stream``, queued off the event loop."""
+        return await asyncio.to_thread(self._streaming_job, request)
+
+    # -- the pure parts ------------------------------------------------------------------------
+
+    def parse_response(self, answer: Job, request: ChatRequest) -> ChatResponse:
+        """The finished job's answer, cut at the first stop string."""
+        result = answer.future.result()
+        text, stopped = cut_at_stop(result.text, answer.stops)
         return ChatResponse(
             text=text,
             model_id=self.info.id,
@@ -186,75 +301,20 @@ class HuggingFaceLocalChatModel(ChatModel):
             finish_reason="stop" if stopped else result.finish_reason,
         )
 
-    # -- calls ---------------------------------------------------------------------------------
+    def stream_state(self, chunks: Any) -> _LocalStreamState:
+        """A stop scanner over the streamed pieces; the usage comes with the job's result."""
+        return _LocalStreamState(chunks.job)
 
-    def invoke(self, request: ChatRequest) -> ChatResponse:
-        """Generate the whole answer (queued behind other calls into this model)."""
-        job, stops = self._job(request)
-        try:
-            result = job.future.result(timeout=self._timeout(request))
-        except concurrent.futures.TimeoutError:
-            raise self._timed_out(job, request) from None
-        return self._response(result, stops)
-
-    async def ainvoke(self, request: ChatRequest) -> ChatResponse:
-        """The same as ``invoke``; the event loop waits on the job's future, not a thread."""
-        job, stops = await asyncio.to_thread(self._job, request)
-        try:
-            result = await asyncio.wait_for(
-                asyncio.wrap_future(job.future), timeout=self._timeout(request)
-            )
-        except builtins.TimeoutError:
-            raise self._timed_out(job, request) from None
-        except asyncio.CancelledError:
-            job.cancel.set()
-            raise
-        return self._response(result, stops)
-
-    def stream(self, request: ChatRequest) -> Generator[StreamEvent, None, None]:
-        """Yield text as the worker generates it; the last event has the exact usage."""
-        job, stops = self._job(request, stream=True)
-        scanner = StopScanner(stops)
-        finished = False
-        try:
-            for piece in job.streamer:
-                shown = scanner.feed(piece)
-                if shown:
-                    yield StreamEvent(text=shown)
-                if scanner.stopped:
-                    job.cancel.set()
-                    break
-            tail = scanner.flush()
-            if tail:
-                yield StreamEvent(text=tail)
-            result = job.future.result(timeout=self._timeout(request))
-            finished = True
-        except (queue.Empty, concurrent.futures.TimeoutError):
-            raise self._timed_out(job, request) from None
-        finally:
-            if not finished:
-                job.cancel.set()
-        yield StreamEvent(
-            done=True,
-            model_id=self.info.id,
-            usage=Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens),
-            finish_reason="stop" if scanner.stopped else result.finish_reason,
-        )
-
-    async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """The same as ``stream``, for asyncio (each piece is awaited off the event loop)."""
-        events = self.stream(request)
-        done = object()
-        try:
-            while True:
-                event = await asyncio.to_thread(next, events, done)
-                if event is done:
-                    return
-                assert isinstance(event, StreamEvent)
-                yield event
-        finally:
-            with contextlib.suppress(ValueError):  # still running in a worker thread
-                events.close()
+    def map_error(
+        self, error: Exception, request: ChatRequest, stream: Any | None = None
+    ) -> ProviderError:
+        """A stream that waited too long for a piece is a timeout (the job is cancelled);
+        anything else a failed generation (``ValueError``/``TypeError``: an invalid request)."""
+        if isinstance(stream, _LocalStreamState) and isinstance(
+            error, queue.Empty | builtins.TimeoutError
+        ):
+            return self._timed_out(stream.job, request)
+        return generation_error(error, provider=self.provider.name, model_id=self.info.id)
 
     # -- discovery -----------------------------------------------------------------------------
 
