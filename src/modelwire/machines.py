@@ -13,6 +13,7 @@ raises; it never yields another ``Emit`` after that.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, Final, TypeVar
 
@@ -79,9 +80,11 @@ class Close(Effect):
             close()
 
     async def arun(self) -> None:
-        close = getattr(self.stream, "aclose", None)
+        close = getattr(self.stream, "aclose", None) or getattr(self.stream, "close", None)
         if close is not None:
-            await close()
+            result = close()
+            if inspect.isawaitable(result):  # an SDK stream's async close() has no aclose alias
+                await result
 
 
 class Emit(Effect):

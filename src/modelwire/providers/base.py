@@ -254,7 +254,7 @@ class ChatModel(ABC):
         """Send one request and wait for the whole answer."""
         try:
             return self.parse_response(self.send(request), request)
-        except ModelwireError:  # already modelwire's (a missing key, a bad entry, …)
+        except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
         except Exception as exc:
             raise self.map_error(exc, request) from exc
@@ -263,7 +263,7 @@ class ChatModel(ABC):
         """The same as ``invoke``, for asyncio."""
         try:
             return self.parse_response(await self.asend(request), request)
-        except ModelwireError:  # already modelwire's (a missing key, a bad entry, …)
+        except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
         except Exception as exc:
             raise self.map_error(exc, request) from exc
@@ -286,7 +286,7 @@ class ChatModel(ABC):
                 text = state.feed(chunk)
                 if text:
                     yield Emit(StreamEvent(text=text))
-        except ModelwireError:  # already modelwire's (a missing key, a bad entry, …)
+        except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
         except Exception as exc:
             raise self.map_error(exc, request, state) from exc

@@ -10,7 +10,6 @@ one. This module does the I/O (the ``ChatModel`` hooks); the request/usage mappi
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from modelwire import assemble
@@ -122,26 +121,6 @@ def _validated_message(response: Any) -> Any | None:
     return message
 
 
-class _AsyncEvents:
-    """An SDK ``AsyncStream`` as the stream driver reads it: the same events and response, and
-    ``aclose()`` for the SDK's ``close()`` (which releases the connection)."""
-
-    __slots__ = ("_events", "response")
-
-    def __init__(self, events: anthropic.AsyncStream[Any]) -> None:
-        self._events = events
-        self.response = events.response
-
-    def __aiter__(self) -> _AsyncEvents:
-        return self
-
-    def __anext__(self) -> Awaitable[Any]:
-        return self._events.__anext__()
-
-    async def aclose(self) -> None:
-        await self._events.close()
-
-
 class AnthropicChatModel(ChatModel):
     """A Claude model served by the Anthropic Messages API."""
 
@@ -203,7 +182,7 @@ class AnthropicChatModel(ChatModel):
     async def aopen_stream(self, request: ChatRequest) -> Any:
         """The same as ``open_stream``, on the async client."""
         kwargs = self._kwargs(request, stream=True)
-        return _AsyncEvents(await async_client(self.provider).messages.create(**kwargs))
+        return await async_client(self.provider).messages.create(**kwargs)
 
     # -- the pure parts ------------------------------------------------------------------------
 
