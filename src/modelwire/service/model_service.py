@@ -90,11 +90,12 @@ class ModelService:
     # the machine of one call ------------------------------------------------------------------
 
     def _machine(
-        self, model: str | None, prompt: Prompt, caller: str | None, params: Any, stream: bool
+        self, model: str | None, prompt: Prompt, params: dict[str, Any], stream: bool
     ) -> Machine[Any]:
         name = model if model is not None else self.default_model
         if not name:
             raise ModelwireError("no model given and no default_model configured")
+        caller = params.pop("caller", None)
         who = caller if caller is not None else self.caller
         route = self.routes.resolve(str(name))
         if isinstance(route, tuple):
@@ -108,41 +109,27 @@ class ModelService:
     # the four call styles ---------------------------------------------------------------------
 
     def invoke_model(
-        self,
-        model: str | None = None,
-        prompt: Prompt = "",
-        *,
-        caller: str | None = None,
-        **params: Any,
+        self, model: str | None = None, prompt: Prompt = "", **params: Any
     ) -> ChatResponse:
         """Call a model (id, alias, enum member or group) and wait for the answer.
 
         ``params`` are ``system``, ``max_tokens``, ``temperature``, ``top_p``, ``stop``, ``seed``,
-        ``timeout`` and ``provider_params`` (passed to the provider untouched). A group (or
-        ``auto``) also takes the routing hints ``task_type`` and ``capabilities``.
+        ``timeout`` and ``provider_params`` (passed to the provider untouched), and ``caller``
+        (the name its usage rows carry; the service's own by default). A group (or ``auto``)
+        also takes the routing hints ``task_type`` and ``capabilities``.
         """
-        return run(self._machine(model, prompt, caller, params, False))  # type: ignore[no-any-return]
+        return run(self._machine(model, prompt, params, False))  # type: ignore[no-any-return]
 
     __call__ = invoke_model
 
     async def ainvoke_model(
-        self,
-        model: str | None = None,
-        prompt: Prompt = "",
-        *,
-        caller: str | None = None,
-        **params: Any,
+        self, model: str | None = None, prompt: Prompt = "", **params: Any
     ) -> ChatResponse:
         """The same as ``invoke_model``, for asyncio."""
-        return await arun(self._machine(model, prompt, caller, params, False))
+        return await arun(self._machine(model, prompt, params, False))
 
     def stream_model(
-        self,
-        model: str | None = None,
-        prompt: Prompt = "",
-        *,
-        caller: str | None = None,
-        **params: Any,
+        self, model: str | None = None, prompt: Prompt = "", **params: Any
     ) -> Iterator[StreamEvent]:
         """Yield ``StreamEvent``s as text arrives; the last has ``done=True``, usage and cost.
 
@@ -150,18 +137,13 @@ class ModelService:
         group fails over only then). Closing the iterator early records the attempt as
         cancelled and closes the provider's stream.
         """
-        return run_stream(self._machine(model, prompt, caller, params, True))
+        return run_stream(self._machine(model, prompt, params, True))
 
     def astream_model(
-        self,
-        model: str | None = None,
-        prompt: Prompt = "",
-        *,
-        caller: str | None = None,
-        **params: Any,
+        self, model: str | None = None, prompt: Prompt = "", **params: Any
     ) -> AsyncIterator[StreamEvent]:
         """The same as ``stream_model``, as an async iterator."""
-        return arun_stream(self._machine(model, prompt, caller, params, True))
+        return arun_stream(self._machine(model, prompt, params, True))
 
     def invoke_batch(
         self,
@@ -169,7 +151,6 @@ class ModelService:
         prompts: Sequence[Prompt],
         *,
         max_concurrency: int = 8,
-        caller: str | None = None,
         **params: Any,
     ) -> list[BatchResult]:
         """Call one model with many prompts, at most ``max_concurrency`` at once.
@@ -177,9 +158,7 @@ class ModelService:
         Results come back in input order; an item that fails carries its error and the others
         are unaffected.
         """
-        return run_batch(
-            lambda p: self.invoke_model(model, p, caller=caller, **params), prompts, max_concurrency
-        )
+        return run_batch(lambda p: self.invoke_model(model, p, **params), prompts, max_concurrency)
 
     async def ainvoke_batch(
         self,
@@ -187,12 +166,11 @@ class ModelService:
         prompts: Sequence[Prompt],
         *,
         max_concurrency: int = 8,
-        caller: str | None = None,
         **params: Any,
     ) -> list[BatchResult]:
         """The same as ``invoke_batch``, for asyncio."""
         return await arun_batch(
-            lambda p: self.ainvoke_model(model, p, caller=caller, **params),
+            lambda p: self.ainvoke_model(model, p, **params),
             prompts,
             max_concurrency,
         )
