@@ -101,6 +101,8 @@ def response(
         "request_id": _text_or_none(request_id),
         "attempts": 1,
         "raw": raw,
+        "tool_calls": (),
+        "parts": (),
     }
     return assemble(ChatResponse, values, _RESPONSE_SET)
 
@@ -143,6 +145,9 @@ def plain_request(prompt: str, params: Mapping[str, Any]) -> ChatRequest | None:
         "seed": None,
         "timeout": None,
         "provider_params": {},
+        "tools": (),
+        "tool_choice": None,
+        "parallel_tool_calls": None,
     }
     values.update(fields)
     fields_set = ("messages", "provider_params", *fields) if params else ("messages",)

@@ -25,6 +25,7 @@ __all__ = [
     "LedgerReadError",
     "LedgerSchemaError",
     "LedgerWriteError",
+    "MalformedToolCallError",
     "MissingCheckpointError",
     "MissingDependencyError",
     "ModelNotFoundError",
@@ -34,6 +35,8 @@ __all__ = [
     "ProviderUnavailableError",
     "RateLimitError",
     "TimeoutError",
+    "ToolDefinitionError",
+    "UnsupportedFeatureError",
     "UnsupportedModelError",
 ]
 
@@ -125,6 +128,11 @@ class BusyError(ModelwireError):
 
 class DatabaseFileChanged(ModelwireError):
     """The path of a SQLite ledger names another file than the one its connections have open."""
+
+
+class ToolDefinitionError(ModelwireError, ValueError):
+    """A tool cannot be described to a model (a parameter type with no JSON schema, ``*args``,
+    a bad or repeated name); raised before any request is sent."""
 
 
 class ProviderError(ModelwireError):
@@ -230,6 +238,20 @@ class UnsupportedModelError(InvalidRequestError):
 class MissingCheckpointError(InvalidRequestError):
     """A model name that is a local path, or a ``model_dir`` entry, names no checkpoint directory
     (never retried: the next call looks again)."""
+
+
+class UnsupportedFeatureError(InvalidRequestError):
+    """The model cannot take something the request needs (tools, images, documents, a tool
+    choice); raised before any network request."""
+
+
+class MalformedToolCallError(ProviderError):
+    """The model asked for a tool call that cannot be used: arguments that are not a JSON
+    object, or the vendor's own malformed-call signal. ``raw_text`` holds what it sent."""
+
+    def __init__(self, message: str, *, raw_text: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.raw_text = raw_text
 
 
 class AllModelsFailedError(ProviderError):

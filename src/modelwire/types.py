@@ -11,22 +11,36 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from modelwire.capabilities import CapabilityStrength
+from modelwire.content import DocumentPart, ImagePart, Part, TextPart, ToolCall
+from modelwire.tools import Tool
 
 __all__ = [
+    "FEATURES",
     "ChatRequest",
     "ChatResponse",
+    "Feature",
+    "FinishReason",
     "Message",
     "ModelCost",
     "ModelInfo",
     "ModelSource",
     "StreamEvent",
+    "ToolCallDelta",
     "Usage",
+    "assistant_message",
 ]
 
 ModelSource = Literal["config", "catalog", "discovered"]
+
+Feature = Literal["tools", "parallel_tools", "images", "documents"]
+"""What a request may need of a model beyond text."""
+FEATURES: tuple[Feature, ...] = ("tools", "parallel_tools", "images", "documents")
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error"]
+"""Why a model stopped, the same for every provider (the vendor's own word is in ``raw``)."""
 
 Strength = Annotated[
     CapabilityStrength,
@@ -95,6 +109,12 @@ class ModelInfo(BaseModel):
     unavailable_reason: str | None = None
     fallbacks: tuple[str, ...] = ()
     params: Mapping[str, Any] = Field(default_factory=dict)
+    #: What the model takes beyond text; ``None``: not known (assumed to take everything).
+    features: frozenset[Feature] | None = None
+
+    def supports(self, feature: Feature) -> bool:
+        """Whether the model takes ``feature`` (true when its features are not known)."""
+        return self.features is None or feature in self.features
 
     def model_post_init(self, __context: Any) -> None:
         provider, sep, name = self.id.partition(":")
@@ -111,13 +131,64 @@ class ModelInfo(BaseModel):
         return self.cost is not None and self.cost.is_priced
 
 
+def _content(value: Any) -> Any:
+    """A message's content: a string, or parts (strings in a list become text parts)."""
+    if isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, BaseModel):
+        return (value,)
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        return tuple(TextPart(text=v) if isinstance(v, str) else v for v in value)
+    return value
+
+
 class Message(BaseModel):
-    """One chat message."""
+    """One chat message: ``content`` is a string, or a tuple of parts (text, images, documents,
+    tool calls, tool results, thinking). A ``tool`` message holds ``ToolResultPart``s; an
+    ``assistant`` message holds the tool calls the model made."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: Literal["system", "user", "assistant", "tool"]
-    content: str
+    content: Annotated[str | tuple[Part, ...], BeforeValidator(_content)]
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """The content as parts (a string is one text part)."""
+        if isinstance(self.content, str):
+            return (TextPart(text=self.content),) if self.content else ()
+        return self.content
+
+    @property
+    def text(self) -> str:
+        """The message's text (its text parts joined)."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls an assistant message carries."""
+        if isinstance(self.content, str):
+            return ()
+        return tuple(p for p in self.content if isinstance(p, ToolCall))
+
+    def needs(self) -> set[Feature]:
+        """The features a model must have to read this message."""
+        found: set[Feature] = set()
+        if isinstance(self.content, str):
+            return found
+        for part in self.content:
+            if isinstance(part, ImagePart):
+                found.add("images")
+            elif isinstance(part, DocumentPart):
+                found.add("documents")
+            elif part.type in ("tool_call", "tool_result"):
+                found.add("tools")
+            if part.type == "tool_result" and not isinstance(part.content, str):  # type: ignore[union-attr]
+                if any(isinstance(p, ImagePart) for p in part.content):  # type: ignore[union-attr]
+                    found.add("images")
+        return found
 
 
 class Usage(BaseModel):
@@ -164,6 +235,33 @@ class ChatRequest(BaseModel):
     seed: int | None = None
     timeout: float | None = Field(default=None, gt=0)
     provider_params: Mapping[str, Any] = Field(default_factory=dict)
+    tools: tuple[Tool, ...] = ()
+    #: ``auto``, ``none``, ``required``, or the name of the one tool the model must call.
+    tool_choice: str | None = None
+    #: Whether the model may call several tools in one turn (``None``: the vendor's default).
+    parallel_tool_calls: bool | None = None
+
+    @model_validator(mode="after")
+    def _tools_agree(self) -> ChatRequest:
+        choice = self.tool_choice
+        if choice is not None and choice not in ("auto", "none", "required"):
+            if choice not in {t.name for t in self.tools}:
+                raise ValueError(f"tool_choice {choice!r} names no tool of the request")
+        if choice in ("required",) and not self.tools:
+            raise ValueError("tool_choice 'required' needs tools")
+        return self
+
+    def needs(self) -> set[Feature]:
+        """The features a model must have to take this request."""
+        found: set[Feature] = set()
+        for message in self.messages:
+            if not isinstance(message.content, str):
+                found |= message.needs()
+        if self.tools:
+            found.add("tools")
+        if self.parallel_tool_calls:
+            found.add("parallel_tools")
+        return found
 
     @classmethod
     def build(
@@ -178,7 +276,7 @@ class ChatRequest(BaseModel):
         """Characters of prompt text, system included (used for token estimates)."""
         n = len(self.system or "")
         for m in self.messages:
-            n += len(m.content)
+            n += len(m.content) if isinstance(m.content, str) else len(m.text)
         return n
 
 
@@ -212,6 +310,16 @@ class ChatResponse(BaseModel):
     request_id: str | None = None
     attempts: int = 1
     raw: Any = Field(default=None, repr=False, exclude=True)
+    #: The tool calls the model made (in its order).
+    tool_calls: tuple[ToolCall, ...] = ()
+    #: The assistant's content as parts, in the vendor's order, when it is more than text
+    #: (thinking, tool calls); empty for a plain text answer.
+    parts: tuple[Part, ...] = ()
+
+    @property
+    def message(self) -> Message:
+        """The assistant message to append to a history (text, thinking and tool calls)."""
+        return assistant_message(self.text, self.parts, self.tool_calls)
 
 
 class StreamEvent(BaseModel):
@@ -228,3 +336,43 @@ class StreamEvent(BaseModel):
     request_id: str | None = None
     latency_ms: float | None = None
     ttft_ms: float | None = None
+    #: Progress of a tool call being streamed: its index, and its id, name and the next piece
+    #: of its JSON arguments as they arrive.
+    tool_call_delta: ToolCallDelta | None = None
+    #: On the last event: the complete tool calls, and the assistant's content as parts.
+    tool_calls: tuple[ToolCall, ...] = ()
+    parts: tuple[Part, ...] = ()
+    #: On the last event: the whole answer's text (the text events joined).
+    full_text: str | None = None
+
+    @property
+    def message(self) -> Message | None:
+        """On the last event, the assistant message to append to a history."""
+        if not self.done:
+            return None
+        return assistant_message(self.full_text or "", self.parts, self.tool_calls)
+
+
+class ToolCallDelta(BaseModel):
+    """A piece of a tool call arriving in a stream (``index`` tells calls apart)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments_delta: str = ""
+
+
+def assistant_message(text: str, parts: Sequence[Part], tool_calls: Sequence[ToolCall]) -> Message:
+    """The assistant message of an answer: its parts when it has them, else its text and
+    tool calls."""
+    if parts:
+        return Message(role="assistant", content=tuple(parts))
+    if tool_calls:
+        content: tuple[Part, ...] = (TextPart(text=text),) if text else ()
+        return Message(role="assistant", content=(*content, *tool_calls))
+    return Message(role="assistant", content=text)
+
+
+StreamEvent.model_rebuild()
