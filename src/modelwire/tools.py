@@ -59,9 +59,9 @@ class Tool(BaseModel):
         label = getattr(function, "__qualname__", repr(function))
         try:
             signature = inspect.signature(function)
-            hints = typing.get_type_hints(function)
-        except (TypeError, ValueError, NameError) as exc:
+        except (TypeError, ValueError) as exc:
             raise ToolDefinitionError(f"tool {label}: cannot read its signature: {exc}") from None
+        hints = _type_hints(function, signature, label)
         described = _argument_docs(inspect.getdoc(function) or "")
         fields: dict[str, Any] = {}
         for pname, param in signature.parameters.items():
@@ -132,6 +132,33 @@ def as_tools(tools: Iterable[Tool | type[BaseModel] | Callable[..., Any]]) -> tu
             raise ToolDefinitionError(f"two tools are named {tool.name!r}; tool names must differ")
         seen.add(tool.name)
     return out
+
+
+def _type_hints(
+    function: Callable[..., Any], signature: inspect.Signature, label: str
+) -> dict[str, Any]:
+    """The parameters' resolved type hints; a hint that cannot be resolved (a string naming a
+    class the function's module does not define) names its parameter."""
+    try:
+        return typing.get_type_hints(function)
+    except Exception:
+        pass
+    module_globals = getattr(inspect.unwrap(function), "__globals__", {})
+    hints: dict[str, Any] = {}
+    for pname, param in signature.parameters.items():
+        annotation = param.annotation
+        if annotation is param.empty:
+            continue
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, module_globals)
+            except Exception as exc:
+                raise ToolDefinitionError(
+                    f"tool {label}: parameter {pname!r}: cannot resolve its type hint "
+                    f"{param.annotation!r} ({type(exc).__name__}: {exc})"
+                ) from None
+        hints[pname] = annotation
+    return hints
 
 
 def _summary(doc: str) -> str:
