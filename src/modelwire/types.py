@@ -183,10 +183,13 @@ class Message(BaseModel):
                 found.add("images")
             elif isinstance(part, DocumentPart):
                 found.add("documents")
-            elif part.type in ("tool_call", "tool_result"):
+            elif isinstance(part, ToolCall):
                 found.add("tools")
-            if part.type == "tool_result" and not isinstance(part.content, str):  # type: ignore[union-attr]
-                if any(isinstance(p, ImagePart) for p in part.content):  # type: ignore[union-attr]
+            elif isinstance(part, ToolResultPart):
+                found.add("tools")
+                if not isinstance(part.content, str) and any(
+                    isinstance(p, ImagePart) for p in part.content
+                ):
                     found.add("images")
         return found
 
@@ -244,10 +247,10 @@ class ChatRequest(BaseModel):
     @model_validator(mode="after")
     def _tools_agree(self) -> ChatRequest:
         choice = self.tool_choice
-        if choice is not None and choice not in ("auto", "none", "required"):
-            if choice not in {t.name for t in self.tools}:
-                raise ValueError(f"tool_choice {choice!r} names no tool of the request")
-        if choice in ("required",) and not self.tools:
+        named = choice is not None and choice not in ("auto", "none", "required")
+        if named and choice not in {t.name for t in self.tools}:
+            raise ValueError(f"tool_choice {choice!r} names no tool of the request")
+        if choice == "required" and not self.tools:
             raise ValueError("tool_choice 'required' needs tools")
         return self
 

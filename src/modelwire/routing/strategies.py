@@ -317,11 +317,16 @@ def plan_route(
 ) -> RoutePlan:
     """Skip members that cannot serve the request, order the rest, put open breakers last."""
     tokens = estimate_tokens(request)
+    needs = request.needs()
     usable: list[ModelInfo] = []
     skipped: list[tuple[str, str]] = []
     for m in members:
         if not m.available:
             skipped.append((m.id, m.unavailable_reason or "marked unavailable"))
+            continue
+        lacking = [f for f in sorted(needs) if not m.supports(f)]  # type: ignore[arg-type]
+        if lacking:
+            skipped.append((m.id, f"does not take {', '.join(lacking)}"))
             continue
         fits, reason = fits_context(m, request, tokens)
         if not fits:
