@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from modelwire.capabilities import CapabilityStrength
-from modelwire.content import DocumentPart, ImagePart, Part, TextPart, ToolCall
+from modelwire.content import DocumentPart, ImagePart, Part, TextPart, ToolCall, ToolResultPart
 from modelwire.tools import Tool
 
 __all__ = [

@@ -197,7 +197,7 @@ class MockChatModel(ChatModel):
         return (s.latency_ms + s.latency_jitter_ms * pick) / 1000.0
 
     def _reply(self, request: ChatRequest) -> tuple[str, Usage]:
-        prompt = "\n".join(m.content for m in request.messages)
+        prompt = "\n".join(m.text for m in request.messages)
         digest = hashlib.blake2b(
             f"{self.settings.seed}|{self.info.name}|{request.system or ''}|{prompt}".encode(),
             digest_size=8,

@@ -94,8 +94,8 @@ class RoutePlan:
 
 def prompt_text(request: ChatRequest) -> str:
     """The text task detection looks at: the user messages, newest last."""
-    parts = [m.content for m in request.messages if m.role == "user"]
-    return "\n".join(parts) if parts else "\n".join(m.content for m in request.messages)
+    parts = [m.text for m in request.messages if m.role == "user"]
+    return "\n".join(parts) if parts else "\n".join(m.text for m in request.messages)
 
 
 class Strategy:
@@ -324,7 +324,7 @@ def plan_route(
         if not m.available:
             skipped.append((m.id, m.unavailable_reason or "marked unavailable"))
             continue
-        lacking = [f for f in sorted(needs) if not m.supports(f)]  # type: ignore[arg-type]
+        lacking = [f for f in sorted(needs) if not m.supports(f)]
         if lacking:
             skipped.append((m.id, f"does not take {', '.join(lacking)}"))
             continue

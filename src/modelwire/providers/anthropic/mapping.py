@@ -78,7 +78,7 @@ def build_body(request: ChatRequest, info: ModelInfo) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
     for message in request.messages:
         if message.role == "system":
-            system_parts.append(message.content)
+            system_parts.append(message.text)
         elif message.role in ("user", "assistant"):
             messages.append({"role": message.role, "content": message.content})
         else:

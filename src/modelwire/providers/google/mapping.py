@@ -120,7 +120,7 @@ def build_contents(
     contents: list[dict[str, Any]] = []
     for message in request.messages:
         if message.role == "system":
-            system_parts.append(message.content)
+            system_parts.append(message.text)
         elif message.role in ("user", "assistant"):
             role = "user" if message.role == "user" else "model"
             contents.append({"role": role, "parts": [{"text": message.content}]})

@@ -32,7 +32,7 @@ class PromptText:
 def chat_messages(request: ChatRequest) -> list[dict[str, str]]:
     """The request as role/content dicts, the system text first."""
     out = [{"role": "system", "content": request.system}] if request.system else []
-    out.extend({"role": m.role, "content": m.content} for m in request.messages)
+    out.extend({"role": m.role, "content": m.text} for m in request.messages)
     return out
 
 
