@@ -12,8 +12,9 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.amber import AmberSnapshotExtension
 
 pytest_plugins = [
-    "tests.support.fake_fixtures"
-]  # the loopback fake provider fixtures (tests/conftest_fake.py)
+    "tests.support.fake_fixtures",  # the loopback fake provider fixtures
+    "tests.support.loopback_only",  # no test reaches beyond 127.0.0.1 / ::1
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "golden"

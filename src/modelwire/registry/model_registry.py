@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from modelwire.capabilities import CapabilityStrength
+from modelwire.discovery.lookup import ListingLookup
 from modelwire.errors import DuplicateModelError, ModelNotFoundError, ModelwireError
 from modelwire.naming import normalise, suggest
 from modelwire.providers.base import ProviderContext
@@ -72,6 +73,9 @@ class ModelRegistry:
         self._write_lock = threading.Lock()
         self._stats: dict[str, MemberStats] = {}
         self._configured_ids: frozenset[str] = frozenset()
+        #: the providers' own model lists, consulted when a ``<provider>:<name>`` misses;
+        #: replace it to choose the cache dir or the clock (``ListingLookup(registry, ...)``)
+        self.listing_lookup = ListingLookup(self)
 
     # construction -------------------------------------------------------------------------
 
@@ -424,7 +428,8 @@ class ModelRegistry:
     # name resolution ----------------------------------------------------------------------
 
     def _slot_for(self, name: str) -> Slot:
-        """Slow path of a lookup: alias, bare name, or an open provider's new id."""
+        """Slow path of a lookup: alias, bare name, an open provider's new id, or a model the
+        provider lists."""
         snap = self._snap
         target = snap.aliases.get(name)
         if target is not None and target in snap.slots:
@@ -432,6 +437,8 @@ class ModelRegistry:
         if not isinstance(name, str) or not name:
             raise ModelNotFoundError(str(name), detail="a model name must be a non-empty string")
         provider, sep, model = name.partition(":")
+        listed: list[str] = []
+        detail = ""
         if not sep:
             matches = snap.models_named(name)
             if len(matches) == 1:
@@ -443,24 +450,35 @@ class ModelRegistry:
             slot = self._open_slot(provider, model, name)
             if slot is not None:
                 return slot
-        raise ModelNotFoundError(name, suggest(name, snap.names()))
+            listing = self.listing_lookup.known(provider)  # what _open_slot consulted
+            if listing is not None:
+                listed = listing.ids()
+                if listing.error is None:
+                    detail = f"provider {provider!r} does not list it"
+        raise ModelNotFoundError(name, suggest(name, [*snap.names(), *listed]), detail=detail)
 
     def _open_slot(self, provider: str, model: str, model_id: str) -> Slot | None:
         """Register on first use an id the provider accepts: any id of an open provider (mock,
-        OpenAI-compatible servers), or a catalog model's dated snapshot of a known vendor."""
+        OpenAI-compatible servers), a catalog model's dated snapshot of a known vendor, or a
+        model the provider lists (its listing is read from the discovery cache, or asked for at
+        most once per ``discovery.ttl_s``; no lock of the registry is held meanwhile)."""
         ctx = self._providers[provider]
         from modelwire.catalog import load_catalog
 
         base = catalog_base(load_catalog(), ctx.type, model)
         if base is None and not self.factory.provider_class(ctx.type).open_model_set:
-            return None
+            listed = self.listing_lookup.find(provider, model)
+            return self._register_first(listed) if listed is not None else None
         data = base.model_dump(exclude={"id", "provider", "name", "source"}) if base else {}
         data["provider_type"] = ctx.type
         source = "catalog" if base is not None and ctx.type != "mock" else "config"
-        info = ModelInfo(id=model_id, source=source, **data)
-        with contextlib.suppress(DuplicateModelError):  # another thread registered it first
+        return self._register_first(ModelInfo(id=model_id, source=source, **data))
+
+    def _register_first(self, info: ModelInfo) -> Slot:
+        """Register ``info`` unless another thread registered its id first; its slot either way."""
+        with contextlib.suppress(DuplicateModelError):
             self.update_models([info], replace=False)
-        return self._snap.slots[model_id]
+        return self._snap.slots[info.id]
 
     def resolve_attribute(self, provider: str, attr: str) -> str:
         """Map a namespace attribute (``models.openai.gpt_4o_mini``) to a model id."""
