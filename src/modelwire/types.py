@@ -254,6 +254,11 @@ class ChatRequest(BaseModel):
             raise ValueError("tool_choice 'required' needs tools")
         return self
 
+    @property
+    def is_plain(self) -> bool:
+        """True for a request of text messages and no tools (it needs no feature)."""
+        return not self.tools and all(type(m.content) is str for m in self.messages)
+
     def needs(self) -> set[Feature]:
         """The features a model must have to take this request."""
         found: set[Feature] = set()

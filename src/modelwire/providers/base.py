@@ -121,7 +121,11 @@ class ProviderContext:
 
 class StreamState(Protocol):
     """A provider's accumulator of one stream (pure: no I/O): it reads each chunk as it comes
-    and knows, when the stream ends, whether the model finished and what it used."""
+    and knows, when the stream ends, whether the model finished and what it used.
+
+    A state that streams tool calls also has ``deltas`` (a list of ``ToolCallDelta`` the base
+    emits and clears after each chunk), and at the end ``tool_calls`` (complete, arguments
+    decoded) and ``parts`` (the assistant's content in order, when it is more than text)."""
 
     @property
     def chars(self) -> int: ...
@@ -286,6 +290,11 @@ class ChatModel(ABC):
                 text = state.feed(chunk)
                 if text:
                     yield Emit(StreamEvent(text=text))
+                deltas = getattr(state, "deltas", None)
+                if deltas:  # tool calls being streamed
+                    for delta in deltas:
+                        yield Emit(StreamEvent(tool_call_delta=delta))
+                    deltas.clear()
         except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
         except Exception as exc:
@@ -313,6 +322,8 @@ class ChatModel(ABC):
             usage=totals.usage,
             finish_reason=totals.finish_reason,
             request_id=request_id,
+            tool_calls=getattr(totals, "tool_calls", ()),
+            parts=getattr(totals, "parts", ()),
         )
 
     # -- discovery -----------------------------------------------------------------------------

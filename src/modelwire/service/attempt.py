@@ -119,6 +119,9 @@ class Attempt:
             request_id=request_id,
             latency_ms=latency,
             ttft_ms=self.ttft_ms,
+            tool_calls=final.tool_calls if final else (),
+            parts=final.parts if final else (),
+            full_text=text,
         )
 
     def failed(self, error: BaseException, status: UsageStatus = "error") -> None:

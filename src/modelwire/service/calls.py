@@ -7,7 +7,8 @@ plainly or as a stream, so the rules below hold identically in every call style:
 
 * every attempt is measured and recorded exactly once (``Attempt``), however it ends;
 * an attempt is retried only for a retryable ``ProviderError``, after the policy's delay;
-* a stream is retried (or fails over) only before its first text reached the consumer;
+* a stream is retried (or fails over) only before its first text or tool-call piece reached
+  the consumer;
 * a cancellation (``KeyboardInterrupt``, ``asyncio.CancelledError``, a consumer closing the
   stream) is recorded as ``cancelled``, never retried, and closes the provider's stream;
 * a group tries its members in the order ``GroupCall`` (routing) plans, one attempt each per
@@ -121,14 +122,17 @@ def model_stream(
                         final = event
                         continue
                     if event.text:
-                        record.first_token()
                         parts.append(event.text)
-                        progress.delivered = True
+                    if event.text or event.tool_call_delta is not None:
+                        record.first_token()
+                        progress.delivered = True  # from here on, a failure cannot be retried
                     yield Emit(event)
             except BaseException as err:
                 if events is not None:
                     yield Close(events)
-                yield from _after_failure(record, err, policy, attempt, retryable=not parts)
+                yield from _after_failure(
+                    record, err, policy, attempt, retryable=not progress.delivered
+                )
                 attempt += 1
                 continue
             last = record.stream_finished(final, "".join(parts))

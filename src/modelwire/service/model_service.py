@@ -20,7 +20,7 @@ from modelwire.service.binding import BoundModel
 from modelwire.service.calls import group_run, model_call, model_stream
 from modelwire.service.groups import GroupRouter
 from modelwire.service.policies import RetryPolicies
-from modelwire.service.requests import Prompt, build_request
+from modelwire.service.requests import Prompt, build_request, check_features
 from modelwire.service.routes import Routes
 from modelwire.types import ChatResponse, StreamEvent
 
@@ -101,6 +101,8 @@ class ModelService:
         if isinstance(route, tuple):
             target, policy = route
             request = build_request(prompt, params, target.info.params)
+            if target.info.features is not None and not request.is_plain:
+                check_features(target.info, request)
             attempts = model_stream if stream else model_call
             return attempts(self._recorder, target, request, policy, caller=who)
         run_, member = self.groups.start(route, prompt, params)

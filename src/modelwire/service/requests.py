@@ -6,16 +6,29 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from modelwire.assemble import plain_request
-from modelwire.types import ChatRequest, Message, normalise_messages
+from modelwire.errors import UnsupportedFeatureError
+from modelwire.tools import as_tools
+from modelwire.types import ChatRequest, Message, ModelInfo, normalise_messages
 
-__all__ = ["ACCEPTED_PARAMS", "REQUEST_FIELDS", "Prompt", "build_request"]
+__all__ = ["ACCEPTED_PARAMS", "REQUEST_FIELDS", "Prompt", "build_request", "check_features"]
 
 Prompt = str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]]
 """A prompt string, one message, or a list of messages (``mw.Message`` or role/content dicts)."""
 
 #: Call parameters that are fields of ``ChatRequest``.
 REQUEST_FIELDS = frozenset(
-    ("system", "max_tokens", "temperature", "top_p", "stop", "seed", "timeout")
+    (
+        "system",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "seed",
+        "timeout",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+    )
 )
 #: Every call parameter a model id accepts (groups also take routing hints).
 ACCEPTED_PARAMS = REQUEST_FIELDS | {"provider_params"}
@@ -48,7 +61,21 @@ def build_request(
         fields["stop"] = (stop,)
     elif stop is not None:
         fields["stop"] = tuple(stop)
+    tools = fields.get("tools")
+    if tools is not None:
+        fields["tools"] = as_tools(tools)
     passthrough = params.get("provider_params")
     if passthrough:
         extra.update(passthrough)
     return ChatRequest(messages=normalise_messages(prompt), provider_params=extra, **fields)
+
+
+def check_features(info: ModelInfo, request: ChatRequest) -> None:
+    """Raise ``UnsupportedFeatureError`` when the model lacks something the request needs."""
+    lacking = sorted(f for f in request.needs() if not info.supports(f))
+    if lacking:
+        raise UnsupportedFeatureError(
+            f"{info.id} does not take {', '.join(lacking)}",
+            provider=info.provider,
+            model_id=info.id,
+        )
