@@ -36,6 +36,7 @@ __all__ = [
     "RateLimitError",
     "TimeoutError",
     "ToolDefinitionError",
+    "ToolRoundsExceededError",
     "UnsupportedFeatureError",
     "UnsupportedModelError",
 ]
@@ -133,6 +134,15 @@ class DatabaseFileChanged(ModelwireError):
 class ToolDefinitionError(ModelwireError, ValueError):
     """A tool cannot be described to a model (a parameter type with no JSON schema, ``*args``,
     a bad or repeated name); raised before any request is sent."""
+
+
+class ToolRoundsExceededError(ModelwireError):
+    """``run_tools`` reached ``max_rounds`` while the model still asked for tools; ``run`` holds
+    the history so far."""
+
+    def __init__(self, message: str, *, run: Any = None) -> None:
+        super().__init__(message)
+        self.run = run
 
 
 class ProviderError(ModelwireError):

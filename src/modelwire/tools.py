@@ -104,10 +104,13 @@ class Tool(BaseModel):
         )
 
     def validate_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """The arguments, validated (and converted) by the tool's model when it has one."""
+        """The arguments, validated and converted by the tool's model when it has one (nested
+        models become instances, as the function's annotations ask); raises pydantic's
+        ``ValidationError``."""
         if self.model is None:
             return dict(arguments)
-        return self.model.model_validate(dict(arguments)).model_dump()
+        validated = self.model.model_validate(dict(arguments))
+        return {name: getattr(validated, name) for name in type(validated).model_fields}
 
 
 def as_tool(tool: Tool | type[BaseModel] | Callable[..., Any]) -> Tool:

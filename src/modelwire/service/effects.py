@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelwire.machines import Effect
@@ -12,7 +15,7 @@ if TYPE_CHECKING:
     from modelwire.routing.retry import RetryPolicy
     from modelwire.types import ChatRequest
 
-__all__ = ["Invoke", "OpenStream", "Prepare", "Wait"]
+__all__ = ["Invoke", "OpenStream", "Prepare", "RunTool", "Wait"]
 
 
 class Prepare(Effect):
@@ -76,3 +79,28 @@ class Wait(Effect):
 
     async def arun(self) -> None:
         await self.policy.asleep(self.seconds)
+
+
+class RunTool(Effect):
+    """Run a tool's Python function with its arguments.
+
+    Blocking: a plain function is called; an ``async def`` one runs on a fresh event loop.
+    On asyncio: an ``async def`` function is awaited; a plain one runs in a worker thread, so
+    a slow tool does not stall the event loop.
+    """
+
+    __slots__ = ("arguments", "function")
+
+    def __init__(self, function: Callable[..., Any], arguments: Mapping[str, Any]) -> None:
+        self.function = function
+        self.arguments = arguments
+
+    def run(self) -> Any:
+        result = self.function(**self.arguments)
+        return asyncio.run(result) if inspect.iscoroutine(result) else result
+
+    async def arun(self) -> Any:
+        if inspect.iscoroutinefunction(self.function):
+            return await self.function(**self.arguments)
+        result = await asyncio.to_thread(self.function, **self.arguments)
+        return await result if inspect.isawaitable(result) else result

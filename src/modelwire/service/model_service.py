@@ -8,8 +8,10 @@ streaming methods differ only in the driver that runs the machine (``modelwire.m
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from modelwire.errors import ModelwireError
 from modelwire.machines import Machine, arun, arun_stream, run, run_stream
@@ -22,14 +24,16 @@ from modelwire.service.groups import GroupRouter
 from modelwire.service.policies import RetryPolicies
 from modelwire.service.requests import Prompt, build_request, check_features
 from modelwire.service.routes import Routes
-from modelwire.types import ChatResponse, StreamEvent
+from modelwire.service.tool_runs import ToolErrors, ToolRun, tool_run
+from modelwire.tools import Tool, as_tools
+from modelwire.types import ChatResponse, Message, StreamEvent, normalise_messages
 
 if TYPE_CHECKING:
     from modelwire.registry import ModelRegistry
     from modelwire.routing.health import HealthMonitor
     from modelwire.usage.events import UsageSink
 
-__all__ = ["BatchResult", "BoundModel", "ModelService", "Prompt"]
+__all__ = ["BatchResult", "BoundModel", "ModelService", "Prompt", "ToolRun"]
 
 
 class ModelService:
@@ -176,6 +180,58 @@ class ModelService:
             prompts,
             max_concurrency,
         )
+
+    # the tool loop -------------------------------------------------------------------------
+
+    def run_tools(
+        self,
+        model: str | None,
+        prompt: Prompt,
+        *,
+        tools: Sequence[Tool | type[BaseModel] | Callable[..., Any]],
+        max_rounds: int = 8,
+        tool_errors: ToolErrors = "result",
+        **params: Any,
+    ) -> ToolRun:
+        """Call ``model`` with ``tools``, run the tools it asks for (plain or ``async def``
+        functions), send their results back, and repeat until it answers without a tool call.
+
+        Returns a ``ToolRun``: the final response, the whole history and the run's id, which
+        every round's usage rows carry. A tool that raises becomes an error result the model
+        sees (``tool_errors="raise"`` re-raises it instead); after ``max_rounds`` calls that
+        still ask for tools, ``ToolRoundsExceededError`` (its ``run`` has the history).
+        """
+        return run(self._tool_run(model, prompt, tools, max_rounds, tool_errors, params))
+
+    async def arun_tools(
+        self,
+        model: str | None,
+        prompt: Prompt,
+        *,
+        tools: Sequence[Tool | type[BaseModel] | Callable[..., Any]],
+        max_rounds: int = 8,
+        tool_errors: ToolErrors = "result",
+        **params: Any,
+    ) -> ToolRun:
+        """The same as ``run_tools``, for asyncio (plain tool functions run in worker threads)."""
+        return await arun(self._tool_run(model, prompt, tools, max_rounds, tool_errors, params))
+
+    def _tool_run(
+        self,
+        model: str | None,
+        prompt: Prompt,
+        tools: Sequence[Tool | type[BaseModel] | Callable[..., Any]],
+        max_rounds: int,
+        errors: ToolErrors,
+        params: dict[str, Any],
+    ) -> Machine[ToolRun]:
+        resolved = as_tools(tools)
+
+        def one_round(messages: list[Message], run_id: str) -> Machine[ChatResponse]:
+            return self._machine(model, messages, {**params, "tools": resolved}, False)
+
+        history = normalise_messages(prompt)
+        return tool_run(one_round, history, resolved, max_rounds=max_rounds, errors=errors)
 
     # health, binding and lifetime -------------------------------------------------------------
 
