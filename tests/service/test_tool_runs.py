@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import BaseModel
@@ -23,7 +23,7 @@ from modelwire.usage.events import InMemoryUsageSink
 class Scripted(ChatModel):
     """Asks for the tool calls of ``PLAN`` (one list per round), then answers with the results."""
 
-    PLAN: list[list[tuple[str, dict[str, Any]]]] = []
+    PLAN: ClassVar[list[list[tuple[str, dict[str, Any]]]]] = []
 
     def send(self, request: ChatRequest) -> ChatResponse:
         rounds = sum(1 for m in request.messages if m.role == "assistant")
