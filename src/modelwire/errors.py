@@ -30,6 +30,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelNotFoundError",
     "ModelwireError",
+    "ProviderCause",
     "ProviderError",
     "ProviderInterfaceError",
     "ProviderUnavailableError",
@@ -143,6 +144,16 @@ class ToolRoundsExceededError(ModelwireError):
     def __init__(self, message: str, *, run: Any = None) -> None:
         super().__init__(message)
         self.run = run
+
+
+class ProviderCause(Exception):
+    """What a vendor SDK raised, kept as the cause of the ``ProviderError`` it became: its type
+    and its message with every configured secret removed (the SDK's exception object, whose
+    text may echo a key, is not kept)."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(f"{type_name}: {message}" if message else type_name)
+        self.type_name = type_name
 
 
 class ProviderError(ModelwireError):

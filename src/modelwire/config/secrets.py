@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
-__all__ = ["KEY_PATTERNS", "mask_url", "scrub"]
+__all__ = ["KEY_PATTERNS", "mask_url", "scrub", "secret_values", "url_password"]
 
 #: Shapes of vendor API keys, scrubbed even when the value is not known.
 KEY_PATTERNS = re.compile(r"(sk-[A-Za-z0-9_\-*]{3,}|AIza[0-9A-Za-z_\-*]{10,}|hf_[A-Za-z0-9]{16,})")
@@ -30,3 +32,26 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     return KEY_PATTERNS.sub("***", text)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password in a URL's user info, if any (decoded)."""
+    if not url or "@" not in url:
+        return None
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
+def secret_values(config: Any) -> tuple[str, ...]:
+    """The secret values of a provider entry's settings: its API key, its headers' values and a
+    password in its ``base_url`` (empty and very short values are left out)."""
+    values: list[str | None] = []
+    key = getattr(config, "api_key", None)
+    if key is not None:
+        values.append(key.get_secret_value())
+    values.extend((getattr(config, "headers", None) or {}).values())
+    values.append(url_password(getattr(config, "base_url", None)))
+    return tuple(v for v in values if v and len(v) >= 4)

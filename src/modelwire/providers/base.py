@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from modelwire.config.schema import ProviderConfig
-from modelwire.errors import ModelwireError, ProviderError
+from modelwire.config.secrets import scrub, secret_values
+from modelwire.errors import ModelwireError, ProviderCause, ProviderError
 from modelwire.machines import END, Close, Effect, Emit, Machine, Next, arun_stream, run_stream
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent, Usage
 
@@ -26,6 +27,7 @@ __all__ = [
     "StreamState",
     "StreamTotals",
     "discovered_model",
+    "with_cause",
 ]
 
 T = TypeVar("T")
@@ -82,6 +84,11 @@ class ProviderContext:
         """The configured secret, unwrapped only at the moment a client needs it."""
         key = self.config.api_key
         return key.get_secret_value() if key is not None else None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value of this entry (its key, its headers' values, a password in its
+        ``base_url``), to scrub from any text that leaves the process."""
+        return secret_values(self.config)
 
     def acquire(self) -> None:
         """A call starts using this entry's clients."""
@@ -261,7 +268,8 @@ class ChatModel(ABC):
         except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
         except Exception as exc:
-            raise self.map_error(exc, request) from exc
+            failure = self.failure(exc, request)
+        raise failure  # outside the handler: the SDK's exception is not kept as the context
 
     async def ainvoke(self, request: ChatRequest) -> ChatResponse:
         """The same as ``invoke``, for asyncio."""
@@ -270,7 +278,17 @@ class ChatModel(ABC):
         except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
         except Exception as exc:
-            raise self.map_error(exc, request) from exc
+            failure = self.failure(exc, request)
+        raise failure  # outside the handler: the SDK's exception is not kept as the context
+
+    def failure(
+        self, error: Exception, request: ChatRequest, stream: StreamState | None = None
+    ) -> ProviderError:
+        """``map_error``'s answer, with the SDK's exception replaced by a ``ProviderCause`` that
+        keeps its type and its message scrubbed of this entry's secrets. Raise it outside the
+        ``except`` block so that the original is not kept as the context either."""
+        mapped = self.map_error(error, request, stream)
+        return with_cause(mapped, error, self.provider.secrets())
 
     def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
         """Yield text as it arrives; the last event has ``done=True`` and the usage."""
@@ -298,10 +316,15 @@ class ChatModel(ABC):
         except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
         except Exception as exc:
-            raise self.map_error(exc, request, state) from exc
+            failure: ProviderError | None = self.failure(exc, request, state)
+        else:
+            failure = None
         finally:
             if chunks is not None:
                 yield Close(chunks)
+        if failure is not None:
+            raise failure
+        assert state is not None  # set before a loop that ended without a failure
         yield Emit(self.stream_end(state, state.request_id))
 
     def stream_end(self, totals: StreamState, request_id: str | None) -> StreamEvent:
@@ -339,6 +362,19 @@ class ChatModel(ABC):
         no network I/O), so that a listing's timeout measures the provider, not the set-up.
         The default does nothing."""
         return None
+
+
+def with_cause(
+    mapped: ProviderError, error: BaseException, secrets: tuple[str | None, ...]
+) -> ProviderError:
+    """``mapped`` with ``error`` as a ``ProviderCause``: its type and scrubbed message only."""
+    if mapped is error:
+        return mapped
+    message = scrub(str(error), secrets)
+    cause = ProviderCause(f"{type(error).__module__}.{type(error).__qualname__}", message)
+    mapped.__cause__ = cause
+    mapped.__suppress_context__ = True
+    return mapped
 
 
 def _positive(value: Any) -> int | None:
