@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from modelwire.config.loader import LoadOutcome
     from modelwire.config.schema import Config
 
 app = typer.Typer(
@@ -29,17 +30,24 @@ FileArg = Annotated[
 
 def _load(file: Path | None) -> Config:
     """Load ``file`` (or search); on problems print each on its own line and exit 2."""
-    from modelwire.config.loader import load_config
-    from modelwire.errors import ConfigError
+    from modelwire.config.loader import load_checked
 
-    try:
-        return load_config(file)
-    except ConfigError as exc:
-        count = len(exc.problems)
+    return _report(load_checked(file))
+
+
+def _report(outcome: LoadOutcome) -> Config:
+    """Print each warning, then each problem (and exit 2), one line each, on stderr."""
+    for location, message in outcome.warnings:
+        typer.echo(
+            f"warning: {location}: {message}" if location else f"warning: {message}", err=True
+        )
+    if outcome.problems or outcome.config is None:
+        count = len(outcome.problems)
         typer.echo(f"error: {count} configuration problem{'s' if count != 1 else ''}", err=True)
-        for location, message in exc.problems:
+        for location, message in outcome.problems:
             typer.echo(f"{location}: {message}" if location else message, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(2)
+    return outcome.config
 
 
 def _source(cfg: Config) -> str:
@@ -53,7 +61,9 @@ def _plural(n: int, word: str) -> str:
 @app.command("check")
 def check(file: FileArg = None) -> None:
     """Validate the configuration; list every problem and exit 2 when there are any."""
-    cfg = _load(file)
+    from modelwire.config.check import check_config  # references checked against cached lists
+
+    cfg = _report(check_config(file))
     counts = ", ".join(
         [
             _plural(len(cfg.providers), "provider"),
