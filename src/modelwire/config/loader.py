@@ -83,8 +83,7 @@ def load_config(
     ``path`` names the file; when ``None`` the search order of :func:`find_config_file` applies,
     and without any file the built-in defaults are used. ``env`` replaces ``os.environ`` for
     ``${VAR}`` substitution, ``MODELWIRE_*`` variables and vendor API keys. ``overrides`` is
-    deep-merged last. Raises :class:`~modelwire.errors.ConfigError` listing every problem (and
-    nothing else, whatever the file holds).
+    deep-merged last. Raises :class:`~modelwire.errors.ConfigError` listing every problem.
     """
     return load_checked(path, overrides=overrides, env=env).config_or_raise()
 
