@@ -40,6 +40,7 @@ __all__ = [
     "ToolRoundsExceededError",
     "UnsupportedFeatureError",
     "UnsupportedModelError",
+    "YamlSyntaxError",
 ]
 
 
@@ -154,6 +155,28 @@ class ProviderCause(Exception):
     def __init__(self, type_name: str, message: str) -> None:
         super().__init__(f"{type_name}: {message}" if message else type_name)
         self.type_name = type_name
+
+
+class YamlSyntaxError(ModelwireError):
+    """The text is not valid YAML; ``line`` is 1-based when YAML reports one, ``path`` the field
+    being read when it went wrong (``()`` when unknown).
+
+    ``also`` lists further ``(line, message)`` problems found before the syntax error (characters
+    YAML does not allow), so they can be reported together.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        line: int | None,
+        also: list[tuple[int, str]] | None = None,
+        path: tuple[str | int, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.also = list(also or [])
+        self.path = path
 
 
 class ProviderError(ModelwireError):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from modelwire.config.env import builtin_defaults, env_layer, substitute
 from modelwire.config.loader import parse_config_text
+from modelwire.errors import ConfigError
 
 FIELDS = frozenset({"usage", "providers", "default_model", "groups"})
 plain = st.text().filter(lambda s: "$" not in s)
@@ -34,10 +35,23 @@ def test_substitution_handles_arbitrary_values(
 
 
 @settings(max_examples=100, deadline=None)
-@given(value=st.text().filter(lambda s: "\x00" not in s and s != ""))
+@given(value=st.text(st.characters(exclude_categories=["Cc", "Cs"]), min_size=1))
 def test_substituted_values_survive_the_whole_loader(value: str) -> None:
     cfg = parse_config_text('caller: "${MW_CALLER:-fallback}"\n', env={"MW_CALLER": value})
     assert cfg.caller == value
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    before=st.text(st.characters(exclude_categories=["Cc", "Cs"]), max_size=5),
+    control=st.characters(categories=["Cc"]),
+)
+def test_substituted_control_characters_are_refused_by_position(before: str, control: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config_text('caller: "${MW_CALLER}"\n', env={"MW_CALLER": before + control})
+    [(where, message)] = info.value.problems
+    assert where == "<string>:1 caller"
+    assert f"U+{ord(control):04X}" in message and f"at position {len(before) + 1}" in message
 
 
 def test_substitution_syntax_details() -> None:
@@ -54,9 +68,9 @@ def test_substitution_syntax_details() -> None:
 
 
 def test_substitution_applies_to_values_not_keys() -> None:
-    text = "providers:\n  ${P}:\n    type: mock\n    base_url: ${P}\n"
+    text = "providers:\n  ${P}:\n    type: mock\n    base_url: http://${P}/v1\n"
     cfg = parse_config_text(text, env={"P": "x"})
-    assert cfg.providers["${P}"].base_url == "x"
+    assert cfg.providers["${P}"].base_url == "http://x/v1"
 
 
 def test_missing_variables_are_all_reported_with_locations() -> None:

@@ -109,3 +109,13 @@ def test_unbound_factory_explains() -> None:
 
     with pytest.raises(ModelwireError, match="not bound"):
         ModelFactory().create_model(ModelInfo(id="mock:x"))
+
+
+def test_the_table_of_provider_types_agrees_with_the_model_classes() -> None:
+    from modelwire.config.provider_types import BUILTIN_TYPES
+
+    factory = ModelFactory()
+    for name, entry in BUILTIN_TYPES.items():
+        cls = factory.provider_class(name)
+        assert entry.open_model_set() is cls.open_model_set, name
+        assert entry.settings_class() is cls.config_model, name

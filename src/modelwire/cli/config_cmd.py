@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from modelwire.config.loader import LoadOutcome
     from modelwire.config.schema import Config
 
 app = typer.Typer(
@@ -28,22 +29,28 @@ FileArg = Annotated[
 
 
 def _load(file: Path | None) -> Config:
-    """Load ``file`` (or search); on problems exit 2 after printing the one problem on one line,
-    or a count and then each problem on its own line."""
-    from modelwire.config.loader import load_config
-    from modelwire.errors import ConfigError
+    """Load ``file`` (or search); on problems print each on its own line and exit 2."""
+    from modelwire.config.loader import load_checked
 
-    try:
-        return load_config(file)
-    except ConfigError as exc:
-        lines = [f"{loc}: {msg}" if loc else msg for loc, msg in exc.problems]
-        if len(lines) == 1:
+    return _report(load_checked(file))
+
+
+def _report(outcome: LoadOutcome) -> Config:
+    """Print each warning, then each problem (and exit 2), one line each, on stderr."""
+    for location, message in outcome.warnings:
+        typer.echo(
+            f"warning: {location}: {message}" if location else f"warning: {message}", err=True
+        )
+    if outcome.problems or outcome.config is None:
+        lines = [f"{loc}: {msg}" if loc else msg for loc, msg in outcome.problems]
+        if len(lines) == 1:  # one problem, one line
             typer.echo(f"error: {lines[0]}", err=True)
         else:
             typer.echo(f"error: {len(lines)} configuration problems", err=True)
             for line in lines:
                 typer.echo(line, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(2)
+    return outcome.config
 
 
 def _source(cfg: Config) -> str:
@@ -57,7 +64,11 @@ def _plural(n: int, word: str) -> str:
 @app.command("check")
 def check(file: FileArg = None) -> None:
     """Validate the configuration; list every problem and exit 2 when there are any."""
-    cfg = _load(file)
+    from modelwire.discovery.config_check import (
+        check_config,  # references checked against cached lists
+    )
+
+    cfg = _report(check_config(file))
     counts = ", ".join(
         [
             _plural(len(cfg.providers), "provider"),

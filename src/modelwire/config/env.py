@@ -13,18 +13,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelwire.config.problems import Path
+from modelwire.config.yaml_lines import MAX_DEPTH
 
 __all__ = [
     "ENV_PREFIX",
     "VENDOR_KEY_VARS",
     "builtin_defaults",
     "env_layer",
+    "nesting_depth",
     "substitute",
     "substitute_tree",
 ]
 
 ENV_PREFIX = "MODELWIRE_"
 CONFIG_PATH_VAR = "MODELWIRE_CONFIG"
+MAX_NESTING = MAX_DEPTH
+"""Deepest nesting of mappings and lists a JSON value or an ``overrides`` mapping may have."""
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SYNTAX = "expected ${NAME} or ${NAME:-default}"
 
@@ -139,6 +143,11 @@ def env_layer(
             except ValueError as exc:
                 problems.append((var, f"expected JSON (the value starts with '[' or '{{'): {exc}"))
                 continue
+            except RecursionError:
+                value = None
+            if value is None or nesting_depth(value) > MAX_NESTING:
+                problems.append((var, f"JSON nested more than {MAX_NESTING} levels deep"))
+                continue
         node = layer
         conflict = None
         for depth, part in enumerate(parts[:-1]):
@@ -154,6 +163,27 @@ def env_layer(
         node[parts[-1]] = value
         setters[tuple(parts)] = var
     return layer, setters, problems
+
+
+def nesting_depth(value: Any, limit: int = MAX_NESTING) -> int:
+    """How deeply mappings and lists nest in ``value`` (a scalar is 0), counted up to
+    ``limit + 1`` (without recursion, so a value that contains itself is simply "too deep")."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth) for child in children)
+    return deepest
 
 
 def builtin_defaults(env: Mapping[str, str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +18,24 @@ from pydantic import BaseModel
 from modelwire.config import problems as _p
 from modelwire.config.env import (
     CONFIG_PATH_VAR,
+    MAX_NESTING,
     VENDOR_KEY_VARS,
     builtin_defaults,
     env_layer,
+    nesting_depth,
     substitute_tree,
 )
 from modelwire.config.schema import Config
-from modelwire.config.validate import allowed_fields, validate_config
+from modelwire.config.validate import ListingLoader, allowed_fields, validate_config
 from modelwire.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILE_NAME",
+    "LoadOutcome",
     "config_to_dict",
     "default_config",
     "find_config_file",
+    "load_checked",
     "load_config",
     "parse_config_text",
     "user_config_file",
@@ -80,20 +85,7 @@ def load_config(
     ``${VAR}`` substitution, ``MODELWIRE_*`` variables and vendor API keys. ``overrides`` is
     deep-merged last. Raises :class:`~modelwire.errors.ConfigError` listing every problem.
     """
-    env = os.environ if env is None else env
-    file = Path(path) if path is not None else find_config_file(env)
-    if file is None:
-        return _build(None, "", env, overrides)
-    shown = str(path) if path is not None else str(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([(shown, "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([(shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except OSError as exc:
-        raise ConfigError([(shown, f"cannot read the file: {exc.strerror or exc}")]) from None
-    return parse_config_text(text, shown, overrides=overrides, env=env)
+    return load_checked(path, overrides=overrides, env=env).config_or_raise()
 
 
 def parse_config_text(
@@ -104,15 +96,74 @@ def parse_config_text(
     env: Mapping[str, str] | None = None,
 ) -> Config:
     """Like :func:`load_config` for YAML ``text`` already in hand; ``source_name`` labels errors."""
+    env = os.environ if env is None else env
+    return _from_text(text, source_name, env, overrides, None).config_or_raise()
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What loading found: the configuration (``None`` when there are ``problems``), every
+    problem and every warning, each as a ``(location, message)`` pair."""
+
+    config: Config | None
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    def config_or_raise(self) -> Config:
+        """The configuration, or :class:`~modelwire.errors.ConfigError` with the problems."""
+        if self.problems or self.config is None:
+            raise ConfigError(self.problems or [("", "configuration could not be loaded")])
+        return self.config
+
+
+def load_checked(
+    path: str | Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    listings: ListingLoader | None = None,
+) -> LoadOutcome:
+    """:func:`load_config`'s work, returning problems and warnings instead of raising; with
+    ``listings`` references are also checked against the providers' model lists."""
+    env = os.environ if env is None else env
+    try:
+        file = Path(path) if path is not None else find_config_file(env)
+    except ConfigError as exc:
+        return LoadOutcome(None, exc.problems)
+    if file is None:
+        return _build(None, "", env, overrides, listings)
+    shown = str(path) if path is not None else str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return LoadOutcome(None, [(shown, "file not found")])
+    except UnicodeDecodeError as exc:
+        return LoadOutcome(None, [(shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})")])
+    except OSError as exc:
+        return LoadOutcome(None, [(shown, f"cannot read the file: {exc.strerror or exc}")])
+    except ValueError as exc:  # a path holding a NUL character
+        return LoadOutcome(None, [(_p.one_line(shown), f"cannot read the file: {exc}")])
+    return _from_text(text, shown, env, overrides, listings)
+
+
+def _from_text(
+    text: str,
+    source_name: str,
+    env: Mapping[str, str],
+    overrides: Mapping[str, Any] | None,
+    listings: ListingLoader | None,
+) -> LoadOutcome:
     from modelwire.config.yaml_lines import YamlSyntaxError, parse_yaml
 
-    env = os.environ if env is None else env
     try:
         parsed = parse_yaml(text)
     except YamlSyntaxError as exc:
         where = source_name if exc.line is None else f"{source_name}:{exc.line}"
-        raise ConfigError([(where, exc.message)]) from None
-    return _build(parsed, source_name, env, overrides)
+        if exc.path:
+            where = f"{where} {_p.format_path(exc.path)}"
+        earlier = [(f"{source_name}:{line}", message) for line, message in exc.also]
+        return LoadOutcome(None, [*earlier, (where, exc.message)])
+    return _build(parsed, source_name, env, overrides, listings)
 
 
 def default_config(*, env: Mapping[str, str] | None = None) -> Config:
@@ -138,8 +189,12 @@ def config_to_dict(cfg: Config, *, mask_secrets: bool = True) -> dict[str, Any]:
 
 
 def _build(
-    parsed: Any, source: str, env: Mapping[str, str], overrides: Mapping[str, Any] | None
-) -> Config:
+    parsed: Any,
+    source: str,
+    env: Mapping[str, str],
+    overrides: Mapping[str, Any] | None,
+    listings: ListingLoader | None,
+) -> LoadOutcome:
     problems = _p.Problems()
     origins = _p.Origins()
     poisoned: set[_p.Path] = set()
@@ -147,13 +202,18 @@ def _build(
     if parsed is not None:
         for path, line, message in parsed.issues:
             problems.add(path, message, where=f"{source}:{line}")
+        poisoned.update(parsed.unusable)
         data = parsed.data
         if data is None:
             data = {}
         if not isinstance(data, dict):
             found = _p.show_value(data)
-            raise ConfigError(
-                [(f"{source}:1", f"expected a mapping of configuration sections; got {found}")]
+            return LoadOutcome(
+                None,
+                [
+                    *problems.render(origins),
+                    (f"{source}:1", f"expected a mapping of configuration sections; got {found}"),
+                ],
             )
         # top-level ``x-*`` keys are free for YAML anchors (``x-server: &server {...}``)
         # and a section left empty (`models:` alone) means "none", not "replace the defaults"
@@ -166,6 +226,10 @@ def _build(
 
     merged = builtin_defaults(env)
     _record(origins, merged, (), lambda p: ("defaults", None))
+    for vendor, variables in VENDOR_KEY_VARS.items():
+        variable = next((v for v in variables if env.get(v)), None)
+        if variable is not None and vendor in merged["providers"]:
+            origins.set(("providers", vendor, "api_key"), f"${variable}")
     file_providers = file_data.get("providers")
     if isinstance(file_providers, dict):
         for vendor in VENDOR_KEY_VARS:  # a file's own entry replaces the built-in one wholesale
@@ -183,15 +247,18 @@ def _build(
     _merge(merged, layer, (), origins, lambda p: (f"${_setter(setters, p)}", None))
 
     if overrides:
+        if nesting_depth(overrides) > MAX_NESTING:
+            return LoadOutcome(None, [("overrides", f"nested more than {MAX_NESTING} levels deep")])
         plain = _plain(overrides)
         if not isinstance(plain, dict):
-            raise ConfigError([("overrides", "expected a mapping")])
+            return LoadOutcome(None, [("overrides", "expected a mapping")])
         _merge(merged, plain, (), origins, lambda p: ("overrides", None))
 
-    cfg = validate_config(merged, problems, poisoned)
+    cfg = validate_config(merged, problems, poisoned, listings)
+    warnings = problems.render_warnings(origins)
     if problems or cfg is None:
-        raise ConfigError(problems.render(origins))
-    return cfg.model_copy(update={"source": source or None})
+        return LoadOutcome(None, problems.render(origins), warnings)
+    return LoadOutcome(cfg.model_copy(update={"source": source or None}), [], warnings)
 
 
 def _nearest(lines: Mapping[_p.Path, int], path: _p.Path) -> int | None:

@@ -15,7 +15,16 @@ from typing import Any
 
 from pydantic import SecretStr
 
-__all__ = ["Origins", "Path", "Problem", "Problems", "format_path", "is_secret_path", "show_value"]
+__all__ = [
+    "Origins",
+    "Path",
+    "Problem",
+    "Problems",
+    "format_path",
+    "is_secret_path",
+    "one_line",
+    "show_value",
+]
 
 Path = tuple[str | int, ...]
 
@@ -127,14 +136,20 @@ class Origins:
 
 
 class Problems:
-    """An ordered collection of problems, rendered as ``(location, message)`` pairs."""
+    """An ordered collection of problems, rendered as ``(location, message)`` pairs, and of
+    warnings: things that may be wrong but do not stop the configuration from loading."""
 
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def add(self, path: Path | None, message: str, where: str | None = None) -> None:
         """Record one problem."""
         self.items.append(Problem(path, message, where))
+
+    def warn(self, path: Path | None, message: str, where: str | None = None) -> None:
+        """Record one warning."""
+        self.warnings.append(Problem(path, message, where))
 
     def extend(self, items: Iterable[Problem]) -> None:
         """Record several problems."""
@@ -144,24 +159,39 @@ class Problems:
         return bool(self.items)
 
     def render(self, origins: Origins) -> list[tuple[str, str]]:
-        """Pairs sorted by file line (problems without a line keep their order, after)."""
-        keyed: list[tuple[tuple[int, int, int], tuple[str, str]]] = []
-        for seq, p in enumerate(self.items):
-            if p.where is not None:
-                loc = p.where if p.path is None else f"{p.where} {format_path(p.path)}"
-                line = _line_in(p.where)
-            else:
-                path = p.path or ()
-                loc = origins.locate(path)
-                line = origins.line_of(path)
-            key = (0, line, seq) if line is not None else (1, 0, seq)
-            keyed.append((key, (loc, p.message)))
-        keyed.sort(key=lambda kv: kv[0])
-        out: list[tuple[str, str]] = []
-        for _, pair in keyed:
-            if pair not in out:
-                out.append(pair)
-        return out
+        """Problem pairs sorted by file line (those without a line keep their order, after)."""
+        return _render(self.items, origins)
+
+    def render_warnings(self, origins: Origins) -> list[tuple[str, str]]:
+        """Warning pairs, sorted like :meth:`render`'s."""
+        return _render(self.warnings, origins)
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks and other control characters shown as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+
+
+def _render(items: list[Problem], origins: Origins) -> list[tuple[str, str]]:
+    keyed: list[tuple[tuple[int, int, int], tuple[str, str]]] = []
+    for seq, p in enumerate(items):
+        if p.where is not None:
+            loc = f"{p.where} {format_path(p.path)}" if p.path else p.where
+            line = _line_in(p.where)
+        else:
+            path = p.path or ()
+            loc = origins.locate(path)
+            line = origins.line_of(path)
+        key = (0, line, seq) if line is not None else (1, 0, seq)
+        keyed.append((key, (one_line(loc), one_line(p.message))))
+    keyed.sort(key=lambda kv: kv[0])
+    out: list[tuple[str, str]] = []
+    for _, pair in keyed:
+        if pair not in out:
+            out.append(pair)
+    return out
 
 
 def _line_in(where: str) -> int | None:

@@ -16,7 +16,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from modelwire.config.schema import HuggingFaceLocalConfig, MockProviderConfig, ProviderConfig
+from modelwire.config.provider_settings import (
+    HuggingFaceLocalConfig,
+    MockProviderConfig,
+    ProviderConfig,
+)
 
 __all__ = ["BUILTIN_TYPES", "ENTRY_POINT_GROUP", "PROVIDER_TYPES", "ProviderType", "ProviderTypes"]
 
@@ -32,6 +36,8 @@ class ProviderType:
     name: str
     model: Any
     settings: type[ProviderConfig] | None = None
+    #: Whether any ``<entry>:<name>`` is a model of it (``None``: ask the model class).
+    open: bool | None = None
 
     def load_model(self) -> Any:
         """The model class (imports its module on first use)."""
@@ -43,6 +49,12 @@ class ProviderType:
             return model
         return model.load()  # an importlib.metadata.EntryPoint
 
+    def open_model_set(self) -> bool:
+        """Whether entries of this type accept any model name (no ``models:`` entry needed)."""
+        if self.open is not None:
+            return self.open
+        return bool(getattr(self.load_model(), "open_model_set", False))
+
     def settings_class(self) -> type[ProviderConfig]:
         """The configuration class of entries of this type."""
         if self.settings is not None:
@@ -52,24 +64,29 @@ class ProviderType:
 
 
 def _builtin(
-    name: str, model: str, settings: type[ProviderConfig] = ProviderConfig
+    name: str,
+    model: str,
+    settings: type[ProviderConfig] = ProviderConfig,
+    *,
+    open_set: bool = False,
 ) -> ProviderType:
-    return ProviderType(name, f"modelwire.providers.{model}", settings)
+    return ProviderType(name, f"modelwire.providers.{model}", settings, open_set)
 
 
 BUILTIN_TYPES: dict[str, ProviderType] = {
     t.name: t
     for t in (
-        _builtin("mock", "mock:MockChatModel", MockProviderConfig),
+        _builtin("mock", "mock:MockChatModel", MockProviderConfig, open_set=True),
         _builtin("openai", "openai.model:OpenAIChatModel"),
-        _builtin("openai_compatible", "openai.model:OpenAICompatibleChatModel"),
+        _builtin("openai_compatible", "openai.model:OpenAICompatibleChatModel", open_set=True),
         _builtin("anthropic", "anthropic.model:AnthropicChatModel"),
         _builtin("google", "google.model:GeminiChatModel"),
-        _builtin("huggingface", "huggingface:HuggingFaceChatModel"),
+        _builtin("huggingface", "huggingface:HuggingFaceChatModel", open_set=True),
         _builtin(
             "huggingface_local",
             "hf_local.provider:HuggingFaceLocalChatModel",
             HuggingFaceLocalConfig,
+            open_set=True,
         ),
     )
 }

@@ -1,113 +1,95 @@
-"""Pydantic models of the configuration file (DESIGN.md §3).
+"""Pydantic models of the configuration file.
 
 Every model forbids unknown fields so a typo is an error, not a silently ignored setting.
 Provider entries are validated against the settings class of their ``type``: the common fields
 below, plus whatever that type adds (the mock provider's latency and error rate, for example).
+
+Every number has an upper bound as well as a lower one, and floats must be finite, so a value
+that validates cannot overflow later (``config.bounds`` holds the limits). Provider entries'
+settings classes live in ``config.provider_settings`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
+    AfterValidator,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from modelwire.config.bounds import (
+    MAX_COUNT,
+    MAX_DELAY_MS,
+    MAX_PRICE,
+    MAX_SECONDS,
+    MAX_TOKENS,
+    MAX_TTL_S,
+    MAX_WEIGHT,
+    PRICE_PLACES,
+    SEED_BOUND,
+    check_price,
+)
+from modelwire.config.bounds import Strict as _Strict
+from modelwire.config.provider_settings import (
+    HuggingFaceLocalConfig,
+    MockErrorKind,
+    MockProviderConfig,
+    ProviderConfig,
+)
+from modelwire.config.provider_types import BUILTIN_TYPES, PROVIDER_TYPES
 from modelwire.types import Price, Strength
 
 __all__ = [
     "BUILTIN_PROVIDER_TYPES",
+    "MAX_COUNT",
+    "MAX_DELAY_MS",
+    "MAX_PRICE",
+    "MAX_SECONDS",
+    "MAX_TEMPERATURE",
+    "MAX_TOKENS",
+    "MAX_TTL_S",
+    "MAX_WEIGHT",
+    "PRICE_PLACES",
+    "SEED_BOUND",
     "BreakerConfig",
     "Config",
     "CostConfig",
     "DiscoveryConfig",
     "GroupConfig",
     "HuggingFaceLocalConfig",
+    "MockErrorKind",
     "MockProviderConfig",
     "ModelEntry",
     "ProviderConfig",
+    "RequestDefaults",
     "RetryConfig",
     "UsageConfig",
+    "check_price",
     "provider_settings_class",
     "resolve_provider_type",
 ]
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ProviderConfig(_Strict):
-    """One provider entry: where to reach it and how long to wait."""
-
-    type: str | None = None
-    api_key: SecretStr | None = None
-    base_url: str | None = None
-    timeout_s: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=2, ge=0, le=20)
-    headers: dict[str, str] = Field(default_factory=dict, repr=False)  # may carry credentials
-
-
-MockErrorKind = Literal["rate_limit", "server", "timeout", "auth"]
-
-
-class MockProviderConfig(ProviderConfig):
-    """The built-in mock provider: deterministic replies with injectable latency and faults."""
-
-    latency_ms: float = Field(default=0.0, ge=0)
-    latency_jitter_ms: float = Field(default=0.0, ge=0)
-    error_rate: float = Field(default=0.0, ge=0, le=1)
-    error_kinds: tuple[MockErrorKind, ...] = ("rate_limit", "server")
-    retry_after_s: float = Field(default=1.0, ge=0)
-    seed: int = 0
-    stream_chunk_words: int = Field(default=3, ge=1)
-
-
-class HuggingFaceLocalConfig(ProviderConfig):
-    """The in-process ``huggingface_local`` provider: where and how ``transformers`` models run.
-
-    ``device``: ``cpu``, ``cuda`` or ``auto`` (CUDA when available, else CPU). ``dtype``: weight
-    precision (``auto`` keeps the checkpoint's). ``max_batch_size``: how many concurrent
-    non-streaming calls with equal parameters one forward pass may serve (1: one call at a time).
-    ``trust_remote_code`` stays false unless you trust the checkpoint's own Python code.
-    ``model_dir``: a directory whose sub-directories are models (``<name>`` resolves there first).
-    ``local_files_only``: never contact the Hugging Face Hub.
-    """
-
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    max_batch_size: int = Field(default=1, ge=1, le=256)
-    batch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
-    trust_remote_code: bool = False
-    model_dir: str | None = None
-    local_files_only: bool = False
+BoundedPrice = Annotated[Price, AfterValidator(check_price)]
 
 
 BUILTIN_PROVIDER_TYPES: dict[str, type[ProviderConfig]] = {
-    "mock": MockProviderConfig,
-    "openai": ProviderConfig,
-    "openai_compatible": ProviderConfig,
-    "anthropic": ProviderConfig,
-    "google": ProviderConfig,
-    "huggingface": ProviderConfig,
-    "huggingface_local": HuggingFaceLocalConfig,
+    name: t.settings_class() for name, t in BUILTIN_TYPES.items()
 }
+"""The settings class of each built-in provider type (a view of ``config.provider_types``)."""
 
 
 def resolve_provider_type(name: str, raw_type: str | None) -> str:
     """The provider type of an entry: its ``type``, or its name when that is a known type."""
     if raw_type:
         return raw_type
-    if name in BUILTIN_PROVIDER_TYPES:
+    if PROVIDER_TYPES.get(name) is not None:
         return name
-    known = ", ".join(sorted(BUILTIN_PROVIDER_TYPES))
+    known = ", ".join(sorted(PROVIDER_TYPES.names()))
     raise ValueError(
         f"provider {name!r} needs a 'type' (its name is not a known type; known types: {known})"
     )
@@ -115,23 +97,16 @@ def resolve_provider_type(name: str, raw_type: str | None) -> str:
 
 def provider_settings_class(ptype: str) -> type[ProviderConfig]:
     """The settings class for a provider type (plugins may declare their own ``config_model``)."""
-    cls = BUILTIN_PROVIDER_TYPES.get(ptype)
-    if cls is not None:
-        return cls
-    from modelwire.providers.factory import (
-        ModelFactory,
-    )  # plugins are looked up only for unknown types
-
-    return ModelFactory.default().settings_class(ptype)
+    return PROVIDER_TYPES.settings_class(ptype)
 
 
 class CostConfig(_Strict):
     """Prices in USD per million tokens."""
 
-    input_per_mtok: Price = None
-    output_per_mtok: Price = None
-    cache_read_per_mtok: Price = None
-    cache_write_per_mtok: Price = None
+    input_per_mtok: BoundedPrice = None
+    output_per_mtok: BoundedPrice = None
+    cache_read_per_mtok: BoundedPrice = None
+    cache_write_per_mtok: BoundedPrice = None
     effective_date: date | None = None
 
 
@@ -139,9 +114,26 @@ class RetryConfig(_Strict):
     """Retry policy: exponential backoff with full jitter, only for retryable errors."""
 
     max_attempts: int = Field(default=3, ge=1, le=20)
-    base_delay_s: float = Field(default=0.5, ge=0)
-    max_delay_s: float = Field(default=20.0, ge=0)
-    max_retry_after_s: float = Field(default=60.0, ge=0)
+    base_delay_s: float = Field(default=0.5, ge=0, le=MAX_SECONDS)
+    max_delay_s: float = Field(default=20.0, ge=0, le=MAX_SECONDS)
+    max_retry_after_s: float = Field(default=60.0, ge=0, le=MAX_SECONDS)
+
+
+MAX_TEMPERATURE = 10.0
+"""Upper bound of a ``temperature`` in a model's ``params``."""
+
+
+class RequestDefaults(_Strict):
+    """The request fields a model's ``params`` may set (every other key is passed to the
+    provider as is, and must be plain JSON data)."""
+
+    system: str | None = None
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    temperature: float | None = Field(default=None, ge=0, le=MAX_TEMPERATURE)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    stop: str | list[str] | None = None
+    seed: int | None = Field(default=None, ge=-SEED_BOUND, lt=SEED_BOUND)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
 
 
 class ModelEntry(_Strict):
@@ -150,8 +142,8 @@ class ModelEntry(_Strict):
     name: str | None = None
     aliases: list[str] = Field(default_factory=list)
     cost: CostConfig | None = None
-    context_window: int | None = Field(default=None, ge=1)
-    max_output_tokens: int | None = Field(default=None, ge=1)
+    context_window: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    max_output_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
     modalities: list[str] | None = None
     capabilities: dict[str, Strength] = Field(default_factory=dict)
     reasoning: bool | None = None
@@ -163,11 +155,11 @@ class ModelEntry(_Strict):
 class BreakerConfig(_Strict):
     """Circuit breaker of each group member."""
 
-    failure_threshold: int = Field(default=5, ge=1)
+    failure_threshold: int = Field(default=5, ge=1, le=MAX_COUNT)
     failure_rate: float = Field(default=0.5, gt=0, le=1)
-    min_calls: int = Field(default=20, ge=1)
-    window: int = Field(default=50, ge=1)
-    cooldown_s: float = Field(default=30.0, ge=0)
+    min_calls: int = Field(default=20, ge=1, le=MAX_COUNT)
+    window: int = Field(default=50, ge=1, le=MAX_COUNT)
+    cooldown_s: float = Field(default=30.0, ge=0, le=MAX_SECONDS)
 
 
 GroupStrategy = Literal[
@@ -180,7 +172,7 @@ class GroupConfig(_Strict):
 
     strategy: GroupStrategy = "failover"
     members: list[str] = Field(min_length=1)
-    weights: dict[str, float] = Field(default_factory=dict)
+    weights: dict[str, Annotated[float, Field(ge=0, le=MAX_WEIGHT)]] = Field(default_factory=dict)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     circuit_breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     aliases: list[str] = Field(default_factory=list)
@@ -192,17 +184,17 @@ class UsageConfig(_Strict):
     enabled: bool = True
     database: str | None = None
     store_prompts: bool = False
-    batch_size: int = Field(default=512, ge=1)
-    flush_interval_ms: int = Field(default=200, ge=1)
+    batch_size: int = Field(default=512, ge=1, le=MAX_COUNT)
+    flush_interval_ms: int = Field(default=200, ge=1, le=int(MAX_DELAY_MS))
 
 
 class DiscoveryConfig(_Strict):
     """Live model discovery from the providers' APIs."""
 
     enabled: bool = True
-    ttl_s: float = Field(default=3600.0, ge=0)
-    timeout_s: float = Field(default=10.0, gt=0)
-    refresh_interval_s: float | None = Field(default=None, gt=0)
+    ttl_s: float = Field(default=3600.0, ge=0, le=MAX_TTL_S)
+    timeout_s: float = Field(default=10.0, gt=0, le=MAX_SECONDS)
+    refresh_interval_s: float | None = Field(default=None, gt=0, le=MAX_TTL_S)
 
 
 class Config(_Strict):

@@ -8,24 +8,32 @@ are checked next; the rest goes through :class:`~modelwire.config.schema.Config`
 from __future__ import annotations
 
 import difflib
+import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from modelwire.config.problems import Path, Problems, show_value
+from modelwire.config.references import ListingSource, check_references
 from modelwire.config.schema import (
     BUILTIN_PROVIDER_TYPES,
+    MAX_PRICE,
+    PRICE_PLACES,
     Config,
+    DiscoveryConfig,
     ProviderConfig,
+    RequestDefaults,
+    check_price,
     provider_settings_class,
     resolve_provider_type,
 )
+from modelwire.config.yaml_lines import describe_character
 
-__all__ = ["allowed_fields", "translate_error", "validate_config"]
+__all__ = ["ListingLoader", "allowed_fields", "translate_error", "validate_config"]
 
 _SECTIONS = ("providers", "models", "groups", "aliases", "retry", "usage", "discovery")
 _RANGE = {
@@ -52,6 +60,7 @@ _EXPECTED = {
     "int_type": "an integer",
     "int_parsing": "an integer",
     "int_from_float": "a whole number",
+    "int_parsing_size": "an integer within the field's bounds",
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "date_type": "a date (YYYY-MM-DD)",
@@ -61,10 +70,22 @@ _EXPECTED = {
 }
 
 
+ListingLoader = Callable[[Mapping[str, ProviderConfig], float], ListingSource]
+"""Validated provider entries and ``discovery.ttl_s`` -> their cached model lists."""
+
+
 def validate_config(
-    merged: dict[str, Any], problems: Problems, poisoned: set[Path]
+    merged: dict[str, Any],
+    problems: Problems,
+    poisoned: set[Path],
+    listings: ListingLoader | None = None,
 ) -> Config | None:
-    """Validate ``merged``; record every problem in ``problems``; ``None`` when there were any."""
+    """Validate ``merged``; record every problem in ``problems``; ``None`` when there were any.
+
+    With ``listings``, references to models of providers that list their models are checked
+    against those lists too (see :mod:`modelwire.config.references`).
+    """
+    _check_characters(merged, (), problems, poisoned)
     data = dict(merged)
     if "source" in data:  # a Config attribute, but not something a file may set
         data.pop("source")
@@ -78,8 +99,13 @@ def validate_config(
     if isinstance(providers, dict):
         data["providers"] = _validate_providers(providers, problems, poisoned)
     _check_prices(data, problems)
+    _check_params(data, problems, poisoned)
     configured = set(providers) if isinstance(providers, dict) else None
     _check_references(data, configured, problems)
+    if isinstance(providers, dict):
+        validated: dict[str, ProviderConfig] = data["providers"]
+        source = listings(validated, _ttl_s(data)) if listings is not None else None
+        check_references(data, validated, problems, source, lambda p: _poisoned(p, poisoned))
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
@@ -92,6 +118,61 @@ def validate_config(
                 problems.add(path, msg)
         return None
     return None if problems else cfg
+
+
+def _ttl_s(data: Mapping[str, Any]) -> float:
+    """``discovery.ttl_s`` of ``data``, or its default when the section is not valid."""
+    try:
+        return DiscoveryConfig.model_validate(data.get("discovery") or {}).ttl_s
+    except ValidationError:
+        return DiscoveryConfig().ttl_s
+
+
+def _check_characters(value: Any, at: Path, problems: Problems, poisoned: set[Path]) -> None:
+    """No string may hold a control character (tab and line breaks are allowed in ``params``,
+    whose values are sent to the provider): they break HTTP headers, URLs and database rows."""
+    if isinstance(value, str):
+        found = _control_character(value, in_params=_in_params(at))
+        if found is not None:
+            index, char = found
+            problems.add(
+                at,
+                f"contains a {describe_character(char)} at position {index + 1}; "
+                "configuration values must not hold control characters",
+            )
+            poisoned.add(at)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                found = _control_character(key, in_params=False)
+                if found is not None:
+                    problems.add(
+                        (*at, key),
+                        f"this key contains a {describe_character(found[1])}; "
+                        "configuration keys must not hold control characters",
+                    )
+                    poisoned.add((*at, key))
+                    continue
+            _check_characters(item, (*at, key), problems, poisoned)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_characters(item, (*at, i), problems, poisoned)
+
+
+def _in_params(at: Path) -> bool:
+    return len(at) > 3 and at[0] == "models" and at[2] == "params"
+
+
+def _control_character(text: str, *, in_params: bool) -> tuple[int, str] | None:
+    if text.isprintable():
+        return None
+    for index, char in enumerate(text):
+        code = ord(char)
+        if in_params and char in "\t\n\r":
+            continue
+        if code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code <= 0xDFFF:
+            return index, char
+    return None
 
 
 def _poisoned(path: Path, poisoned: set[Path]) -> bool:
@@ -165,22 +246,75 @@ def _check_prices(data: dict[str, Any], problems: Problems) -> None:
                 continue
             try:
                 dec = Decimal(repr(value) if isinstance(value, float) else str(value))
-                ok = dec.is_finite() and dec >= 0
+                check_price(dec)
+                ok = True
             except (InvalidOperation, ValueError):
                 ok = False
             if not ok:
                 at: Path = ("models", model_id, "cost", key)
                 problems.add(
-                    at, f"expected a price >= 0 in USD per million tokens; got {show_value(value)}"
+                    at,
+                    f"expected a price from 0 to {MAX_PRICE} USD per million tokens with at most "
+                    f"{PRICE_PLACES} decimal places; got {show_value(value)}",
                 )
                 fixed[key] = None
         models[model_id] = {**entry, "cost": fixed}
 
 
+def _check_params(data: dict[str, Any], problems: Problems, poisoned: set[Path]) -> None:
+    """A model's ``params``: request fields within their bounds, the rest plain JSON data."""
+    models = data.get("models")
+    if not isinstance(models, dict):
+        return
+    fields = RequestDefaults.model_fields
+    for model_id, entry in models.items():
+        params = entry.get("params") if isinstance(entry, dict) else None
+        if not isinstance(params, dict):
+            continue
+        at: Path = ("models", model_id, "params")
+        known = {k: v for k, v in params.items() if k in fields}
+        try:
+            RequestDefaults.model_validate(known)
+        except ValidationError as exc:
+            for err in exc.errors():
+                path, msg = translate_error(err, at, RequestDefaults)
+                problems.add(path, msg)
+                poisoned.add(path)
+        for key, value in params.items():
+            if key not in fields:
+                _check_json(value, (*at, key), problems, poisoned)
+
+
+def _check_json(value: Any, at: Path, problems: Problems, poisoned: set[Path]) -> None:
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            problems.add(at, f"expected a finite number; got {show_value(value, at)}")
+            poisoned.add(at)
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json(item, (*at, i), problems, poisoned)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(item, (*at, key), problems, poisoned)
+        return
+    problems.add(
+        at,
+        "expected plain data (a string, number, boolean, null, list or mapping) to send to "
+        f"the provider; got {show_value(value, at)}",
+    )
+    poisoned.add(at)
+
+
 def _check_references(
     data: dict[str, Any], configured: set[str] | None, problems: Problems
 ) -> None:
-    """Model keys, group members and aliases must name configured providers; aliases are unique."""
+    """Model keys must name configured providers; aliases are unique; group names have no ':';
+    weights name members. (Where group members, fallbacks and alias targets lead is checked by
+    :func:`~modelwire.config.references.check_references`.)"""
     listing = ", ".join(sorted(configured)) if configured else "none"
 
     def provider_ok(ref: Any, at: Path, what: str) -> None:
@@ -227,9 +361,6 @@ def _check_references(
             if not isinstance(group, dict):
                 continue
             members = group.get("members")
-            if isinstance(members, list):
-                for i, member in enumerate(members):
-                    provider_ok(member, ("groups", gname, "members", i), "member")
             weights = group.get("weights")
             if isinstance(weights, dict) and isinstance(members, list):
                 for key in weights:
@@ -245,8 +376,6 @@ def _check_references(
     if isinstance(aliases, dict):
         for alias, target in aliases.items():
             claim(alias, str(target), ("aliases", alias))
-            provider_ok(target, ("aliases", alias), "alias target")
-    provider_ok(data.get("default_model"), ("default_model",), "default model")
 
 
 def translate_error(

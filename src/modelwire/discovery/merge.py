@@ -148,7 +148,7 @@ def _configured(
     """Rule 2: the configured form of a listed model, or ``None`` when it is not configured."""
     entry = config.models.get(model_id)
     if entry is not None:
-        from modelwire.catalog.entries import info_from_entry
+        from modelwire.config.entries import info_from_entry
 
         info = info_from_entry(model_id, entry, base, provider_type)
         extra = [alias for alias, target in sorted(config.aliases.items()) if target == model_id]

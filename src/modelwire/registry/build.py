@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from modelwire.catalog.entries import info_from_entry
+from modelwire.config.entries import info_from_entry
 from modelwire.types import ModelInfo
 
 if TYPE_CHECKING:

@@ -1,0 +1,69 @@
+"""The settings of a provider entry: the common fields, and what built-in types add.
+
+Each provider type's settings class is listed in the one table of provider types
+(``config.provider_types``); plugins bring their own through their model class's
+``config_model``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, SecretStr
+
+from modelwire.config.bounds import (
+    MAX_COUNT,
+    MAX_DELAY_MS,
+    MAX_SECONDS,
+    SEED_BOUND,
+    Strict,
+    check_base_url,
+)
+
+__all__ = ["HuggingFaceLocalConfig", "MockErrorKind", "MockProviderConfig", "ProviderConfig"]
+
+
+class ProviderConfig(Strict):
+    """One provider entry: where to reach it and how long to wait."""
+
+    type: str | None = None
+    api_key: SecretStr | None = None
+    base_url: Annotated[str | None, AfterValidator(check_base_url)] = None
+    timeout_s: float = Field(default=60.0, gt=0, le=MAX_SECONDS)
+    max_retries: int = Field(default=2, ge=0, le=20)
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)  # may carry credentials
+
+
+MockErrorKind = Literal["rate_limit", "server", "timeout", "auth"]
+
+
+class MockProviderConfig(ProviderConfig):
+    """The built-in mock provider: deterministic replies with injectable latency and faults."""
+
+    latency_ms: float = Field(default=0.0, ge=0, le=MAX_DELAY_MS)
+    latency_jitter_ms: float = Field(default=0.0, ge=0, le=MAX_DELAY_MS)
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    error_kinds: tuple[MockErrorKind, ...] = ("rate_limit", "server")
+    retry_after_s: float = Field(default=1.0, ge=0, le=MAX_SECONDS)
+    seed: int = Field(default=0, ge=-SEED_BOUND, lt=SEED_BOUND)
+    stream_chunk_words: int = Field(default=3, ge=1, le=MAX_COUNT)
+
+
+class HuggingFaceLocalConfig(ProviderConfig):
+    """The in-process ``huggingface_local`` provider: where and how ``transformers`` models run.
+
+    ``device``: ``cpu``, ``cuda`` or ``auto`` (CUDA when available, else CPU). ``dtype``: weight
+    precision (``auto`` keeps the checkpoint's). ``max_batch_size``: how many concurrent
+    non-streaming calls with equal parameters one forward pass may serve (1: one call at a time).
+    ``trust_remote_code`` stays false unless you trust the checkpoint's own Python code.
+    ``model_dir``: a directory whose sub-directories are models (``<name>`` resolves there first).
+    ``local_files_only``: never contact the Hugging Face Hub.
+    """
+
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    max_batch_size: int = Field(default=1, ge=1, le=256)
+    batch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
+    trust_remote_code: bool = False
+    model_dir: str | None = None
+    local_files_only: bool = False
