@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from modelwire.config.entries import info_from_entry
+from modelwire.config.provider_types import PROVIDER_TYPES
 from modelwire.types import ModelInfo
 
 if TYPE_CHECKING:
@@ -38,11 +39,50 @@ def configured_models(
         if base is None and cat is not None:
             base = catalog_base(cat, ptype, name)
         found[model_id] = info_from_entry(model_id, entry, base, ptype)
-    for alias, target in config.aliases.items():
-        if target in found and alias not in found[target].aliases:
+    for alias in config.aliases:
+        target = _alias_model(alias, config, found, providers, cat)
+        if target is not None and alias not in found[target].aliases:
             info = found[target]
             found[target] = info.model_copy(update={"aliases": (*info.aliases, alias)})
     return list(found.values())
+
+
+def _alias_model(
+    alias: str,
+    config: Config,
+    found: dict[str, ModelInfo],
+    providers: Mapping[str, ProviderContext],
+    cat: Catalog | None,
+) -> str | None:
+    """The model id a top-level alias stands for, registering it when it is a model the
+    provider accepts without a ``models:`` entry (an open provider's name, a catalog model's
+    dated snapshot); ``None`` for an alias of a group (the service routes those) or one that
+    resolves to nothing (``config check`` reports it)."""
+    target = config.aliases[alias]
+    for _ in range(len(config.aliases)):  # an alias of an alias (configuration forbids cycles)
+        if target not in config.aliases or target in found:
+            break
+        target = config.aliases[target]
+    if target in found:
+        return target
+    if target in config.groups:
+        return None
+    provider, sep, name = target.partition(":")
+    if not sep:  # a bare model name, if exactly one model has it
+        named = [i.id for i in found.values() if i.name == target]
+        return named[0] if len(named) == 1 else None
+    ctx = providers.get(provider)
+    if ctx is None or not name:
+        return None
+    base = catalog_base(cat, ctx.type, name) if cat is not None else None
+    kind = PROVIDER_TYPES.get(ctx.type)
+    if base is None and (kind is None or not kind.open_model_set()):
+        return None
+    data = base.model_dump(exclude={"id", "provider", "name", "source"}) if base else {}
+    data["provider_type"] = ctx.type
+    source = "catalog" if base is not None and ctx.type != "mock" else "config"
+    found[target] = ModelInfo(id=target, source=source, **data)
+    return target
 
 
 def catalog_base(cat: Catalog, ptype: str, name: str) -> ModelInfo | None:

@@ -164,6 +164,14 @@ class GroupRouter:
         group = self._names.get(name)
         if group is not None:
             return group
+        aliases = self._registry.config.aliases
+        target = aliases.get(name)
+        for _ in range(len(aliases)):  # a top-level alias of a group (maybe through aliases)
+            if target is None or target in self._names:
+                break
+            target = aliases.get(target)
+        if target is not None and target in self._names:
+            return self._names[target]
         if name == AUTO and not self._registry.is_registered(name):
             return self._auto_group()
         return self._fallback_chain(name)
