@@ -104,9 +104,14 @@ def test_build_request_uses_it_and_still_refuses_bad_input() -> None:
     _same(ModelService.build_request("hi", {}), _validated("hi", {}))
     # converted by the validator, as before: an int temperature becomes a float
     assert ModelService.build_request("hi", {"temperature": 1}).temperature == 1.0
-    with pytest.raises(ValidationError):
+    with pytest.raises(
+        ValueError, match=r"^max_tokens: Input should be greater than or equal to 1$"
+    ):
         ModelService.build_request("hi", {"max_tokens": 0})
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValueError, match=r"^top_p: "):
         ModelService.build_request("hi", {"top_p": 1.5})
+    for name, value in (("timeout", 1e300), ("temperature", float("nan")), ("max_tokens", 10**12)):
+        with pytest.raises(ValueError, match=rf"^{name}: "):
+            ModelService.build_request("hi", {name: value})
     with pytest.raises(TypeError, match="unexpected parameter"):
         ModelService.build_request("hi", {"max_token": 5})

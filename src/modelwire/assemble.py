@@ -107,16 +107,12 @@ def response(
     return assemble(ChatResponse, values, _RESPONSE_SET)
 
 
-def _positive_int(v: Any) -> bool:
-    return type(v) is int and v >= 1
-
-
-_PLAIN: dict[str, Any] = {  # parameter -> test that its value needs no conversion or check
-    "max_tokens": _positive_int,
-    "temperature": lambda v: type(v) is float and v >= 0,
+_PLAIN: dict[str, Any] = {  # parameter -> test that its value is within ChatRequest's bounds
+    "max_tokens": lambda v: type(v) is int and 1 <= v <= 100_000_000,
+    "temperature": lambda v: type(v) is float and 0 <= v <= 10,
     "top_p": lambda v: type(v) is float and 0 <= v <= 1,
-    "seed": lambda v: type(v) is int,
-    "timeout": lambda v: type(v) is float and v > 0,
+    "seed": lambda v: type(v) is int and -(2**63) <= v < 2**63,
+    "timeout": lambda v: type(v) is float and 0 < v <= 86_400,
     "system": lambda v: type(v) is str,
 }
 

@@ -227,16 +227,18 @@ class Usage(BaseModel):
 class ChatRequest(BaseModel):
     """A provider-neutral request; each provider maps it to its own wire format."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     messages: tuple[Message, ...]
     system: str | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0)
+    # The same bounds as configuration's (config/bounds.py): nothing that validates can
+    # overflow a timer or a counter later.
+    max_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
+    temperature: float | None = Field(default=None, ge=0, le=10)
     top_p: float | None = Field(default=None, ge=0, le=1)
     stop: tuple[str, ...] | None = None
-    seed: int | None = None
-    timeout: float | None = Field(default=None, gt=0)
+    seed: int | None = Field(default=None, ge=-(2**63), lt=2**63)
+    timeout: float | None = Field(default=None, gt=0, le=86_400)
     provider_params: Mapping[str, Any] = Field(default_factory=dict)
     tools: tuple[Tool, ...] = ()
     #: ``auto``, ``none``, ``required``, or the name of the one tool the model must call.
@@ -291,17 +293,30 @@ class ChatRequest(BaseModel):
 def normalise_messages(
     prompt: str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]],
 ) -> tuple[Message, ...]:
-    """Turn the prompt forms ``invoke_model`` accepts into a tuple of ``Message``."""
+    """Turn the prompt forms ``invoke_model`` accepts into a tuple of ``Message``; anything else is
+    a one-line ``TypeError`` naming the prompt."""
     if isinstance(prompt, str):
         return (Message(role="user", content=prompt),)
     if isinstance(prompt, Message):
         return (prompt,)
     if isinstance(prompt, Mapping):
         return (Message.model_validate(prompt),)
-    out = tuple(m if isinstance(m, Message) else Message.model_validate(m) for m in prompt)
+    if not isinstance(prompt, Sequence) or isinstance(prompt, bytes | bytearray):
+        raise TypeError(
+            "prompt: expected a string, a Message, a {'role', 'content'} dict or a list of them; "
+            f"got {type(prompt).__name__}"
+        )
+    out = []
+    for i, m in enumerate(prompt):
+        if not isinstance(m, Message | Mapping):
+            raise TypeError(
+                f"prompt[{i}]: expected a Message or a {{'role', 'content'}} dict; "
+                f"got {type(m).__name__}"
+            )
+        out.append(m if isinstance(m, Message) else Message.model_validate(m))
     if not out:
-        raise ValueError("a request needs at least one message")
-    return out
+        raise ValueError("prompt: a request needs at least one message")
+    return tuple(out)
 
 
 class ChatResponse(BaseModel):

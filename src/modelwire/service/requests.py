@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from modelwire.assemble import plain_request
 from modelwire.errors import UnsupportedFeatureError
 from modelwire.tools import as_tools
@@ -37,7 +39,26 @@ ACCEPTED_PARAMS = REQUEST_FIELDS | {"provider_params"}
 def build_request(
     prompt: Prompt, params: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
 ) -> ChatRequest:
-    """A ``ChatRequest`` from a prompt and call parameters; ``defaults`` fill unset fields."""
+    """A ``ChatRequest`` from a prompt and call parameters; ``defaults`` fill unset fields.
+
+    A bad parameter is a one-line ``ValueError`` naming it (``max_tokens: ...``), a prompt of
+    the wrong type a one-line ``TypeError``."""
+    try:
+        return _build(prompt, params, defaults)
+    except ValidationError as exc:
+        raise ValueError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "request"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def _build(
+    prompt: Prompt, params: Mapping[str, Any], defaults: Mapping[str, Any] | None
+) -> ChatRequest:
     if type(prompt) is str and not defaults:  # the common call: a prompt, plain parameters
         request = plain_request(prompt, params)
         if request is not None:
@@ -60,6 +81,10 @@ def build_request(
     if isinstance(stop, str):
         fields["stop"] = (stop,)
     elif stop is not None:
+        if not isinstance(stop, Sequence):
+            raise ValueError(
+                f"stop: expected a string or a list of strings; got {type(stop).__name__}"
+            )
         fields["stop"] = tuple(stop)
     tools = fields.get("tools")
     if tools is not None:
