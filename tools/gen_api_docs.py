@@ -44,6 +44,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Providers", ("modelwire.providers",)),
     ("Data types", ("modelwire.types", "modelwire.capabilities")),
     ("Configuration", ("modelwire.config",)),
+    ("Logging without secrets", ("modelwire.logs",)),
     ("Usage and cost", ("modelwire.usage", "modelwire.catalog.pricing")),
     ("Discovery", ("modelwire.discovery",)),
     ("Routing", ("modelwire.routing",)),

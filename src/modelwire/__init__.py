@@ -68,6 +68,9 @@ _LAZY: dict[str, str] = {
     "set_default_service": "modelwire.access",
     "models": "modelwire.access",
     "ModelEnum": "modelwire.enums",
+    "enable_logging": "modelwire.logs",
+    "disable_logging": "modelwire.logs",
+    "SecretFilter": "modelwire.logs",
     # usage
     "UsageEvent": "modelwire.usage.events",
     "UsageSink": "modelwire.usage.events",
@@ -138,6 +141,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
         UnsupportedModelError,
         YamlSyntaxError,
     )
+    from modelwire.logs import SecretFilter, disable_logging, enable_logging
     from modelwire.providers.base import ChatModel, ProviderContext
     from modelwire.providers.factory import ModelFactory
     from modelwire.registry import ModelRegistry

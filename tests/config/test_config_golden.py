@@ -35,7 +35,16 @@ def _load(name: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         cfg = load_config(name, env=ENV)
     except ConfigError as exc:
         return {"problems": [f"{loc}: {msg}" for loc, msg in exc.problems]}
-    return {"source": cfg.source, "config": config_to_dict(cfg)}
+    # parsed values as they are (substitutions in headers and URLs pinned), with keys and
+    # credential headers masked (config show masks every header value)
+    data = config_to_dict(cfg, mask_secrets=False)
+    for name, entry in data.get("providers", {}).items():
+        if cfg.providers[name].api_key is not None:
+            entry["api_key"] = "**********"
+        for header in entry.get("headers") or {}:
+            if any(w in header.lower() for w in ("auth", "key", "token", "secret", "cookie")):
+                entry["headers"][header] = "**********"
+    return {"source": cfg.source, "config": data}
 
 
 def test_enough_golden_files() -> None:

@@ -26,6 +26,7 @@ from modelwire.config.env import (
     substitute_tree,
 )
 from modelwire.config.schema import Config
+from modelwire.config.secrets import mask_url
 from modelwire.config.validate import ListingLoader, allowed_fields, validate_config
 from modelwire.errors import ConfigError
 
@@ -43,7 +44,6 @@ __all__ = [
 
 CONFIG_FILE_NAME = "modelwire.yaml"
 MASK = "**********"
-_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password")
 
 
 def user_config_file() -> Path:
@@ -173,14 +173,19 @@ def default_config(*, env: Mapping[str, str] | None = None) -> Config:
 
 
 def config_to_dict(cfg: Config, *, mask_secrets: bool = True) -> dict[str, Any]:
-    """``cfg`` as plain JSON-able data; API keys and credential-like headers are masked."""
+    """``cfg`` as plain JSON-able data; API keys, header values and passwords in URLs (a
+    ``base_url``, the usage database) are masked."""
     data: dict[str, Any] = cfg.model_dump(mode="json", serialize_as_any=True)
-    for entry in data.get("providers", {}).values():
-        headers = entry.get("headers") or {}
-        if mask_secrets:
-            for name in headers:
-                if any(w in name.lower() for w in _SECRET_HEADER_WORDS):
-                    headers[name] = MASK
+    if mask_secrets:
+        for entry in data.get("providers", {}).values():
+            headers = entry.get("headers") or {}
+            for name in headers:  # any header may carry a credential: names only
+                headers[name] = MASK
+            if entry.get("base_url"):
+                entry["base_url"] = mask_url(entry["base_url"])
+        usage = data.get("usage") or {}
+        if usage.get("database"):
+            usage["database"] = mask_url(usage["database"])
     if not mask_secrets:
         for name, provider in cfg.providers.items():
             if provider.api_key is not None:

@@ -7,7 +7,7 @@ Each provider type's settings class is listed in the one table of provider types
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, SecretStr
 
@@ -19,6 +19,7 @@ from modelwire.config.bounds import (
     Strict,
     check_base_url,
 )
+from modelwire.config.secrets import mask_url
 
 __all__ = ["HuggingFaceLocalConfig", "MockErrorKind", "MockProviderConfig", "ProviderConfig"]
 
@@ -32,6 +33,10 @@ class ProviderConfig(Strict):
     timeout_s: float = Field(default=60.0, gt=0, le=MAX_SECONDS)
     max_retries: int = Field(default=2, ge=0, le=20)
     headers: dict[str, str] = Field(default_factory=dict, repr=False)  # may carry credentials
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name == "base_url" and value else value
 
 
 MockErrorKind = Literal["rate_limit", "server", "timeout", "auth"]

@@ -42,6 +42,7 @@ from modelwire.config.provider_settings import (
     ProviderConfig,
 )
 from modelwire.config.provider_types import BUILTIN_TYPES, PROVIDER_TYPES
+from modelwire.config.secrets import mask_url
 from modelwire.types import Price, Strength
 
 __all__ = [
@@ -186,6 +187,10 @@ class UsageConfig(_Strict):
     store_prompts: bool = False
     batch_size: int = Field(default=512, ge=1, le=MAX_COUNT)
     flush_interval_ms: int = Field(default=200, ge=1, le=int(MAX_DELAY_MS))
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name == "database" and value else value
 
 
 class DiscoveryConfig(_Strict):

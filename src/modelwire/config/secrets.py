@@ -8,11 +8,21 @@ the process: errors, logs, ``config show``, CLI output.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["KEY_PATTERNS", "mask_url", "scrub", "secret_values", "url_password"]
+__all__ = [
+    "KEY_PATTERNS",
+    "known_secrets",
+    "mask_url",
+    "remember",
+    "scrub",
+    "scrub_known",
+    "secret_values",
+    "url_password",
+]
 
 #: Shapes of vendor API keys, scrubbed even when the value is not known.
 KEY_PATTERNS = re.compile(r"(sk-[A-Za-z0-9_\-*]{3,}|AIza[0-9A-Za-z_\-*]{10,}|hf_[A-Za-z0-9]{16,})")
@@ -55,3 +65,28 @@ def secret_values(config: Any) -> tuple[str, ...]:
     values.extend((getattr(config, "headers", None) or {}).values())
     values.append(url_password(getattr(config, "base_url", None)))
     return tuple(v for v in values if v and len(v) >= 4)
+
+
+_known: frozenset[str] = frozenset()
+_known_lock = threading.Lock()
+
+
+def remember(values: Iterable[str | None]) -> None:
+    """Add secret values this process holds (provider keys, header values, URL passwords) to
+    those ``scrub_known`` removes; called when a provider entry or a ledger is set up."""
+    new = {v for v in values if v and len(v) >= 4}
+    global _known
+    if new - _known:
+        with _known_lock:
+            _known = _known | new
+
+
+def known_secrets() -> frozenset[str]:
+    """Every secret value remembered so far."""
+    return _known
+
+
+def scrub_known(text: str) -> str:
+    """``text`` with every remembered secret value and every key-shaped token replaced."""
+    longest_first: list[str] = sorted(_known, key=len, reverse=True)
+    return scrub(text, longest_first)

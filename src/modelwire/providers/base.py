@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from modelwire.config.schema import ProviderConfig
-from modelwire.config.secrets import scrub, secret_values
+from modelwire.config.secrets import remember, scrub, secret_values
 from modelwire.errors import ModelwireError, ProviderCause, ProviderError
 from modelwire.machines import END, Close, Effect, Emit, Machine, Next, arun_stream, run_stream
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent, Usage
@@ -55,6 +55,7 @@ class ProviderContext:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._retired = False
+        remember(secret_values(config))
 
     def __repr__(self) -> str:
         return f"ProviderContext(name={self.name!r}, type={self.type!r})"

@@ -117,6 +117,7 @@ class UsageLedger:
     ) -> None:
         from sqlalchemy.engine import make_url
 
+        from modelwire.config.secrets import remember, url_password
         from modelwire.usage import migrations
         from modelwire.usage.store import (
             DatabaseFile,
@@ -129,6 +130,7 @@ class UsageLedger:
         if not (isinstance(read_timeout_s, int | float) and 0 < read_timeout_s < math.inf):
             raise ValueError(f"read_timeout_s must be a positive number, not {read_timeout_s!r}")
         real_url = normalise_url(url)
+        remember([url_password(real_url)])  # scrubbed from logs and errors from now on
         self.url: str = make_url(real_url).render_as_string(hide_password=True)
         self.store_prompts = store_prompts
         self.sync = sync
