@@ -385,7 +385,12 @@ def test_tools_without_template_support_are_refused_before_generation(
     service: Any, hf: Any, monkeypatch: pytest.MonkeyPatch, name: str, why: str
 ) -> None:
     submitted: list[Any] = []
-    monkeypatch.setattr(hf.Engine, "submit", lambda self, job: submitted.append(job))
+
+    def submit(self: Any, job: Any) -> None:
+        submitted.append(job)
+        raise AssertionError("a generation was queued")
+
+    monkeypatch.setattr(hf.Engine, "submit", submit)
     for call in _all_call_styles(service, f"hf:{name}", "hi", tools=[get_weather]):
         with pytest.raises(UnsupportedFeatureError, match=why):
             call()
