@@ -223,6 +223,8 @@ BOUNDED: list[tuple[type[BaseModel], str, dict[str, Any]]] = [
     (MockProviderConfig, "retry_after_s", {}),
     (MockProviderConfig, "seed", {}),
     (MockProviderConfig, "stream_chunk_words", {}),
+    (MockProviderConfig, "max_parallel_tool_calls", {}),
+    (MockProviderConfig, "malformed_tool_calls", {}),
     (HuggingFaceLocalConfig, "max_batch_size", {}),
     (HuggingFaceLocalConfig, "batch_wait_ms", {}),
     (RetryConfig, "max_attempts", {}),

@@ -43,7 +43,14 @@ MockErrorKind = Literal["rate_limit", "server", "timeout", "auth"]
 
 
 class MockProviderConfig(ProviderConfig):
-    """The built-in mock provider: deterministic replies with injectable latency and faults."""
+    """The built-in mock provider: deterministic replies with injectable latency and faults.
+
+    With tools in a request: ``tool_calls`` says when the mock calls them (``auto``: unless the
+    last message holds tool results; ``always``; ``never``), ``max_parallel_tool_calls`` how
+    many tools one answer calls when the request allows parallel calls, and
+    ``malformed_tool_calls`` the share of tool-calling answers whose arguments are broken JSON
+    (a ``MalformedToolCallError``). A request's ``provider_params`` may override all three.
+    """
 
     latency_ms: float = Field(default=0.0, ge=0, le=MAX_DELAY_MS)
     latency_jitter_ms: float = Field(default=0.0, ge=0, le=MAX_DELAY_MS)
@@ -52,6 +59,9 @@ class MockProviderConfig(ProviderConfig):
     retry_after_s: float = Field(default=1.0, ge=0, le=MAX_SECONDS)
     seed: int = Field(default=0, ge=-SEED_BOUND, lt=SEED_BOUND)
     stream_chunk_words: int = Field(default=3, ge=1, le=MAX_COUNT)
+    tool_calls: Literal["auto", "always", "never"] = "auto"
+    max_parallel_tool_calls: int = Field(default=2, ge=1, le=MAX_COUNT)
+    malformed_tool_calls: float = Field(default=0.0, ge=0, le=1)
 
 
 class HuggingFaceLocalConfig(ProviderConfig):

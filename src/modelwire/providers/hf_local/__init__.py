@@ -6,7 +6,9 @@ Modules, each with one job, none importing ``torch`` or ``transformers`` at impo
                   families modelwire can run;
 ``params``        the layered generation parameters and the one function that merges them;
 ``loader``        loading a tokenizer and model once, on the configured device and dtype;
-``prompts``       turning chat messages into model input (chat template or plain text);
+``prompts``       turning chat messages (and tools) into model input (chat template or plain
+                  text);
+``tool_calls``    reading the tool calls a model wrote out of its text, whole or streamed;
 ``engine``        the per-model worker thread: serialised or batched ``generate`` calls and
                   streaming through a ``TextIteratorStreamer``;
 ``provider``      ``HuggingFaceLocalChatModel``, the ``ChatModel`` the factory builds.

@@ -5,7 +5,7 @@ entry's ``model_dir``, a local path, or a Hub id. A name that can only be a path
 (``looks_like_path``) and names no directory is a ``MissingCheckpointError`` naming the
 directories looked at, never a Hub lookup. ``load_model`` reads the configuration first, detects the architecture and refuses
 unsupported ones before any weights are read, then loads the tokenizer and the matching
-``AutoModelFor...`` class in evaluation mode.
+``AutoModelFor...`` class in evaluation mode, and notes whether the chat template takes tools.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from modelwire.providers.hf_local.architecture import (
     detect_architecture,
     ensure_supported,
 )
+from modelwire.providers.hf_local.prompts import template_supports_tools
 
 __all__ = [
     "LoadedModel",
@@ -54,6 +55,8 @@ class LoadedModel:
     task_params: dict[str, Any] | None
     eos_ids: frozenset[int]
     pad_id: int
+    #: Whether the chat template renders tools (``prompts.template_supports_tools``).
+    tools_supported: bool = False
 
 
 def looks_like_path(name: str) -> bool:
@@ -232,4 +235,7 @@ def load_model(
         task_params=dict(task_params) if isinstance(task_params, dict) else None,
         eos_ids=eos_ids,
         pad_id=int(tokenizer.pad_token_id),
+        tools_supported=(
+            architecture is ModelArchitecture.DECODER_ONLY and template_supports_tools(tokenizer)
+        ),
     )

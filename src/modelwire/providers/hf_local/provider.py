@@ -15,6 +15,12 @@ released by ``ProviderContext.close()``. Parameters are merged by ``params.resol
 
 Usage is exact (counted by the tokenizer). Cost: the model's configured prices, and zero for any
 price not configured (the model runs on your own hardware), so local calls are never "unpriced".
+
+Tools go through the tokenizer's chat template (``prompts``) when it renders them, and the
+calls the model writes are read from its output (``tool_calls``: ``<tool_call>`` tags, or bare
+JSON). A request with tools (or tool calls and results in its history) for a model whose
+template does not render tools, and any request with images or documents (vision models are not
+supported here), fail with ``UnsupportedFeatureError`` before anything is generated.
 """
 
 from __future__ import annotations
@@ -29,8 +35,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from modelwire.config.schema import HuggingFaceLocalConfig, ProviderConfig
-from modelwire.errors import ProviderError, TimeoutError
+from modelwire.content import Part, TextPart, ToolCall, ToolResultPart
+from modelwire.errors import (
+    InvalidRequestError,
+    ProviderError,
+    TimeoutError,
+    UnsupportedFeatureError,
+)
 from modelwire.providers.base import ChatModel, ProviderContext
+from modelwire.providers.hf_local.architecture import ModelArchitecture
 from modelwire.providers.hf_local.engine import (
     Engine,
     GenerationResult,
@@ -39,13 +52,16 @@ from modelwire.providers.hf_local.engine import (
     generation_error,
 )
 from modelwire.providers.hf_local.loader import (
+    LoadedModel,
     context_window_of,
     read_config_json,
     resolve_source,
 )
 from modelwire.providers.hf_local.params import generate_kwargs, resolve_params
+from modelwire.providers.hf_local.prompts import uses_tools
 from modelwire.providers.hf_local.stops import StopScanner, cut_at_stop
-from modelwire.types import ChatRequest, ChatResponse, ModelCost, ModelInfo, Usage
+from modelwire.providers.hf_local.tool_calls import ToolCallScanner
+from modelwire.types import ChatRequest, ChatResponse, ModelCost, ModelInfo, ToolCallDelta, Usage
 
 __all__ = ["HuggingFaceLocalChatModel"]
 
@@ -113,29 +129,63 @@ class _JobOutput:
 
 class _LocalStreamState:
     """A local stream's accumulator: stop strings hide the text from the first one on (and
-    cancel the job), the final ``GenerationResult`` brings the usage."""
+    cancel the job), tool calls are read out of the text (when the request offers tools), the
+    final ``GenerationResult`` brings the usage."""
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, tools: ToolCallScanner | None) -> None:
         self.job = job
         self.scanner = StopScanner(job.stops)
+        self.tools = tools
+        self.deltas: list[ToolCallDelta] = tools.deltas if tools is not None else []
         self.chars = 0
         self.finished = False
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.request_id: str | None = None
+        self._text: list[str] = []
 
     def feed(self, chunk: str | GenerationResult) -> str:
+        tools = self.tools
         if isinstance(chunk, GenerationResult):
             text = self.scanner.flush()
+            if tools is not None:
+                text = tools.feed(text) + tools.finish()
             self.usage = Usage(input_tokens=chunk.input_tokens, output_tokens=chunk.output_tokens)
-            self.finish_reason = "stop" if self.scanner.stopped else chunk.finish_reason
+            self.finish_reason = _finish_reason(
+                bool(self.tool_calls), self.scanner.stopped, chunk.finish_reason
+            )
             self.finished = True
         else:
             text = self.scanner.feed(chunk)
             if self.scanner.stopped:
                 self.job.cancel.set()
+            if tools is not None:
+                text = tools.feed(text)
         self.chars += len(text)
+        if tools is not None and text:
+            self._text.append(text)
         return text
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(self.tools.calls) if self.tools is not None else ()
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        return _parts("".join(self._text), self.tool_calls)
+
+
+def _finish_reason(called: bool, stopped: bool, reason: str) -> str:
+    if called:
+        return "tool_calls"
+    return "stop" if stopped else reason
+
+
+def _parts(text: str, calls: tuple[ToolCall, ...]) -> tuple[Part, ...]:
+    """The answer as parts when it called tools (its text first), else none."""
+    if not calls:
+        return ()
+    return (TextPart(text=text), *calls) if text else calls
 
 
 class HuggingFaceLocalChatModel(ChatModel):
@@ -203,8 +253,10 @@ class HuggingFaceLocalChatModel(ChatModel):
 
     def _job(self, request: ChatRequest, *, stream: bool = False) -> Job:
         """Queue ``request`` on the loaded model's worker (loading it first if needed)."""
+        self._refuse_unreadable(request)
         engine = self.engine()
         loaded = engine.loaded
+        self._refuse_tools(request, loaded)
         call: dict[str, Any] = {k: getattr(request, k) for k in _CALL_FIELDS}
         call.update(request.provider_params)
         model = {k: v for k, v in self.info.params.items() if k not in _NOT_GENERATION}
@@ -239,6 +291,59 @@ class HuggingFaceLocalChatModel(ChatModel):
             job.batch_key = json.dumps([gen, job.stops], sort_keys=True, default=str)
         engine.submit(job)
         return job
+
+    def _refuse_unreadable(self, request: ChatRequest) -> None:
+        """Images and documents, and tool results for calls the history never made, fail before
+        the model is even loaded."""
+        if request.is_plain:
+            return
+        media = sorted(request.needs() & {"images", "documents"})
+        if media:
+            raise UnsupportedFeatureError(
+                f"{self.info.id} reads text only, and the request holds {' and '.join(media)} "
+                "(huggingface_local does not run vision models)",
+                provider=self.provider.name,
+                model_id=self.info.id,
+            )
+        made: set[str] = set()
+        for message in request.messages:
+            for part in message.parts:
+                if isinstance(part, ToolCall):
+                    made.add(part.id)
+                elif isinstance(part, ToolResultPart) and part.call_id not in made:
+                    raise InvalidRequestError(
+                        f"a tool result answers call id {part.call_id!r}, which no assistant "
+                        "message of the request made",
+                        provider=self.provider.name,
+                        model_id=self.info.id,
+                    )
+
+    def _refuse_tools(self, request: ChatRequest, loaded: LoadedModel) -> None:
+        """Tools for a model whose chat template cannot render them fail before generation."""
+        if loaded.tools_supported or request.is_plain or not uses_tools(request):
+            return
+        if loaded.architecture is ModelArchitecture.ENCODER_DECODER:
+            why = "encoder-decoder models have no chat template"
+        elif not getattr(loaded.tokenizer, "chat_template", None):
+            why = "its tokenizer has no chat template"
+        else:
+            why = "its tokenizer's chat template does not render tools"
+        raise UnsupportedFeatureError(
+            f"{self.info.id} cannot take tools: {why}",
+            provider=self.provider.name,
+            model_id=self.info.id,
+        )
+
+    def _tool_scanner(self, request: ChatRequest) -> ToolCallScanner | None:
+        """A reader of the tool calls in the output, when the request offers tools."""
+        if not request.tools or request.tool_choice == "none":
+            return None
+        return ToolCallScanner(
+            [t.name for t in request.tools],
+            max_calls=1 if request.parallel_tool_calls is False else None,
+            provider=self.provider.name,
+            model_id=self.info.id,
+        )
 
     def _timed_out(self, job: Job, request: ChatRequest) -> TimeoutError:
         job.cancel.set()
@@ -291,19 +396,33 @@ class HuggingFaceLocalChatModel(ChatModel):
     # -- the pure parts ------------------------------------------------------------------------
 
     def parse_response(self, answer: Job, request: ChatRequest) -> ChatResponse:
-        """The finished job's answer, cut at the first stop string."""
+        """The finished job's answer, cut at the first stop string, its tool calls read out."""
         result = answer.future.result()
         text, stopped = cut_at_stop(result.text, answer.stops)
+        usage = Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens)
+        tools = self._tool_scanner(request)
+        if tools is None:
+            return ChatResponse(
+                text=text,
+                model_id=self.info.id,
+                usage=usage,
+                finish_reason="stop" if stopped else result.finish_reason,
+            )
+        text = tools.feed(text) + tools.finish()
+        calls = tuple(tools.calls)
         return ChatResponse(
             text=text,
             model_id=self.info.id,
-            usage=Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens),
-            finish_reason="stop" if stopped else result.finish_reason,
+            usage=usage,
+            finish_reason=_finish_reason(bool(calls), stopped, result.finish_reason),
+            tool_calls=calls,
+            parts=_parts(text, calls),
         )
 
     def stream_state(self, chunks: Any) -> _LocalStreamState:
-        """A stop scanner over the streamed pieces; the usage comes with the job's result."""
-        return _LocalStreamState(chunks.job)
+        """A stop scanner (and a tool-call reader, when the request offers tools) over the
+        streamed pieces; the usage comes with the job's result."""
+        return _LocalStreamState(chunks.job, self._tool_scanner(chunks.job.request))
 
     def map_error(
         self, error: Exception, request: ChatRequest, stream: Any | None = None
