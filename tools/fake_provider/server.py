@@ -396,6 +396,9 @@ class FakeProviderServer:
         self.page_size: int | None = None
         #: When set, requests must carry one of these keys (each format reads its own header).
         self.accepted_keys: set[str] | None = None
+        #: Answers queued per wire format name (``script``); a format that supports scripting
+        #: takes the next one for its next generation request.
+        self.scripted: dict[str, list[Any]] = {}
         self.faults = FaultQueue()
         self._log_limit = log_limit
         self._requests: list[RecordedRequest] = []
@@ -544,10 +547,23 @@ class FakeProviderServer:
         """Logged requests whose path contains ``path_part``."""
         return [r for r in self.requests if path_part in r.path]
 
+    def script(self, format_name: str, *answers: Any) -> None:
+        """Queue answers for the next generation requests of a wire format (each format says
+        what an answer looks like, e.g. ``gemini_format``)."""
+        with self._lock:
+            self.scripted.setdefault(format_name, []).extend(answers)
+
+    def next_script(self, format_name: str) -> Any | None:
+        """The next queued answer of a wire format (taken off the queue), or ``None``."""
+        with self._lock:
+            queue = self.scripted.get(format_name)
+            return queue.pop(0) if queue else None
+
     def clear(self) -> None:
-        """Forget the request log and scripted faults; reset paging and key checks."""
+        """Forget the request log, scripted faults and answers; reset paging and key checks."""
         with self._lock:
             self._requests.clear()
+            self.scripted.clear()
         self.faults.clear()
         self.page_size = None
         self.accepted_keys = None
