@@ -308,7 +308,8 @@ def _refuse_malformed(
     if reason in MALFORMED_REASONS:
         raw = _get(candidate, "finish_message") or ""
         raise MalformedToolCallError(
-            f"Gemini could not make the function call it chose ({reason}): {raw[:200]}",
+            f"Gemini could not make the function call it chose ({reason})"
+            + (f": {raw[:200]}" if raw else ""),
             raw_text=raw,
             provider=info.provider if info is not None else None,
             model_id=info.id if info is not None else None,
