@@ -291,7 +291,7 @@ def test_results_in_a_user_message_join_the_responses_and_its_text_follows() -> 
 
 def test_images_in_results_go_into_the_response_on_gemini_3_and_after_it_before() -> None:
     result = ToolResultPart(
-        call_id="a", content=(TextPart(text="a chart"), ImagePart(data=PNG)), name="plot"
+        call_id="a", content=(TextPart(text="a chart"), ImagePart(data=PNG)), name="wrong"
     )
     request = _history(
         Message(role="tool", content=(result, ToolResultPart(call_id="b", content="x")))
@@ -299,11 +299,15 @@ def test_images_in_results_go_into_the_response_on_gemini_3_and_after_it_before(
     image = {"inline_data": {"mime_type": "image/png", "data": PNG}}
     new, _ = build_contents(request, GEMINI_3)
     assert new[2]["parts"][0] == {
-        "function_response": {"name": "plot", "response": {"output": "a chart"}, "parts": [image]}
+        "function_response": {
+            "name": "get_weather",  # the call's: Gemini pairs the two by name
+            "response": {"output": "a chart"},
+            "parts": [image],
+        }
     }
     old, _ = build_contents(request, GEMINI_2)
     assert old[2]["parts"] == [
-        {"function_response": {"name": "plot", "response": {"output": "a chart"}}},
+        {"function_response": {"name": "get_weather", "response": {"output": "a chart"}}},
         {"function_response": {"name": "get_time", "response": {"output": "x"}}},
         image,
     ]

@@ -236,7 +236,10 @@ def finish_reason(reason: Any) -> str | None:
     """A Gemini ``finish_reason`` in modelwire's (OpenAI-style) vocabulary."""
     if reason is None:
         return None
-    name = str(getattr(reason, "value", reason))
+    return _reason_word(str(getattr(reason, "value", reason)))
+
+
+def _reason_word(name: str) -> str | None:
     if name == "FINISH_REASON_UNSPECIFIED":
         return None
     return _FINISH_REASONS.get(name, "error")
@@ -317,6 +320,25 @@ def _refuse_malformed(
         )
 
 
+def _plain_text(parts: Any) -> str | None:
+    """The text of parts that are only text (the common answer), else ``None``."""
+    texts: list[str] = []
+    for part in parts:
+        if isinstance(part, dict):
+            function_call, thought = part.get("function_call"), part.get("thought")
+            signature, text = part.get("thought_signature"), part.get("text")
+        else:
+            function_call = getattr(part, "function_call", None)
+            thought = getattr(part, "thought", None)
+            signature = getattr(part, "thought_signature", None)
+            text = getattr(part, "text", None)
+        if function_call is not None or thought or signature:
+            return None
+        if text:
+            texts.append(text)
+    return "".join(texts)
+
+
 def read_response(
     response: Any, info: ModelInfo | None = None, request_id: str | None = None
 ) -> Answer:
@@ -328,11 +350,15 @@ def read_response(
         blocked = _get(feedback, "block_reason") is not None
         return Answer("", "content_filter" if blocked else None, (), ())
     name = _reason_name(_get(candidate, "finish_reason"))
-    _refuse_malformed(candidate, name, info, request_id)
-    reason = finish_reason(name)
+    if name in MALFORMED_REASONS:
+        _refuse_malformed(candidate, name, info, request_id)
+    reason = None if name is None else _reason_word(name)
     parts = _get(_get(candidate, "content"), "parts")
     if not parts:
         return Answer("", reason, (), ())
+    text = _plain_text(parts)
+    if text is not None:
+        return Answer(text, reason, (), ())
     assembler = PartsAssembler(info)
     text = assembler.feed(parts, request_id)
     if assembler.tool_calls and reason == "stop":
@@ -398,10 +424,11 @@ class StreamState:
                 self.finished = True
             return ""
         name = _reason_name(_get(candidate, "finish_reason"))
-        _refuse_malformed(candidate, name, self.info, self.request_id)
-        text = ""
+        if name in MALFORMED_REASONS:
+            _refuse_malformed(candidate, name, self.info, self.request_id)
         parts = _get(_get(candidate, "content"), "parts")
-        if parts:
+        text = _plain_text(parts) if parts else ""
+        if text is None:
             calls = self._assembler.tool_calls
             known = len(calls)
             text = self._assembler.feed(parts, self.request_id)
@@ -412,7 +439,9 @@ class StreamState:
                         index=index, id=call.id, name=call.name, arguments_delta=call.arguments_json
                     )
                 )
-        reason = finish_reason(name)
+        elif text:
+            self._assembler.add_text(text)
+        reason = None if name is None else _reason_word(name)
         if reason is not None:
             self._finish = reason
             self.finished = True

@@ -162,16 +162,18 @@ class GeminiChatModel(ChatModel):
         """A ``GenerateContentResponse`` as a ``ChatResponse``."""
         request_id = request_id_of(answer)
         text, reason, tool_calls, parts = read_response(answer, self.info, request_id)
-        return ChatResponse(
+        response = ChatResponse(
             text=text,
             model_id=self.info.id,
             usage=usage_from(getattr(answer, "usage_metadata", None)),
             finish_reason=reason,
             request_id=request_id,
             raw=answer,
-            tool_calls=tool_calls,
-            parts=parts,
         )
+        if tool_calls or parts:  # validated once already: set, not validated again
+            response.tool_calls = tool_calls
+            response.parts = parts
+        return response
 
     def stream_state(self, chunks: Any) -> StreamState:
         """An accumulator for the chunks; the usage is the last chunk's, the request id the

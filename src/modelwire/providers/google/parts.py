@@ -20,8 +20,8 @@ Requests (``build_contents``):
 * ``tool`` messages (and ``ToolResultPart``s in user messages) → one ``user`` content of
   ``function_response {name, response}`` parts, in the order of the calls they answer, however
   many ``tool`` messages carried them (Gemini wants one response part per call of a turn). The
-  ``name`` Gemini requires comes from the result or, when missing, from the call in the history;
-  a result for a call no assistant message made is refused. ``response`` is
+  ``name`` Gemini requires is the name of the call in the history (Gemini matches the two), so a
+  result without one works; a result for a call no assistant message made is refused. ``response`` is
   ``{"output": text}``, or ``{"error": text}`` for ``is_error`` (the keys Gemini documents).
   Images in a result go into the response's own ``parts`` (multimodal function responses,
   Gemini 3), or, for Gemini 1.x/2.x models, as ``inline_data`` parts after the responses.
@@ -233,7 +233,7 @@ class _Request:
             self.group = {"role": "user", "parts": []}
             contents.append(self.group)
         response: dict[str, Any] = {
-            "name": result.name or name,
+            "name": name,
             "response": {("error" if result.is_error else "output"): result.text},
         }
         if not isinstance(result.content, str):
@@ -383,12 +383,7 @@ class PartsAssembler:
                 continue
             if text:
                 new += text
-                self.texts.append(text)
-                self._close_thought()
-                if self._run is None:
-                    self._run = [text]
-                else:
-                    self._run.append(text)
+                self.add_text(text)
             if signature:
                 self._close_text()
                 self.rich = True
@@ -396,6 +391,16 @@ class PartsAssembler:
                     ThinkingPart(signature=signature_text(signature), provider=PROVIDER)
                 )
         return new
+
+    def add_text(self, text: str) -> None:
+        """Take a piece of the answer's text (no signature on it)."""
+        self.texts.append(text)
+        if self._thought is not None:
+            self._close_thought()
+        if self._run is None:
+            self._run = [text]
+        else:
+            self._run.append(text)
 
     def _add_thought(self, text: str, signature: Any) -> None:
         self.rich = True
