@@ -443,7 +443,7 @@ def generate_content(request: FakeRequest, server: FakeProviderServer) -> Reply:
     text, finish, usage, thought_part = plan
     rid = f"fake-resp-{len(server.requests)}"
     streamed = request.params["method"] == "streamGenerateContent"
-    script = server.next_script(NAME)
+    script = server.next_scripted(NAME)
     if script is None:
         calls = _default_calls(body, model, len(server.requests))
         script = None if calls is None else {"parts": calls}

@@ -32,6 +32,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -396,12 +397,10 @@ class FakeProviderServer:
         self.page_size: int | None = None
         #: When set, requests must carry one of these keys (each format reads its own header).
         self.accepted_keys: set[str] | None = None
-        #: Answers queued per wire format name (``script``); a format that supports scripting
-        #: takes the next one for its next generation request.
-        self.scripted: dict[str, list[Any]] = {}
         self.faults = FaultQueue()
         self._log_limit = log_limit
         self._requests: list[RecordedRequest] = []
+        self._scripted: dict[str, deque[Any]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stop = threading.Event()
@@ -548,22 +547,23 @@ class FakeProviderServer:
         return [r for r in self.requests if path_part in r.path]
 
     def script(self, format_name: str, *answers: Any) -> None:
-        """Queue answers for the next generation requests of a wire format (each format says
-        what an answer looks like, e.g. ``gemini_format``)."""
+        """Queue answers for the next requests of one wire format, oldest first: its handler
+        answers with them instead of its default reply (each format says what an answer is,
+        e.g. ``anthropic_format.Answer``)."""
         with self._lock:
-            self.scripted.setdefault(format_name, []).extend(answers)
+            self._scripted.setdefault(format_name, deque()).extend(answers)
 
-    def next_script(self, format_name: str) -> Any | None:
-        """The next queued answer of a wire format (taken off the queue), or ``None``."""
+    def next_scripted(self, format_name: str) -> Any | None:
+        """The next answer queued for ``format_name`` (taken off the queue), or ``None``."""
         with self._lock:
-            queue = self.scripted.get(format_name)
-            return queue.pop(0) if queue else None
+            queue = self._scripted.get(format_name)
+            return queue.popleft() if queue else None
 
     def clear(self) -> None:
-        """Forget the request log, scripted faults and answers; reset paging and key checks."""
+        """Forget the request log, scripted answers and faults; reset paging and key checks."""
         with self._lock:
             self._requests.clear()
-            self.scripted.clear()
+            self._scripted.clear()
         self.faults.clear()
         self.page_size = None
         self.accepted_keys = None
