@@ -48,8 +48,10 @@ Service = tuple[mw.ModelService, mw.InMemoryUsageSink]
 
 
 @pytest.fixture
-def server(fake_server_shared: FakeProviderServer) -> FakeProviderServer:
-    return fake_server_shared
+def server(fake_server: FakeProviderServer) -> FakeProviderServer:
+    """A server of this test's own: a scripted answer is taken by the next request, which must
+    be this test's (not a late one of an earlier test on a shared server)."""
+    return fake_server
 
 
 @pytest.fixture
