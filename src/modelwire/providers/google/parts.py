@@ -145,7 +145,9 @@ class _Request:
         self.group_results: list[tuple[int, dict[str, Any]]] = []
         self.group_after: list[dict[str, Any]] = []
 
-    def error(self, message: str, kind: type[InvalidRequestError] = InvalidRequestError) -> Any:
+    def error(
+        self, message: str, kind: type[InvalidRequestError] = InvalidRequestError
+    ) -> InvalidRequestError:
         return kind(message, provider=self.info.provider, model_id=self.info.id)
 
     # -- media -----------------------------------------------------------------------------
