@@ -18,11 +18,35 @@ Deterministic behaviour the tests rely on:
   totals; the last chunk has ``finishReason`` and the final counts;
 * ``GET /v1beta/models`` pages with ``pageSize``/``pageToken`` (``server.page_size`` caps the
   page) and lists some non-chat models (``embedContent`` only) too.
+
+Tools, as Gemini does them:
+
+* a request that declares ``functionDeclarations`` and ends with a user prompt (not function
+  responses) gets a call of the first declared function (the first of ``allowedFunctionNames``
+  with mode ``ANY``; none with mode ``NONE``), its required arguments filled by type (strings get
+  the prompt); ``finishReason`` is ``STOP`` and the call has no ``id``, like Gemini's;
+* a request ending with function responses is answered in text: ``fake_reply`` of the responses
+  (``name -> {response JSON}``), as with any other prompt;
+* ``server.script("gemini", answer, ...)`` queues answers for the next requests: ``answer`` is
+  ``{"parts": [...], "finishReason": ..., "finishMessage": ..., "chunks": [[part, ...], ...]}``
+  in Gemini's JSON (``function_call`` and ``text_part`` build parts); a stream sends one part per
+  chunk unless ``chunks`` groups them, the finish reason on the last chunk;
+* thought signatures: models other than Gemini 1.x/2.x put ``signature(n)`` on the first call of
+  each answer, and refuse (400, Gemini's message) a request whose current turn has a model step
+  whose first function call has no signature; any signature that is not one of ``signature(n)``
+  or Google's documented skip values is refused as corrupted;
+* the checks Gemini makes on a history: ``id`` in ``functionCall``/``functionResponse`` is an
+  unknown field (400), a ``functionResponse`` needs its ``name``, the user turn after a function
+  call turn holds exactly one response per call, ``inlineData`` needs a ``mimeType`` and base64
+  ``data``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from typing import Any
 
 from tools.fake_provider.server import (
@@ -51,6 +75,13 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "gemini-2.5-flash-lite",
 )
 
+SIGNATURE_PREFIX = b"fake-thought-signature:"
+#: The signatures Google documents for function calls from another model's history.
+SKIP_SIGNATURES = frozenset(
+    ("skip_thought_signature_validator", "context_engineering_is_the_way_to_go")
+)
+_LEGACY = re.compile(r"^gemini-[12](?:[.\-]|$)")
+
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -72,6 +103,46 @@ def error_body(status: int, message: str, code: str | None) -> dict[str, Any]:
     return {"error": {"code": status, "message": message, "status": name}}
 
 
+def signature(n: int | str) -> str:
+    """A thought signature this fake accepts back (base64 text, as on the wire)."""
+    return base64.b64encode(SIGNATURE_PREFIX + str(n).encode()).decode()
+
+
+def function_call(
+    name: str,
+    args: dict[str, Any] | None = None,
+    *,
+    id: str | None = None,
+    thought_signature: str | None = None,
+) -> dict[str, Any]:
+    """A ``functionCall`` part for a scripted answer (``args`` left out when ``None``)."""
+    call: dict[str, Any] = {"name": name}
+    if args is not None:
+        call["args"] = args
+    if id is not None:
+        call["id"] = id
+    part: dict[str, Any] = {"functionCall": call}
+    if thought_signature is not None:
+        part["thoughtSignature"] = thought_signature
+    return part
+
+
+def text_part(
+    text: str, *, thought: bool = False, thought_signature: str | None = None
+) -> dict[str, Any]:
+    """A text (or ``thought``) part for a scripted answer."""
+    part: dict[str, Any] = {"text": text}
+    if thought:
+        part["thought"] = True
+    if thought_signature is not None:
+        part["thoughtSignature"] = thought_signature
+    return part
+
+
+def _legacy(model: str) -> bool:
+    return _LEGACY.match(model) is not None
+
+
 def _check(request: FakeRequest, server: FakeProviderServer) -> Reply | None:
     key = request.headers.get("x-goog-api-key") or request.query.get("key")
     if server.key_accepted(key):
@@ -87,12 +158,188 @@ def _check(request: FakeRequest, server: FakeProviderServer) -> Reply | None:
     return Reply(status=400, body=body)
 
 
+def _f(obj: Any, camel: str) -> Any:
+    """A field of a JSON object by its camelCase name or its proto (snake_case) name: Gemini
+    takes both, and google-genai sends both (``inlineData`` holding ``mime_type``)."""
+    if not isinstance(obj, dict):
+        return None
+    found = obj.get(camel)
+    if found is None:
+        found = obj.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
+    return found
+
+
+def _part_text(part: Any) -> str:
+    if not isinstance(part, dict):
+        return ""
+    response = _f(part, "functionResponse")
+    if isinstance(response, dict):
+        return f"{response.get('name')} -> {json.dumps(response.get('response'), sort_keys=True)}"
+    return str(part.get("text") or "")
+
+
 def _parts_text(content: Any) -> str:
     if not isinstance(content, dict):
         return ""
-    return " ".join(
-        str(p.get("text") or "") for p in content.get("parts") or () if isinstance(p, dict)
+    return " ".join(_part_text(p) for p in content.get("parts") or ())
+
+
+def _bad_request(message: str) -> Reply:
+    return Reply(400, error_body(400, message, None))
+
+
+def _valid_signature(value: Any) -> bool:
+    if value in SKIP_SIGNATURES:
+        return True
+    try:
+        return isinstance(value, str) and base64.b64decode(value, validate=True).startswith(
+            SIGNATURE_PREFIX
+        )
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _check_blob(blob: Any, where: str) -> Reply | None:
+    data = _f(blob, "data")
+    try:
+        valid = isinstance(data, str) and bool(base64.b64decode(data, validate=True))
+    except (binascii.Error, ValueError):
+        valid = False
+    if not valid or not _f(blob, "mimeType"):
+        return _bad_request(
+            f"* GenerateContentRequest.{where}: inline data needs mime_type and data"
+        )
+    return None
+
+
+def _check_part(part: dict[str, Any], where: str) -> Reply | None:
+    for camel, field in (
+        ("functionCall", "function_call"),
+        ("functionResponse", "function_response"),
+    ):
+        item = _f(part, camel)
+        if isinstance(item, dict) and "id" in item:
+            return _bad_request(
+                f"Invalid JSON payload received. Unknown name \"id\" at '{where}.{field}': "
+                "Cannot find field."
+            )
+    response = _f(part, "functionResponse")
+    if isinstance(response, dict):
+        if not response.get("name"):
+            return _bad_request(
+                f"* GenerateContentRequest.{where}.function_response.name: Name cannot be empty.\n"
+            )
+        for k, item in enumerate(response.get("parts") or ()):
+            inline = _f(item, "inlineData")
+            if inline is not None:
+                problem = _check_blob(inline, f"{where}.function_response.parts[{k}].inline_data")
+                if problem is not None:
+                    return problem
+    inline = _f(part, "inlineData")
+    if inline is not None:
+        problem = _check_blob(inline, f"{where}.inline_data")
+        if problem is not None:
+            return problem
+    signature = _f(part, "thoughtSignature")
+    if signature is not None and not _valid_signature(signature):
+        return _bad_request(f"Corrupted thought signature at '{where}'.")
+    return None
+
+
+def _count(content: Any, key: str) -> int:
+    if not isinstance(content, dict):
+        return 0
+    return sum(1 for p in content.get("parts") or () if _f(p, key) is not None)
+
+
+def _prompt_turn(content: Any) -> bool:
+    """A user turn that is a prompt (no function responses)."""
+    return (
+        isinstance(content, dict)
+        and content.get("role") == "user"
+        and _count(content, "functionResponse") == 0
     )
+
+
+def _check_history(contents: list[Any], model: str) -> Reply | None:
+    """The checks Gemini makes on a conversation before it answers (see the module docstring)."""
+    for i, content in enumerate(contents):
+        if not isinstance(content, dict):
+            continue
+        for j, part in enumerate(content.get("parts") or ()):
+            if isinstance(part, dict):
+                problem = _check_part(part, f"contents[{i}].parts[{j}]")
+                if problem is not None:
+                    return problem
+        calls = _count(content, "functionCall")
+        if content.get("role") != "model" or not calls:
+            continue
+        previous = contents[i - 1] if i else None
+        if not isinstance(previous, dict) or previous.get("role") != "user":
+            return _bad_request(
+                "Please ensure that function call turn comes immediately after a user turn or "
+                "after a function response turn."
+            )
+        if i + 1 < len(contents) and _count(contents[i + 1], "functionResponse") != calls:
+            return _bad_request(
+                "Please ensure that the number of function response parts is equal to the number "
+                "of function call parts of the function call turn."
+            )
+    if _legacy(model):
+        return None
+    start = max((i + 1 for i, c in enumerate(contents) if _prompt_turn(c)), default=0)
+    for i in range(start, len(contents)):
+        content = contents[i]
+        if not isinstance(content, dict) or content.get("role") != "model":
+            continue
+        first = next(
+            (p for p in content.get("parts") or () if _f(p, "functionCall") is not None), None
+        )
+        if first is not None and not _f(first, "thoughtSignature"):
+            name = _f(first, "functionCall").get("name")
+            return _bad_request(
+                "Function call is missing a thought_signature in functionCall parts. This is "
+                "required for tools to work correctly, and missing thought_signature may lead to "
+                f"degraded model performance. Additional data, function call `default_api:{name}` "
+                f", position {i + 1}. Please refer to "
+                "https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
+            )
+    return None
+
+
+def _declarations(body: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for tool in body.get("tools") or ():
+        found.extend(d for d in _f(tool, "functionDeclarations") or () if isinstance(d, dict))
+    return found
+
+
+_BY_TYPE: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "array": [], "object": {}}
+
+
+def _default_calls(body: dict[str, Any], model: str, n: int) -> list[dict[str, Any]] | None:
+    """The call the fake model makes for a prompt with tools (see the module docstring)."""
+    declarations = _declarations(body)
+    contents = body.get("contents") or []
+    if not declarations or not _prompt_turn(contents[-1]):
+        return None
+    calling = _f(_f(body, "toolConfig"), "functionCallingConfig") or {}
+    mode = _f(calling, "mode") or "AUTO"
+    if mode == "NONE":
+        return None
+    allowed = _f(calling, "allowedFunctionNames") if mode == "ANY" else None
+    chosen = next((d for d in declarations if not allowed or d.get("name") in allowed), None)
+    if chosen is None:
+        return None
+    schema = _f(chosen, "parametersJsonSchema") or chosen.get("parameters") or {}
+    properties = schema.get("properties") or {}
+    prompt = " ".join(_parts_text(contents[-1]).split())
+    args = {}
+    for key in schema.get("required") or ():
+        kind = str((properties.get(key) or {}).get("type", "string")).lower()
+        args[key] = _BY_TYPE.get(kind, prompt)
+    signed = None if _legacy(model) else signature(n)
+    return [function_call(str(chosen.get("name")), args, thought_signature=signed)]
 
 
 def _thinking(config: dict[str, Any], model: str) -> tuple[bool, bool]:
@@ -158,11 +405,20 @@ def _plan(model: str, body: dict[str, Any]) -> tuple[str, str, dict[str, Any], b
 
 
 def _response(
-    model: str, rid: str, parts: list[dict[str, Any]], finish: str | None, usage: dict[str, Any]
+    model: str,
+    rid: str,
+    parts: list[dict[str, Any]],
+    finish: str | None,
+    usage: dict[str, Any],
+    finish_message: str | None = None,
 ) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
+    candidate: dict[str, Any] = {"index": 0}
+    if parts:
+        candidate["content"] = {"parts": parts, "role": "model"}
     if finish is not None:
         candidate["finishReason"] = finish
+    if finish_message is not None:
+        candidate["finishMessage"] = finish_message
     return {
         "candidates": [candidate],
         "usageMetadata": usage,
@@ -181,9 +437,19 @@ def generate_content(request: FakeRequest, server: FakeProviderServer) -> Reply:
     plan = _plan(model, body)
     if isinstance(plan, Reply):
         return plan
+    problem = _check_history(body["contents"], model)
+    if problem is not None:
+        return problem
     text, finish, usage, thought_part = plan
     rid = f"fake-resp-{len(server.requests)}"
-    if request.params["method"] == "streamGenerateContent":
+    streamed = request.params["method"] == "streamGenerateContent"
+    script = server.next_scripted(NAME)
+    if script is None:
+        calls = _default_calls(body, model, len(server.requests))
+        script = None if calls is None else {"parts": calls}
+    if script is not None:
+        return _scripted(model, rid, script, usage["promptTokenCount"], streamed)
+    if streamed:
         return Reply(events=_stream(model, rid, text, finish, usage, thought_part))
     parts: list[dict[str, Any]] = []
     if thought_part:
@@ -222,6 +488,44 @@ def _stream(
             )
         )
     return events
+
+
+def _scripted(model: str, rid: str, script: dict[str, Any], prompt: int, streamed: bool) -> Reply:
+    """The reply to a scripted answer (or the fake model's own tool call)."""
+    parts = list(script.get("parts") or [])
+    finish = script.get("finishReason", "STOP")
+    message = script.get("finishMessage")
+    said = " ".join(
+        str(p.get("text") or "") + json.dumps(_f(p, "functionCall") or "") for p in parts
+    )
+    candidates = count_tokens(said)
+    usage = {
+        "promptTokenCount": prompt,
+        "candidatesTokenCount": candidates,
+        "totalTokenCount": prompt + candidates,
+    }
+    if not streamed:
+        return Reply(body=_response(model, rid, parts, finish, usage, message))
+    chunks = script.get("chunks") or [[p] for p in parts] or [[]]
+    events = []
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        running = usage if last else {"promptTokenCount": prompt, "totalTokenCount": prompt}
+        events.append(
+            SseEvent(
+                json.dumps(
+                    _response(
+                        model,
+                        rid,
+                        list(chunk),
+                        finish if last else None,
+                        running,
+                        message if last else None,
+                    )
+                )
+            )
+        )
+    return Reply(events=events)
 
 
 def _model_entry(model: str) -> dict[str, Any]:

@@ -42,8 +42,8 @@ def test_roles_map_to_user_and_model_and_system_is_an_instruction() -> None:
     assert system == "rule one\n\nrule two"
 
 
-def test_rejects_tool_messages_and_empty_conversations() -> None:
-    with pytest.raises(InvalidRequestError, match="'tool'"):
+def test_rejects_plain_tool_messages_and_empty_conversations() -> None:
+    with pytest.raises(InvalidRequestError, match="ToolResultPart"):
         build_contents(ChatRequest(messages=(Message(role="tool", content="x"),)), INFO)
     with pytest.raises(InvalidRequestError, match="at least one"):
         build_contents(ChatRequest(messages=(Message(role="system", content="x"),)), INFO)
@@ -133,7 +133,8 @@ def test_finish_reasons() -> None:
     assert finish_reason("MAX_TOKENS") == "length"
     assert finish_reason("SAFETY") == "content_filter"
     assert finish_reason("FINISH_REASON_UNSPECIFIED") is None
-    assert finish_reason("LANGUAGE") == "language"
+    assert finish_reason("LANGUAGE") == "error"  # anything else is one of the five words
+    assert finish_reason("A_REASON_FROM_NEXT_YEAR") == "error"
     assert finish_reason(None) is None
 
 

@@ -1,43 +1,61 @@
-"""Gemini (``google-genai``) wire mapping: contents and generation config out, text and usage in.
+"""Gemini (``google-genai``) wire mapping: contents and generation config out, answers and usage in.
 
 Pure functions on plain data and on the SDK's response objects (attribute access), testable
-without a network and without importing ``google.genai``.
+without a network and without importing ``google.genai``. Message parts (images, documents, tool
+calls and results, thinking) map in ``google.parts``.
 
 Request mapping (``build_contents`` / ``build_config``):
 
-* ``user`` messages → role ``user``; ``assistant`` → role ``model``; each as one text part;
-* ``system`` (and ``system``-role messages, in order) → ``system_instruction``; ``tool`` messages
-  are rejected;
+* messages → ``contents`` and ``system_instruction`` (see ``google.parts``);
 * ``max_tokens`` → ``max_output_tokens`` (sent only when given: Gemini needs no limit);
   ``temperature``, ``top_p``, ``seed`` → the same names; ``stop`` → ``stop_sequences``;
+* ``tools`` → one ``Tool`` of ``function_declarations`` (``name``, ``description``,
+  ``parameters_json_schema``: the tool's JSON schema as it is; Gemini's ``parameters`` field
+  takes only an OpenAPI subset and refuses keywords pydantic writes, such as ``$defs``);
+  ``tool_choice`` → ``tool_config.function_calling_config.mode``: ``auto`` → ``AUTO``,
+  ``none`` → ``NONE``, ``required`` → ``ANY``, a tool's name → ``ANY`` with
+  ``allowed_function_names``. Gemini has no switch for parallel calls: ``parallel_tool_calls``
+  is not sent;
 * ``timeout`` → the per-request ``http_options.timeout`` (milliseconds);
 * ``provider_params`` pass through untouched: keys that are ``GenerateContentConfig`` fields
-  (``thinking_config``, ``safety_settings``, ``response_mime_type``, …) go into the config, any
-  other key is merged into the JSON request body as is (``http_options.extra_body``).
+  (``thinking_config``, ``safety_settings``, ``response_mime_type``, …) go into the config (a
+  ``tools`` list is added after the request's own tools), any other key is merged into the JSON
+  request body as is (``http_options.extra_body``).
 
-Usage mapping (``usage_from``), DESIGN.md §4: ``prompt_token_count`` already includes cached
-tokens, so ``input = prompt_token_count + tool_use_prompt_token_count``,
-``cache_read = cached_content_token_count``, ``output = candidates_token_count +
-thoughts_token_count`` and ``reasoning = thoughts_token_count``; Gemini has no cache-write count.
-Then ``input + output == total_token_count``.
+Response mapping (``read_response`` and ``StreamState``): text, parts and tool calls as
+``google.parts`` reads them; ``finish_reason`` normalised: ``STOP`` → ``stop`` (``tool_calls``
+when the answer calls tools), ``MAX_TOKENS`` → ``length``, the safety reasons → ``content_filter``,
+any other → ``error``; ``MALFORMED_FUNCTION_CALL`` and ``UNEXPECTED_TOOL_CALL`` raise
+``MalformedToolCallError`` with Gemini's ``finish_message`` (the raw call) instead.
+
+Usage mapping (``usage_from``): ``prompt_token_count`` already includes cached tokens, so
+``input = prompt_token_count + tool_use_prompt_token_count``, ``cache_read =
+cached_content_token_count``, ``output = candidates_token_count + thoughts_token_count`` and
+``reasoning = thoughts_token_count``; Gemini has no cache-write count. Then ``input + output ==
+total_token_count``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from typing import Any
+from typing import Any, NamedTuple
 
-from modelwire.errors import InvalidRequestError
+from modelwire.content import Part, ToolCall
+from modelwire.errors import MalformedToolCallError
 from modelwire.providers import _http
-from modelwire.types import ChatRequest, ModelInfo, Usage
+from modelwire.providers.google.parts import PartsAssembler, build_contents
+from modelwire.types import ChatRequest, ModelInfo, ToolCallDelta, Usage
 
 __all__ = [
     "CONFIG_FIELDS",
+    "Answer",
     "StreamState",
     "build_config",
     "build_contents",
+    "build_tools",
     "finish_reason",
+    "read_response",
     "request_id_of",
     "response_finish_reason",
     "response_text",
@@ -91,8 +109,13 @@ _FINISH_REASONS: dict[str, str] = {
     "PROHIBITED_CONTENT": "content_filter",
     "SPII": "content_filter",
     "IMAGE_SAFETY": "content_filter",
-    "MALFORMED_FUNCTION_CALL": "tool_calls",
+    "IMAGE_PROHIBITED_CONTENT": "content_filter",
+    "IMAGE_RECITATION": "content_filter",
+    "MODEL_ARMOR": "content_filter",
 }
+#: Gemini's signals of a function call it could not make (``read_response`` raises on them).
+MALFORMED_REASONS = frozenset(("MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"))
+_CHOICE_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
@@ -112,33 +135,6 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def build_contents(
-    request: ChatRequest, info: ModelInfo
-) -> tuple[list[dict[str, Any]], str | None]:
-    """``(contents, system_instruction)`` for ``request``."""
-    system_parts: list[str] = [request.system] if request.system else []
-    contents: list[dict[str, Any]] = []
-    for message in request.messages:
-        if message.role == "system":
-            system_parts.append(message.text)
-        elif message.role in ("user", "assistant"):
-            role = "user" if message.role == "user" else "model"
-            contents.append({"role": role, "parts": [{"text": message.content}]})
-        else:
-            raise InvalidRequestError(
-                f"the google provider does not accept {message.role!r} messages",
-                provider=info.provider,
-                model_id=info.id,
-            )
-    if not contents:
-        raise InvalidRequestError(
-            "a Gemini request needs at least one user or assistant message",
-            provider=info.provider,
-            model_id=info.id,
-        )
-    return contents, ("\n\n".join(system_parts) if system_parts else None)
-
-
 def build_config(
     request: ChatRequest,
     system_instruction: str | None,
@@ -153,6 +149,14 @@ def build_config(
     config: dict[str, Any] = {}
     if system_instruction is not None:
         config["system_instruction"] = system_instruction
+    if request.tools:
+        config["tools"] = build_tools(request)
+        choice = request.tool_choice
+        if choice is not None:
+            calling: dict[str, Any] = {"mode": _CHOICE_MODES.get(choice, "ANY")}
+            if choice not in _CHOICE_MODES:
+                calling["allowed_function_names"] = [choice]
+            config["tool_config"] = {"function_calling_config": calling}
     if request.max_tokens is not None:
         config["max_output_tokens"] = request.max_tokens
     if request.temperature is not None:
@@ -169,6 +173,8 @@ def build_config(
     for key, value in request.provider_params.items():
         if key == "http_options":
             user_http = value
+        elif key == "tools" and "tools" in config and isinstance(value, list | tuple):
+            config["tools"] = [*config["tools"], *value]
         elif key in config_fields:
             config[key] = value
         else:
@@ -185,6 +191,20 @@ def build_config(
     if http_options:
         config["http_options"] = http_options
     return config
+
+
+def build_tools(request: ChatRequest) -> list[dict[str, Any]]:
+    """The request's tools as one Gemini ``Tool`` of function declarations."""
+    declarations: list[dict[str, Any]] = []
+    for tool in request.tools:
+        declaration: dict[str, Any] = {
+            "name": tool.name,
+            "parameters_json_schema": dict(tool.parameters),
+        }
+        if tool.description:
+            declaration["description"] = tool.description
+        declarations.append(declaration)
+    return [{"function_declarations": declarations}]
 
 
 def usage_from(metadata: Any) -> Usage:
@@ -216,10 +236,13 @@ def finish_reason(reason: Any) -> str | None:
     """A Gemini ``finish_reason`` in modelwire's (OpenAI-style) vocabulary."""
     if reason is None:
         return None
-    name = str(getattr(reason, "value", reason))
+    return _reason_word(str(getattr(reason, "value", reason)))
+
+
+def _reason_word(name: str) -> str | None:
     if name == "FINISH_REASON_UNSPECIFIED":
         return None
-    return _FINISH_REASONS.get(name, name.lower())
+    return _FINISH_REASONS.get(name, "error")
 
 
 def _first_candidate(response: Any) -> Any:
@@ -269,33 +292,119 @@ def request_id_of(response: Any) -> str | None:
     return _http.request_id_from_headers(headers) or _get(response, "response_id")
 
 
+class Answer(NamedTuple):
+    """What a Gemini answer says, in modelwire's terms."""
+
+    text: str
+    finish_reason: str | None
+    tool_calls: tuple[ToolCall, ...]
+    parts: tuple[Part, ...]
+
+
+def _reason_name(reason: Any) -> str | None:
+    return None if reason is None else str(getattr(reason, "value", reason))
+
+
+def _refuse_malformed(
+    candidate: Any, reason: str | None, info: ModelInfo | None, request_id: str | None
+) -> None:
+    if reason in MALFORMED_REASONS:
+        raw = _get(candidate, "finish_message") or ""
+        raise MalformedToolCallError(
+            f"Gemini could not make the function call it chose ({reason})"
+            + (f": {raw[:200]}" if raw else ""),
+            raw_text=raw,
+            provider=info.provider if info is not None else None,
+            model_id=info.id if info is not None else None,
+            request_id=request_id,
+        )
+
+
+def _plain_text(parts: Any) -> str | None:
+    """The text of parts that are only text (the common answer), else ``None``."""
+    texts: list[str] = []
+    for part in parts:
+        if isinstance(part, dict):
+            function_call, thought = part.get("function_call"), part.get("thought")
+            signature, text = part.get("thought_signature"), part.get("text")
+        else:
+            function_call = getattr(part, "function_call", None)
+            thought = getattr(part, "thought", None)
+            signature = getattr(part, "thought_signature", None)
+            text = getattr(part, "text", None)
+        if function_call is not None or thought or signature:
+            return None
+        if text:
+            texts.append(text)
+    return "".join(texts)
+
+
+def read_response(
+    response: Any, info: ModelInfo | None = None, request_id: str | None = None
+) -> Answer:
+    """The text, finish reason, tool calls and parts of a ``GenerateContentResponse`` (its
+    first candidate); a blocked prompt is an empty ``content_filter`` answer."""
+    candidate = _first_candidate(response)
+    if candidate is None:
+        feedback = _get(response, "prompt_feedback")
+        blocked = _get(feedback, "block_reason") is not None
+        return Answer("", "content_filter" if blocked else None, (), ())
+    name = _reason_name(_get(candidate, "finish_reason"))
+    if name in MALFORMED_REASONS:
+        _refuse_malformed(candidate, name, info, request_id)
+    reason = None if name is None else _reason_word(name)
+    parts = _get(_get(candidate, "content"), "parts")
+    if not parts:
+        return Answer("", reason, (), ())
+    text = _plain_text(parts)
+    if text is not None:
+        return Answer(text, reason, (), ())
+    assembler = PartsAssembler(info)
+    text = assembler.feed(parts, request_id)
+    if assembler.tool_calls and reason == "stop":
+        reason = "tool_calls"
+    return Answer(text, reason, tuple(assembler.tool_calls), assembler.parts())
+
+
 class StreamState:
-    """Folds ``generate_content_stream`` chunks into text, the final usage and finish reason.
+    """Folds ``generate_content_stream`` chunks into text, tool calls, the final usage and
+    finish reason.
 
     Gemini repeats ``usage_metadata`` on chunks with running totals; the last one seen wins.
     ``finished`` turns true once a candidate reports a finish reason (or the prompt is blocked).
     ``started`` turns true with the first chunk (a connection that breaks after it is a stream
     cut off); ``request_id`` is the first chunk's that has one (see ``request_id_of``).
+
+    Gemini streams each function call whole, in one chunk: each becomes one ``ToolCallDelta``
+    with all its arguments in ``deltas`` (which the base class emits and clears), and a call of
+    ``tool_calls`` at the end. A ``MALFORMED_FUNCTION_CALL`` chunk raises
+    ``MalformedToolCallError``.
     """
 
     __slots__ = (
+        "_assembler",
+        "_finish",
         "_metadata",
         "chars",
-        "finish_reason",
+        "deltas",
         "finished",
+        "info",
         "request_id",
         "response_id",
         "started",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, info: ModelInfo | None = None) -> None:
+        self.info = info
+        self._assembler = PartsAssembler(info)
         self._metadata: Any = None
-        self.finish_reason: str | None = None
+        self._finish: str | None = None
         self.response_id: str | None = None
         self.request_id: str | None = None
         self.started = False
         self.finished = False
         self.chars = 0
+        self.deltas: list[ToolCallDelta] = []
 
     def feed(self, chunk: Any) -> str:
         """Take one chunk; return its new text (often empty)."""
@@ -308,13 +417,53 @@ class StreamState:
         response_id = _get(chunk, "response_id")
         if response_id:
             self.response_id = response_id
-        reason = response_finish_reason(chunk)
+        candidate = _first_candidate(chunk)
+        if candidate is None:
+            if _get(_get(chunk, "prompt_feedback"), "block_reason") is not None:
+                self._finish = "content_filter"
+                self.finished = True
+            return ""
+        name = _reason_name(_get(candidate, "finish_reason"))
+        if name in MALFORMED_REASONS:
+            _refuse_malformed(candidate, name, self.info, self.request_id)
+        parts = _get(_get(candidate, "content"), "parts")
+        text = _plain_text(parts) if parts else ""
+        if text is None:
+            calls = self._assembler.tool_calls
+            known = len(calls)
+            text = self._assembler.feed(parts, self.request_id)
+            for index in range(known, len(calls)):
+                call = calls[index]
+                self.deltas.append(
+                    ToolCallDelta(
+                        index=index, id=call.id, name=call.name, arguments_delta=call.arguments_json
+                    )
+                )
+        elif text:
+            self._assembler.add_text(text)
+        reason = None if name is None else _reason_word(name)
         if reason is not None:
-            self.finish_reason = reason
+            self._finish = reason
             self.finished = True
-        text = response_text(chunk)
         self.chars += len(text)
         return text
+
+    @property
+    def finish_reason(self) -> str | None:
+        """The normalised finish reason (``tool_calls`` when the answer calls tools)."""
+        if self._finish == "stop" and self._assembler.tool_calls:
+            return "tool_calls"
+        return self._finish
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The complete tool calls so far."""
+        return tuple(self._assembler.tool_calls)
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """The answer as parts (empty when it is only text)."""
+        return self._assembler.parts()
 
     @property
     def usage(self) -> Usage:

@@ -22,9 +22,8 @@ from modelwire.providers.google.mapping import (
     StreamState,
     build_config,
     build_contents,
+    read_response,
     request_id_of,
-    response_finish_reason,
-    response_text,
     usage_from,
 )
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo
@@ -161,19 +160,25 @@ class GeminiChatModel(ChatModel):
 
     def parse_response(self, answer: Any, request: ChatRequest) -> ChatResponse:
         """A ``GenerateContentResponse`` as a ``ChatResponse``."""
-        return ChatResponse(
-            text=response_text(answer),
+        request_id = request_id_of(answer)
+        text, reason, tool_calls, parts = read_response(answer, self.info, request_id)
+        response = ChatResponse(
+            text=text,
             model_id=self.info.id,
             usage=usage_from(getattr(answer, "usage_metadata", None)),
-            finish_reason=response_finish_reason(answer),
-            request_id=request_id_of(answer),
+            finish_reason=reason,
+            request_id=request_id,
             raw=answer,
         )
+        if tool_calls or parts:  # validated once already: set, not validated again
+            response.tool_calls = tool_calls
+            response.parts = parts
+        return response
 
     def stream_state(self, chunks: Any) -> StreamState:
         """An accumulator for the chunks; the usage is the last chunk's, the request id the
         first chunk's."""
-        return StreamState()
+        return StreamState(self.info)
 
     def map_error(
         self, error: Exception, request: ChatRequest, stream: Any | None = None
