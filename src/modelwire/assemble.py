@@ -103,6 +103,9 @@ def response(
         "raw": raw,
         "tool_calls": (),
         "parts": (),
+        "output": None,
+        "output_mode": None,
+        "output_fallback": None,
     }
     return assemble(ChatResponse, values, _RESPONSE_SET)
 
@@ -144,6 +147,8 @@ def plain_request(prompt: str, params: Mapping[str, Any]) -> ChatRequest | None:
         "tools": (),
         "tool_choice": None,
         "parallel_tool_calls": None,
+        "output": None,
+        "output_mode": "auto",
     }
     values.update(fields)
     fields_set = ("messages", "provider_params", *fields) if params else ("messages",)

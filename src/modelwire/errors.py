@@ -30,6 +30,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelNotFoundError",
     "ModelwireError",
+    "OutputValidationError",
     "ProviderCause",
     "ProviderError",
     "ProviderInterfaceError",
@@ -177,6 +178,16 @@ class YamlSyntaxError(ModelwireError):
         self.line = line
         self.also = list(also or [])
         self.path = path
+
+
+class OutputValidationError(ModelwireError, ValueError):
+    """An answer is not valid output of the requested type: ``raw_text`` is what the model
+    sent, ``errors`` pydantic's list of what is wrong (``output_retries`` asks again)."""
+
+    def __init__(self, message: str, *, raw_text: str = "", errors: Any = ()) -> None:
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.errors = list(errors)
 
 
 class ProviderError(ModelwireError):

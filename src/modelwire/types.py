@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from modelwire.capabilities import CapabilityStrength
 from modelwire.content import DocumentPart, ImagePart, Part, TextPart, ToolCall, ToolResultPart
+from modelwire.output import OutputMode, OutputSpec
 from modelwire.tools import Tool
 
 __all__ = [
@@ -227,7 +228,9 @@ class Usage(BaseModel):
 class ChatRequest(BaseModel):
     """A provider-neutral request; each provider maps it to its own wire format."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True
+    )
 
     messages: tuple[Message, ...]
     system: str | None = None
@@ -245,6 +248,9 @@ class ChatRequest(BaseModel):
     tool_choice: str | None = None
     #: Whether the model may call several tools in one turn (``None``: the vendor's default).
     parallel_tool_calls: bool | None = None
+    #: The structured output asked for (``output=``), and how to ask for it.
+    output: OutputSpec | None = None
+    output_mode: OutputMode = "auto"
 
     @model_validator(mode="after")
     def _tools_agree(self) -> ChatRequest:
@@ -258,8 +264,12 @@ class ChatRequest(BaseModel):
 
     @property
     def is_plain(self) -> bool:
-        """True for a request of text messages and no tools (it needs no feature)."""
-        return not self.tools and all(type(m.content) is str for m in self.messages)
+        """True for a request of text messages, no tools and no structured output."""
+        return (
+            not self.tools
+            and self.output is None
+            and all(type(m.content) is str for m in self.messages)
+        )
 
     def needs(self) -> set[Feature]:
         """The features a model must have to take this request."""
@@ -338,6 +348,12 @@ class ChatResponse(BaseModel):
     #: The assistant's content as parts, in the vendor's order, when it is more than text
     #: (thinking, tool calls); empty for a plain text answer.
     parts: tuple[Part, ...] = ()
+    #: The validated structured output (``output=``); ``text`` holds its raw JSON.
+    output: Any = None
+    #: How the structured output was asked for ("native", "tool" or "prompted"), and, when
+    #: "auto" could not use the model's native mode, why it fell back.
+    output_mode: str | None = None
+    output_fallback: str | None = None
 
     @property
     def message(self) -> Message:
@@ -367,6 +383,9 @@ class StreamEvent(BaseModel):
     parts: tuple[Part, ...] = ()
     #: On the last event: the whole answer's text (the text events joined).
     full_text: str | None = None
+    #: On the last event: the validated structured output, when ``output=`` asked for one.
+    output: Any = None
+    output_mode: str | None = None
 
     @property
     def message(self) -> Message | None:

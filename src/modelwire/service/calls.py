@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from modelwire.errors import ProviderError
 from modelwire.machines import END, Close, Emit, Machine, Next
+from modelwire.output import parse_json_answer
 from modelwire.routing.group import Sleep
 from modelwire.routing.retry import SINGLE_ATTEMPT
 from modelwire.service.attempt import Attempt, Recorder
@@ -137,6 +138,8 @@ def model_stream(
                 continue
             last = record.stream_finished(final, "".join(parts))
             progress.latency_ms = last.latency_ms or 0.0
+            if request.output is not None:  # the whole answer is in: validate it
+                last.output = request.output.validate_json(parse_json_answer(last.full_text or ""))
             yield Emit(last)
             return None
     finally:

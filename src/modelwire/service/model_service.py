@@ -15,12 +15,14 @@ from pydantic import BaseModel
 
 from modelwire.errors import ModelwireError
 from modelwire.machines import Machine, arun, arun_stream, run, run_stream
+from modelwire.output import OutputSpec
 from modelwire.routing.retry import SINGLE_ATTEMPT
 from modelwire.service.attempt import Recorder
 from modelwire.service.batch import BatchResult, arun_batch, run_batch
 from modelwire.service.binding import BoundModel
 from modelwire.service.calls import group_run, model_call, model_stream
 from modelwire.service.groups import GroupRouter
+from modelwire.service.outputs import output_run
 from modelwire.service.policies import RetryPolicies
 from modelwire.service.requests import Prompt, build_request, check_features
 from modelwire.service.routes import Routes
@@ -94,6 +96,27 @@ class ModelService:
     # the machine of one call ------------------------------------------------------------------
 
     def _machine(
+        self, model: str | None, prompt: Prompt, params: dict[str, Any], stream: bool
+    ) -> Machine[Any]:
+        retries = params.pop("output_retries", 0)
+        if params.get("output") is None:
+            if retries:
+                raise ValueError("output_retries: there is no output= to validate")
+            return self._call(model, prompt, params, stream)
+        spec = OutputSpec.of(params["output"])
+        params["output"] = spec
+        if stream:  # the final event is validated; its text already reached the consumer
+            if retries:
+                raise ValueError("output_retries: a stream cannot ask again (its text is out)")
+            return self._call(model, prompt, params, stream)
+        return output_run(
+            lambda messages, run_id: self._call(model, messages, dict(params), False),
+            normalise_messages(prompt),
+            spec,
+            retries=retries,
+        )
+
+    def _call(
         self, model: str | None, prompt: Prompt, params: dict[str, Any], stream: bool
     ) -> Machine[Any]:
         name = model if model is not None else self.default_model
@@ -226,12 +249,23 @@ class ModelService:
         params: dict[str, Any],
     ) -> Machine[ToolRun]:
         resolved = as_tools(tools)
+        retries = params.pop("output_retries", 0)
+        spec = OutputSpec.of(params["output"]) if params.get("output") is not None else None
+        if spec is not None:
+            params["output"] = spec
 
         def one_round(messages: list[Message], run_id: str) -> Machine[ChatResponse]:
-            return self._machine(model, messages, {**params, "tools": resolved}, False)
+            return self._call(model, messages, {**params, "tools": resolved}, False)
 
-        history = normalise_messages(prompt)
-        return tool_run(one_round, history, resolved, max_rounds=max_rounds, errors=errors)
+        return tool_run(
+            one_round,
+            normalise_messages(prompt),
+            resolved,
+            max_rounds=max_rounds,
+            errors=errors,
+            output=spec,
+            output_retries=retries,
+        )
 
     # health, binding and lifetime -------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from modelwire.assemble import plain_request
 from modelwire.errors import UnsupportedFeatureError
+from modelwire.output import OutputSpec
 from modelwire.tools import as_tools
 from modelwire.types import ChatRequest, Message, ModelInfo, normalise_messages
 
@@ -30,6 +31,8 @@ REQUEST_FIELDS = frozenset(
         "tools",
         "tool_choice",
         "parallel_tool_calls",
+        "output",
+        "output_mode",
     )
 )
 #: Every call parameter a model id accepts (groups also take routing hints).
@@ -89,6 +92,9 @@ def _build(
     tools = fields.get("tools")
     if tools is not None:
         fields["tools"] = as_tools(tools)
+    output = fields.get("output")
+    if output is not None:
+        fields["output"] = OutputSpec.of(output)
     passthrough = params.get("provider_params")
     if passthrough:
         extra.update(passthrough)

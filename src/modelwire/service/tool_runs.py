@@ -18,9 +18,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from modelwire.content import ImagePart, TextPart, ToolCall, ToolResultPart
-from modelwire.errors import ToolRoundsExceededError
+from modelwire.errors import OutputValidationError, ToolRoundsExceededError
 from modelwire.machines import Machine
+from modelwire.output import OutputSpec
 from modelwire.service.effects import RunTool
+from modelwire.service.outputs import check_output
 from modelwire.tools import Tool
 from modelwire.types import ChatResponse, Message
 
@@ -61,9 +63,15 @@ def tool_run(
     max_rounds: int,
     errors: ToolErrors = "result",
     run_id: str | None = None,
+    output: OutputSpec | None = None,
+    output_retries: int = 0,
 ) -> Machine[ToolRun]:
     """Call, run the requested tools, send their results back; repeat until an answer without
-    tool calls, or raise ``ToolRoundsExceededError`` after ``max_rounds`` calls."""
+    tool calls, or raise ``ToolRoundsExceededError`` after ``max_rounds`` calls.
+
+    With ``output``, the final answer is validated as that type; an invalid one is asked for
+    again (within ``max_rounds``) at most ``output_retries`` times, then raises its
+    ``OutputValidationError``."""
     if max_rounds < 1:
         raise ValueError("max_rounds must be at least 1")
     run_id = run_id or uuid.uuid4().hex
@@ -75,6 +83,17 @@ def tool_run(
         responses.append(response)
         messages.append(response.message)
         if not response.tool_calls:
+            if output is None:
+                return ToolRun(response, tuple(messages), run_id, tuple(responses))
+            try:
+                check_output(response, output)
+            except OutputValidationError as err:
+                if output_retries <= 0:
+                    raise
+                output_retries -= 1
+                text = f"That answer is not valid: {err}. Answer again with only the JSON."
+                messages.append(Message(role="user", content=text))
+                continue
             return ToolRun(response, tuple(messages), run_id, tuple(responses))
         results = []
         for tool_call in response.tool_calls:
