@@ -204,25 +204,23 @@ class Gateway:
         model: str | None = None,
     ) -> Response:
         """``exc`` as the API's error, its message scrubbed, and logged (without secrets)."""
-        error = classify(exc).cleaned(self.secrets(token))
+        secrets = self.secrets(token)
+        error = classify(exc).cleaned(secrets)
         who = key.name if key else "-"
+        model = clean(model, secrets)[:200] if model else "-"
         if error.kind == "internal":
             log.error(
                 "gateway: %s %s %s: %s: %s",
                 who,
                 api,
-                model or "-",
+                model,
                 type(exc).__name__,
-                clean(str(exc), self.secrets(token)),
+                clean(str(exc), secrets),
             )
         elif error.status >= 500:
-            log.warning(
-                "gateway: %s %s %s: %d %s", who, api, model or "-", error.status, error.message
-            )
+            log.warning("gateway: %s %s %s: %d %s", who, api, model, error.status, error.message)
         else:
-            log.info(
-                "gateway: %s %s %s: %d %s", who, api, model or "-", error.status, error.message
-            )
+            log.info("gateway: %s %s %s: %d %s", who, api, model, error.status, error.message)
         body = openai_body(error) if api == "openai" else anthropic_body(error)
         return Response(dumps(body), error.status, error.headers(), _JSON)
 
@@ -295,12 +293,13 @@ class Gateway:
                     async for event in events:
                         yield renderer.event(event)
             except Exception as exc:
-                error = classify(exc).cleaned(self.secrets(token))
+                secrets = self.secrets(token)
+                error = classify(exc).cleaned(secrets)
                 log.warning(
                     "gateway: %s %s %s: stream failed: %d %s",
                     key.name,
                     api,
-                    call.model,
+                    clean(call.model, secrets)[:200],
                     error.status,
                     error.message,
                 )

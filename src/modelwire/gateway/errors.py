@@ -18,8 +18,8 @@ status  when
 ======  ==========================================================================
 
 ``openai_body`` and ``anthropic_body`` render one in the shape each API's clients parse. Every
-message goes through ``scrub`` first: configured provider secrets, anything shaped like a vendor
-key and anything shaped like a virtual key become ``***``.
+message goes through ``clean`` first: configured provider secrets, URL passwords, anything
+shaped like a vendor key and anything shaped like a virtual key become ``***``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from modelwire.config.secrets import scrub
+from modelwire.config.secrets import mask_url, scrub
 from modelwire.errors import (
     AllModelsFailedError,
     AuthenticationError,
@@ -159,8 +159,9 @@ def bad_request(param: str | None, message: str, code: str | None = None) -> Gat
 
 
 def clean(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` without secrets: the given values, vendor-key shapes and virtual-key shapes."""
-    return KEY_PATTERN.sub("***", scrub(text, secrets))
+    """``text`` without secrets: the given values, URL passwords, vendor-key shapes and
+    virtual-key shapes."""
+    return KEY_PATTERN.sub("***", mask_url(scrub(text, secrets)))
 
 
 def openai_body(error: GatewayError) -> dict[str, Any]:
