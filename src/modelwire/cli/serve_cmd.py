@@ -6,6 +6,7 @@ starts, so a bad file or an unreachable database is one line and exit 2 (like ev
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import ipaddress
 from pathlib import Path
@@ -139,14 +140,15 @@ def serve(
         )
     if workers > 1:
         ledger.close()
-        run_server(
-            settings,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            access_log=access_log,
-        )
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the workers, then us
+            run_server(
+                settings,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=log_level,
+                access_log=access_log,
+            )
         return
     from modelwire.registry.model_registry import ModelRegistry
     from modelwire.service.model_service import ModelService
@@ -165,7 +167,9 @@ def serve(
             port=port,
             log_level=log_level,
             access_log=access_log,
-            service=service,
+            service=service,  # closed, and its ledger flushed, when the server stops
         )
+    except KeyboardInterrupt:  # Ctrl-C: uvicorn has stopped the server and the app already
+        pass
     finally:
-        service.close()
+        service.close()  # (again: closing is idempotent) when the server never started

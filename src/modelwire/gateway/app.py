@@ -451,13 +451,14 @@ def create_app(
     *,
     service: ModelService | None = None,
     limits: KeyLimits | None = None,
+    close_service: bool = False,
 ) -> Starlette:
     """The gateway as an ASGI app (``app.state.gateway`` is the running ``Gateway``).
 
-    With ``service`` the app calls through it (and leaves closing it to the caller); without,
-    each process builds its own from ``settings`` at start-up and closes it at shutdown
-    (flushing the ledger). ``limits`` enforces the keys' budgets and rates (default: stored,
-    not enforced; see ``modelwire.gateway.limits``).
+    With ``service`` the app calls through it, and closes it at shutdown only with
+    ``close_service``; without, each process builds its own from ``settings`` at start-up and
+    closes it at shutdown (flushing the ledger). ``limits`` enforces the keys' budgets and
+    rates (default: stored, not enforced; see ``modelwire.gateway.limits``).
     """
     settings = settings or GatewaySettings()
     enforcer: KeyLimits = limits or LimitsNotEnforced()
@@ -465,7 +466,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        own = service is None
+        own = service is None or close_service
         svc = build_service(settings) if service is None else service
         try:
             ring = KeyRing(key_store_of(svc), settings.key_refresh_s)

@@ -54,8 +54,10 @@ def serve(
     access_log: bool = True,
     service: ModelService | None = None,
 ) -> None:
-    """Serve until stopped (Ctrl-C or SIGTERM), then finish the requests in flight and flush
-    the ledger. ``service`` (one worker only) is used instead of building one."""
+    """Serve until stopped (Ctrl-C or SIGTERM), then finish the requests in flight, close the
+    service and flush its ledger. ``service`` (one worker only) is used instead of building
+    one, and closed at shutdown too: uvicorn ends the process with the signal it stopped for
+    once the app has shut down, so nothing after ``serve`` would run."""
     import uvicorn
 
     options: dict[str, Any] = {
@@ -69,7 +71,7 @@ def serve(
         "server_header": False,
     }
     if workers <= 1:
-        uvicorn.run(create_app(settings, service=service), **options)
+        uvicorn.run(create_app(settings, service=service, close_service=True), **options)
         return
     if service is not None:
         raise ValueError("a service object cannot be shared by several worker processes")
