@@ -176,7 +176,7 @@ class Gateway:
 
     def check_model(self, key: VirtualKey, model: str) -> None:
         """A 403 unless ``key`` may call ``model``."""
-        if not key.allows(self.names_for(model)):
+        if key.models and not key.allows(self.names_for(model)):
             raise GatewayError(
                 "permission",
                 f"this key may not call {model!r}",

@@ -75,6 +75,7 @@ _PREFIX = "mwk_"
 _ID_HEX = 12
 #: What a virtual key looks like (to scrub one from any text).
 KEY_PATTERN = re.compile(r"mwk_[0-9a-f]{12}_[A-Za-z0-9_\-]{8,}")
+_TOKEN_ID = re.compile(r"mwk_([0-9a-f]{12})_.")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _BUDGET = re.compile(r"^\$?(\d{1,12}(?:\.\d{1,9})?)\s*/\s*([a-z]+)$")
 
@@ -150,15 +151,8 @@ def check_patterns(patterns: Iterable[str]) -> tuple[str, ...]:
 
 def key_id_of(token: str) -> str | None:
     """The public id inside a token shaped like a virtual key, else ``None``."""
-    if (
-        len(token) > len(_PREFIX) + _ID_HEX + 1
-        and token.startswith(_PREFIX)
-        and token[len(_PREFIX) + _ID_HEX] == "_"
-    ):
-        key_id = token[len(_PREFIX) : len(_PREFIX) + _ID_HEX]
-        if all(c in "0123456789abcdef" for c in key_id):
-            return key_id
-    return None
+    found = _TOKEN_ID.match(token)
+    return found.group(1) if found else None
 
 
 def _digest(salt: bytes, token: str) -> bytes:

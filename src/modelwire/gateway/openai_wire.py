@@ -257,9 +257,14 @@ def _tool_choice(raw: Any) -> str:
 
 def parse_request(body: dict[str, Any]) -> WireCall:
     """The call a Chat Completions request body asks for (400 naming the field otherwise)."""
+    passed: dict[str, Any] = {}
     for name in body:
-        if name not in _HANDLED and name not in PASSED_THROUGH and name not in IGNORED:
+        if name in _HANDLED or name in IGNORED:
+            continue
+        if name not in PASSED_THROUGH:
             raise bad_request(name, "unrecognized request argument", code="unknown_parameter")
+        if body[name] is not None:
+            passed[name] = body[name]
     model = expect_str(body.get("model"), "model", allow_empty=False)
     system, messages = _messages(body.get("messages"))
     params: dict[str, Any] = {}
@@ -294,7 +299,6 @@ def parse_request(body: dict[str, Any]) -> WireCall:
         )
     if body.get("n") is not None and expect_int(body["n"], "n", 1, 128) != 1:
         raise bad_request("n", "only n=1 is supported")
-    passed = {k: body[k] for k in PASSED_THROUGH if body.get(k) is not None}
     if passed:
         params["provider_params"] = passed
     stream = body.get("stream") is not None and expect_bool(body["stream"], "stream")
