@@ -43,6 +43,9 @@ _LAZY: dict[str, str] = {
     "MissingDependencyError": "modelwire.errors",
     "ProviderInterfaceError": "modelwire.errors",
     "UnsupportedModelError": "modelwire.errors",
+    "GatewayError": "modelwire.errors",
+    "LimitExceededError": "modelwire.errors",
+    "VirtualKeyError": "modelwire.errors",
     # data
     "ModelInfo": "modelwire.types",
     "ModelCost": "modelwire.types",
@@ -115,12 +118,14 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
         ContextWindowError,
         DatabaseFileChanged,
         DuplicateModelError,
+        GatewayError,
         InvalidRequestError,
         LedgerClosedError,
         LedgerFullError,
         LedgerReadError,
         LedgerSchemaError,
         LedgerWriteError,
+        LimitExceededError,
         MalformedToolCallError,
         MissingCheckpointError,
         MissingDependencyError,
@@ -136,6 +141,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
         ToolRoundsExceededError,
         UnsupportedFeatureError,
         UnsupportedModelError,
+        VirtualKeyError,
         YamlSyntaxError,
     )
     from modelwire.providers.base import ChatModel, ProviderContext

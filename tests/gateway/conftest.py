@@ -5,7 +5,8 @@
 * ``mock:gpt-4o-mini`` (alias ``mini``): the deterministic mock provider, priced from the catalog;
 * ``s:<any>``: ``Scripted`` below, which answers with a tool call when it is given tools (and no
   tool result yet), streams its tool calls piece by piece, reports cache and reasoning counts,
-  fails mid-stream on request, and keeps every request it got;
+  fails mid-stream (``FAIL-MIDSTREAM`` in the prompt) or streams slowly (``SLOW-STREAM``) on
+  request, and keeps every request it got;
 * ``down:``, ``slow:``, ``busy:``, ``locked:``: mock entries that always fail (server error,
   timeout, rate limit with Retry-After 7, rejected credentials), never retried;
 * ``openai:<any>`` and ``anthropic:<any>``: the real provider classes against the loopback fake
@@ -59,10 +60,11 @@ SCRIPTED_USAGE = Usage(
 class _Chunks:
     """A scripted stream: blocking and async iteration over the same pieces."""
 
-    def __init__(self, pieces: list[Any], fail_after: int | None) -> None:
+    def __init__(self, pieces: list[Any], fail_after: int | None, delay: float = 0.0) -> None:
         self._pieces = iter(pieces)
         self._sent = 0
         self._fail_after = fail_after
+        self._delay = delay
         self.closed = False
 
     def __iter__(self) -> _Chunks:
@@ -78,7 +80,7 @@ class _Chunks:
         return self
 
     async def __anext__(self) -> Any:
-        await asyncio.sleep(0)
+        await asyncio.sleep(self._delay)
         try:
             return self.__next__()
         except StopIteration:
@@ -189,7 +191,10 @@ class Scripted(ChatModel):
 
     def open_stream(self, request: ChatRequest) -> _Chunks:
         response, pieces, fail_after = self._pieces(request)
-        chunks = _Chunks(pieces, fail_after)
+        slow = "SLOW-STREAM" in request.messages[-1].text
+        if slow:  # a long answer, one word every 20 ms
+            pieces = [("text", " word")] * 500
+        chunks = _Chunks(pieces, fail_after, delay=0.02 if slow else 0.0)
         chunks.response = response  # type: ignore[attr-defined]
         chunks.total = len(pieces)  # type: ignore[attr-defined]
         return chunks

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from modelwire.errors import LimitExceededError
 from modelwire.gateway.keys import VirtualKey
-from modelwire.gateway.limits import LimitExceeded
 from modelwire.gateway.settings import GatewaySettings
 from tools.fake_provider import FakeProviderServer
 
@@ -218,6 +218,29 @@ def test_a_failure_in_the_middle_of_a_stream_is_the_apis_error_event(
     assert (row.status, row.stream, row.caller) == ("error", True, "team-a")
 
 
+@pytest.mark.parametrize("api", APIS)
+def test_a_client_leaving_mid_stream_cancels_the_attempt(gateway: RunningGateway, api: str) -> None:
+    payload = body(api, "s:m", stream=True, messages=[{"role": "user", "content": "SLOW-STREAM"}])
+    before = len(gateway.rows())
+    with httpx.stream(
+        "POST", gateway.url + path(api), json=payload, headers=gateway.headers()
+    ) as r:
+        assert r.status_code == 200
+        next(r.iter_bytes())  # the first events, then hang up (the answer would take 10 s)
+    deadline = time.monotonic() + 20
+    while len(gateway.rows()) == before:  # recorded when the attempt ends
+        assert time.monotonic() < deadline, "the attempt did not end"
+        time.sleep(0.05)
+    row = gateway.last_row()
+    assert (row.model_id, row.status, row.stream, row.caller) == (
+        "s:m",
+        "cancelled",
+        True,
+        "team-a",
+    )
+    assert row.error_type in ("CancelledError", "GeneratorExit")
+
+
 def test_a_provider_error_echoing_its_key_is_scrubbed_everywhere(
     gateway: RunningGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -283,7 +306,9 @@ class Refuse:
     async def admit(self, key: VirtualKey, model: str) -> None:
         self.asked.append((key.name, model))
         if key.name != "team-a":
-            raise LimitExceeded(f"{key.name}: 0 of 0 requests left", retry_after=2.5, kind="rate")
+            raise LimitExceededError(
+                f"{key.name}: 0 of 0 requests left", retry_after=2.5, kind="rate"
+            )
 
 
 @pytest.fixture(scope="module")

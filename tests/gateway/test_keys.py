@@ -15,14 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
+from modelwire.errors import GatewayError, VirtualKeyError
 from modelwire.gateway import keys as keys_module
 from modelwire.gateway.auth import MISS_REFRESH_S, KeyRing, token_from
-from modelwire.gateway.errors import GatewayError
 from modelwire.gateway.keys import (
     BUDGET_WINDOWS,
     Budget,
     KeyStore,
-    VirtualKeyError,
     check_patterns,
     key_id_of,
     parse_budget,

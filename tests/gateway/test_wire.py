@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelwire.content import DocumentPart, ImagePart, TextPart, ToolCall, ToolResultPart
+from modelwire.errors import GatewayError
 from modelwire.gateway import anthropic_wire, openai_wire
-from modelwire.gateway.errors import GatewayError
 from modelwire.types import ChatResponse, Message, StreamEvent, ToolCallDelta, Usage
 
 PDF = b"%PDF-1.4 tiny"

@@ -27,7 +27,8 @@ import json
 from typing import Any
 
 from modelwire.content import ImagePart, Part, TextPart, ThinkingPart, ToolCall, ToolResultPart
-from modelwire.gateway.errors import GatewayError, anthropic_body, bad_request
+from modelwire.errors import GatewayError
+from modelwire.gateway.errors import anthropic_body, bad_request
 from modelwire.gateway.wire import (
     MAX_TOKENS,
     WireCall,

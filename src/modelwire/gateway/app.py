@@ -36,14 +36,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from modelwire.errors import ConfigError
+from modelwire.errors import ConfigError, GatewayError
 from modelwire.gateway import anthropic_wire, openai_wire
 from modelwire.gateway.auth import KeyRing, token_from
 from modelwire.gateway.errors import (
-    GatewayError,
     anthropic_body,
     classify,
     clean,
+    cleaned,
     openai_body,
 )
 from modelwire.gateway.keys import KeyStore, VirtualKey
@@ -205,7 +205,7 @@ class Gateway:
     ) -> Response:
         """``exc`` as the API's error, its message scrubbed, and logged (without secrets)."""
         secrets = self.secrets(token)
-        error = classify(exc).cleaned(secrets)
+        error = cleaned(classify(exc), secrets)
         who = key.name if key else "-"
         model = clean(model, secrets)[:200] if model else "-"
         if error.kind == "internal":
@@ -294,7 +294,7 @@ class Gateway:
                         yield renderer.event(event)
             except Exception as exc:
                 secrets = self.secrets(token)
-                error = classify(exc).cleaned(secrets)
+                error = cleaned(classify(exc), secrets)
                 log.warning(
                     "gateway: %s %s %s: stream failed: %d %s",
                     key.name,

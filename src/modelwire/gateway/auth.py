@@ -16,7 +16,8 @@ import math
 import time
 from collections.abc import Callable, Mapping
 
-from modelwire.gateway.errors import GatewayError, clean
+from modelwire.errors import GatewayError
+from modelwire.gateway.errors import clean
 from modelwire.gateway.keys import KeyStore, VirtualKey, compare_nothing, key_id_of
 
 __all__ = ["KeyRing", "token_from"]

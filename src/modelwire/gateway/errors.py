@@ -1,6 +1,7 @@
 """Every failure a gateway request can meet, as one status and one message, in either API's shape.
 
-``GatewayError`` is what a handler raises or what ``classify`` makes of any exception:
+``modelwire.errors.GatewayError`` is what a handler raises or what ``classify`` makes of any
+exception:
 
 ======  ==========================================================================
 status  when
@@ -24,9 +25,8 @@ shaped like a vendor key and anything shaped like a virtual key become ``***``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -35,7 +35,10 @@ from modelwire.errors import (
     AllModelsFailedError,
     AuthenticationError,
     ContextWindowError,
+    GatewayError,
+    GatewayErrorKind,
     InvalidRequestError,
+    LimitExceededError,
     ModelNotFoundError,
     ModelwireError,
     ProviderError,
@@ -46,45 +49,17 @@ from modelwire.errors import (
     UnsupportedFeatureError,
 )
 from modelwire.gateway.keys import KEY_PATTERN
-from modelwire.gateway.limits import LimitExceeded
 
 __all__ = [
-    "GatewayError",
-    "Kind",
     "anthropic_body",
     "bad_request",
     "classify",
     "clean",
+    "cleaned",
     "openai_body",
 ]
 
-Kind = Literal[
-    "invalid_request",
-    "authentication",
-    "permission",
-    "not_found",
-    "too_large",
-    "rate_limit",
-    "upstream",
-    "unavailable",
-    "timeout",
-    "internal",
-]
-
-_STATUS: dict[Kind, int] = {
-    "invalid_request": 400,
-    "authentication": 401,
-    "permission": 403,
-    "not_found": 404,
-    "too_large": 413,
-    "rate_limit": 429,
-    "upstream": 502,
-    "unavailable": 503,
-    "timeout": 504,
-    "internal": 500,
-}
-
-_OPENAI_TYPE: dict[Kind, str] = {
+_OPENAI_TYPE: dict[GatewayErrorKind, str] = {
     "invalid_request": "invalid_request_error",
     "authentication": "invalid_request_error",
     "permission": "permission_error",
@@ -97,7 +72,7 @@ _OPENAI_TYPE: dict[Kind, str] = {
     "internal": "server_error",
 }
 
-_ANTHROPIC_TYPE: dict[Kind, str] = {
+_ANTHROPIC_TYPE: dict[GatewayErrorKind, str] = {
     "invalid_request": "invalid_request_error",
     "authentication": "authentication_error",
     "permission": "permission_error",
@@ -111,45 +86,14 @@ _ANTHROPIC_TYPE: dict[Kind, str] = {
 }
 
 
-class GatewayError(Exception):
-    """A request's failure: its kind (and so its status), a message, and optionally the field
-    it concerns (``param``), a machine-readable ``code`` and a ``retry_after`` in seconds."""
-
-    def __init__(
-        self,
-        kind: Kind,
-        message: str,
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind: Kind = kind
-        self.message = message
-        self.param = param
-        self.code = code
-        self.retry_after = retry_after
-
-    @property
-    def status(self) -> int:
-        """The HTTP status."""
-        return _STATUS[self.kind]
-
-    def headers(self) -> dict[str, str]:
-        """``Retry-After`` when there is one (whole seconds, at least 1)."""
-        if self.retry_after is None:
-            return {}
-        return {"retry-after": str(max(1, math.ceil(self.retry_after)))}
-
-    def cleaned(self, secrets: Iterable[str | None]) -> GatewayError:
-        """The same error with ``secrets`` scrubbed from its message."""
-        message = clean(self.message, secrets)
-        if message == self.message:
-            return self
-        return GatewayError(
-            self.kind, message, param=self.param, code=self.code, retry_after=self.retry_after
-        )
+def cleaned(error: GatewayError, secrets: Iterable[str | None]) -> GatewayError:
+    """``error`` with ``secrets`` (and key shapes, URL passwords) cleaned from its message."""
+    message = clean(error.message, secrets)
+    if message == error.message:
+        return error
+    return GatewayError(
+        error.kind, message, param=error.param, code=error.code, retry_after=error.retry_after
+    )
 
 
 def bad_request(param: str | None, message: str, code: str | None = None) -> GatewayError:
@@ -238,7 +182,7 @@ def classify(exc: BaseException) -> GatewayError:
     """The ``GatewayError`` for any exception a request raised (unscrubbed: see ``cleaned``)."""
     if isinstance(exc, GatewayError):
         return exc
-    if isinstance(exc, LimitExceeded):
+    if isinstance(exc, LimitExceededError):
         code = "budget_exceeded" if exc.kind == "budget" else "rate_limit_exceeded"
         return GatewayError("rate_limit", exc.message, code=code, retry_after=exc.retry_after)
     if isinstance(exc, ModelNotFoundError):

@@ -43,7 +43,7 @@ from sqlalchemy import (
     update,
 )
 
-from modelwire.errors import ModelwireError
+from modelwire.errors import VirtualKeyError
 from modelwire.usage import migrations
 
 if TYPE_CHECKING:
@@ -78,10 +78,6 @@ KEY_PATTERN = re.compile(r"mwk_[0-9a-f]{12}_[A-Za-z0-9_\-]{8,}")
 _TOKEN_ID = re.compile(r"mwk_([0-9a-f]{12})_.")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _BUDGET = re.compile(r"^\$?(\d{1,12}(?:\.\d{1,9})?)\s*/\s*([a-z]+)$")
-
-
-class VirtualKeyError(ModelwireError, ValueError):
-    """A key setting that cannot be used, a name taken or not found (one line, no secret)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 The gateway calls ``admit(key, model)`` once per request, after the key is authenticated and
 its model allowed, before any provider is called. An implementation refuses by raising
-``LimitExceeded`` (the client gets a 429 with ``Retry-After``, in its API's error shape) and
+``LimitExceededError`` (the client gets a 429 with ``Retry-After``, in its API's error shape) and
 admits by returning.
 
 This version of modelwire stores each key's ``--budget`` and ``--rpm`` with the key but has no
@@ -14,29 +14,14 @@ the ledger's database, plug in here by passing another ``KeyLimits`` to ``create
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from modelwire.errors import ModelwireError
+from modelwire.errors import LimitExceededError
 
 if TYPE_CHECKING:
     from modelwire.gateway.keys import VirtualKey
 
-__all__ = ["KeyLimits", "LimitExceeded", "LimitsNotEnforced"]
-
-
-class LimitExceeded(ModelwireError):
-    """A key may not make this request now: its budget is spent, or its rate is reached.
-
-    ``retry_after`` is in seconds (sent as ``Retry-After``, rounded up); ``kind`` says which.
-    """
-
-    def __init__(
-        self, message: str, *, retry_after: float, kind: Literal["budget", "rate"] = "rate"
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
-        self.kind = kind
+__all__ = ["KeyLimits", "LimitExceededError", "LimitsNotEnforced"]
 
 
 class KeyLimits(Protocol):
@@ -46,7 +31,7 @@ class KeyLimits(Protocol):
     enforced: bool
 
     async def admit(self, key: VirtualKey, model: str) -> None:
-        """Return to let ``key`` call ``model`` now; raise ``LimitExceeded`` to refuse."""
+        """Return to let ``key`` call ``model`` now; raise ``LimitExceededError`` to refuse."""
         ...
 
 

@@ -28,7 +28,8 @@ from __future__ import annotations
 from typing import Any
 
 from modelwire.content import Part, TextPart, ToolCall, ToolResultPart
-from modelwire.gateway.errors import GatewayError, bad_request, openai_body
+from modelwire.errors import GatewayError
+from modelwire.gateway.errors import bad_request, openai_body
 from modelwire.gateway.wire import (
     MAX_TOKENS,
     WireCall,
