@@ -16,9 +16,13 @@ import pytest
 from modelwire.errors import LimitExceededError
 from modelwire.gateway.keys import VirtualKey
 from modelwire.gateway.settings import GatewaySettings
+from tests.gateway.harness import (
+    FAKE_OPENAI_KEY,
+    PROVIDER_SECRET,
+    RunningGateway,
+    start_gateway,
+)
 from tools.fake_provider import FakeProviderServer
-
-from .conftest import FAKE_OPENAI_KEY, PROVIDER_SECRET, RunningGateway, start_gateway
 
 APIS = ["openai", "anthropic"]
 
@@ -271,9 +275,13 @@ def test_a_virtual_key_sent_where_it_does_not_belong_is_not_echoed(
 
 def test_unknown_routes_and_methods_answer_json(gateway: RunningGateway) -> None:
     missing = httpx.get(gateway.url + "/v1/nothing")
-    assert missing.status_code == 404 and "no such route" in missing.json()["error"]["message"]
+    assert missing.status_code == 404
+    assert "no such route" in error_of("openai", missing)["message"]
     wrong = httpx.get(gateway.url + "/v1/chat/completions")
     assert wrong.status_code == 405
+    count = httpx.post(gateway.url + "/v1/messages/count_tokens", json={})
+    assert count.status_code == 404
+    assert error_of("anthropic", count)["type"] == "not_found_error"
 
 
 def test_health_needs_no_key_and_models_does(gateway: RunningGateway) -> None:

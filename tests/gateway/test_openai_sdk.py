@@ -295,6 +295,12 @@ def test_models_lists_models_aliases_and_groups(gateway: Any) -> None:
     assert listed["best"].model_extra == {"kind": "alias", "target": "team"}
     with client(gateway, gateway.mock_only) as sdk:
         restricted = {m.id for m in sdk.models.list()}
+        assert sdk.models.retrieve("mini").model_extra == {
+            "kind": "alias",
+            "target": "mock:gpt-4o-mini",
+        }
+        with pytest.raises(openai.NotFoundError):
+            sdk.models.retrieve("team")  # exists, but not for this key
     assert "mock:gpt-4o-mini" in restricted and "mini" in restricted
     assert not [m for m in restricted if m in ("s:m", "team", "best")]
 

@@ -107,15 +107,15 @@ def list_cmd(
     from modelwire.cli.tables import new_table, print_table
 
     columns = [("name", "id"), ("key", "id"), ("budget", "num"), ("rpm", "num")]
-    columns += [("models", "text"), ("created", "id")]
+    columns += [("models", "text"), ("created (UTC)", "id")]
     if include_revoked:
-        columns.append(("revoked", "id"))
+        columns.append(("revoked (UTC)", "id"))
     table = new_table(*columns)
     for r in rows:
         cells = [r["name"], r["key"], r["budget"] or "-", str(r["rpm"] or "-")]
-        cells += [", ".join(r["models"]) or "all", r["created"]]
+        cells += [", ".join(r["models"]) or "all", _minute(r["created"])]
         if include_revoked:
-            cells.append(r["revoked"] or "-")
+            cells.append(_minute(r["revoked"]))
         table.add_row(*cells)
     print_table(table)
     if any(k.has_limits for k in keys):
@@ -132,3 +132,8 @@ def revoke_cmd(
     with _store(config, db) as store:
         key = store.revoke(name)
     typer.echo(f"revoked key {key.name!r} ({key.label}_...)", err=True)
+
+
+def _minute(moment: str | None) -> str:
+    """An ISO time to the minute, for the table (``-`` for none)."""
+    return moment[:16].replace("T", " ") if moment else "-"

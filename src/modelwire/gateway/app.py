@@ -1,9 +1,9 @@
 """The gateway's ASGI app: OpenAI's and Anthropic's HTTP APIs in front of one ``ModelService``.
 
 Routes: ``POST /v1/chat/completions`` (OpenAI, plain and streamed), ``POST /v1/messages``
-(Anthropic, plain and streamed), ``GET /v1/models`` (the registry's models, aliases and groups
-a key may call; Anthropic's shape when the request carries ``anthropic-version``) and
-``GET /health`` (no key needed).
+(Anthropic, plain and streamed), ``GET /v1/models`` and ``GET /v1/models/{name}`` (the
+registry's models, aliases and groups a key may call; Anthropic's shape when the request
+carries ``anthropic-version``) and ``GET /health`` (no key needed).
 
 Every model request goes the same way: the key (``Authorization: Bearer`` or ``x-api-key``)
 is checked (401), the body read up to ``max_body_bytes`` (413) and translated (400 naming the
@@ -28,7 +28,6 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.applications import Starlette
@@ -103,14 +102,6 @@ def key_store_of(service: ModelService) -> KeyStore:
             "the gateway needs a service that records to a UsageLedger (its keys live there)"
         )
     return KeyStore(lambda: ledger.engine)
-
-
-@dataclass(slots=True)
-class _Reply:
-    """A completed call, rendered."""
-
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Gateway:
@@ -224,8 +215,10 @@ class Gateway:
         body = openai_body(error) if api == "openai" else anthropic_body(error)
         return Response(dumps(body), error.status, error.headers(), _JSON)
 
-    async def _prepare(self, request: Request, api: Api) -> tuple[VirtualKey, WireCall]:
-        key = await self.ring.authenticate(token_from(request.headers))
+    async def _prepare(
+        self, request: Request, token: str | None, api: Api
+    ) -> tuple[VirtualKey, WireCall]:
+        key = await self.ring.authenticate(token)
         body = await self.read_json(request)
         call = (openai_wire if api == "openai" else anthropic_wire).parse_request(body)
         self.check_model(key, call.model)
@@ -243,18 +236,18 @@ class Gateway:
         return await self._handle(request, "anthropic")
 
     async def _handle(self, request: Request, api: Api) -> Response:
+        token = token_from(request.headers)
         key: VirtualKey | None = None
         call: WireCall | None = None
         try:
-            key, call = await self._prepare(request, api)
+            key, call = await self._prepare(request, token, api)
             if call.stream:
-                return await self._stream(key, call, api, token_from(request.headers))
+                return await self._stream(key, call, api, token)
             response = await self.service.ainvoke_model(
                 call.model, call.prompt, caller=key.name, **call.params
             )
         except Exception as exc:
-            model = call.model if call else None
-            return self.error_response(exc, api, token_from(request.headers), key, model)
+            return self.error_response(exc, api, token, key, call.model if call else None)
         if api == "openai":
             body = openai_wire.completion_body(response, _new_id("chatcmpl-"), int(time.time()))
         else:
@@ -310,52 +303,54 @@ class Gateway:
         return StreamingResponse(body(), 200, _SSE_HEADERS, "text/event-stream")
 
     async def models(self, request: Request) -> Response:
-        """``GET /v1/models``: what the key may call."""
-        anthropic = "anthropic-version" in request.headers
-        api: Api = "anthropic" if anthropic else "openai"
+        """``GET /v1/models``, and ``GET /v1/models/{name}``: what the key may call."""
+        api: Api = "anthropic" if "anthropic-version" in request.headers else "openai"
         token = token_from(request.headers)
+        wanted = request.path_params.get("name")
         try:
             key = await self.ring.authenticate(token)
-        except Exception as exc:
-            return self.error_response(exc, api, token)
-        entries = [
-            (name, kind, target)
-            for name, kind, target in self.catalogue()
-            if key.allows((name, target) if target else (name,))
-        ]
-        if anthropic:
-            data = [
-                {
-                    "type": "model",
-                    "id": name,
-                    "display_name": name,
-                    "created_at": "1970-01-01T00:00:00Z",
-                }
-                for name, _, _ in entries
+            entries = [
+                self._model_entry(api, name, kind, target)
+                for name, kind, target in self.catalogue()
+                if key.allows((name, target) if target else (name,))
+                and (wanted is None or name == wanted)
             ]
-            body: dict[str, Any] = {
-                "data": data,
+            if wanted is not None and not entries:
+                raise GatewayError("not_found", f"no model {wanted!r} for this key", param="model")
+        except Exception as exc:
+            return self.error_response(exc, api, token, model=wanted)
+        if wanted is not None:
+            return Response(dumps(entries[0]), 200, None, _JSON)
+        body: dict[str, Any]
+        if api == "anthropic":
+            body = {
+                "data": entries,
                 "has_more": False,
-                "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None,
+                "first_id": entries[0]["id"] if entries else None,
+                "last_id": entries[-1]["id"] if entries else None,
             }
         else:
-            body = {
-                "object": "list",
-                "data": [
-                    {
-                        "id": name,
-                        "object": "model",
-                        "created": 0,
-                        "owned_by": owner,
-                        "kind": kind,
-                        **({"target": target} if target else {}),
-                    }
-                    for name, kind, target in entries
-                    for owner in [self._owner(kind, target or name)]
-                ],
-            }
+            body = {"object": "list", "data": entries}
         return Response(dumps(body), 200, None, _JSON)
+
+    def _model_entry(self, api: Api, name: str, kind: str, target: str | None) -> dict[str, Any]:
+        if api == "anthropic":
+            return {
+                "type": "model",
+                "id": name,
+                "display_name": name,
+                "created_at": "1970-01-01T00:00:00Z",
+            }
+        entry: dict[str, Any] = {
+            "id": name,
+            "object": "model",
+            "created": 0,
+            "owned_by": self._owner(kind, target or name),
+            "kind": kind,
+        }
+        if target:
+            entry["target"] = target
+        return entry
 
     def catalogue(self) -> list[tuple[str, str, str | None]]:
         """``(name, kind, target)`` for every model, alias and group the service routes."""
@@ -394,17 +389,24 @@ class Gateway:
         return Response(b'{"status":"ok"}', 200, None, _JSON)
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
-        """An unknown path or method, in OpenAI's error shape."""
+        """An unknown path or method, in Anthropic's error shape for an Anthropic client (or
+        path), else in OpenAI's."""
         status = getattr(exc, "status_code", 404)
         text = "no such route" if status == 404 else "method not allowed"
-        body = {
-            "error": {
-                "message": f"{text}: {request.method} {request.url.path}",
-                "type": "invalid_request_error",
-                "param": None,
-                "code": None,
+        message = f"{text}: {request.method} {request.url.path}"
+        anthropic = "anthropic-version" in request.headers
+        if anthropic or request.url.path.startswith("/v1/messages"):
+            kind = "not_found_error" if status == 404 else "invalid_request_error"
+            body: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
+        else:
+            body = {
+                "error": {
+                    "message": message,
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
             }
-        }
         return Response(dumps(body), status, None, _JSON)
 
 
@@ -500,6 +502,7 @@ def create_app(
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/messages", messages, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
+        Route("/v1/models/{name:path}", models, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
     return Starlette(
