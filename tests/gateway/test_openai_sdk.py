@@ -40,10 +40,13 @@ def client(gateway: Any, token: str | None = None) -> openai.OpenAI:
 
 def test_plain_call_answers_and_its_usage_is_the_ledger_row(gateway: Any) -> None:
     with client(gateway) as sdk:
-        completion = sdk.chat.completions.create(
+        raw = sdk.chat.completions.with_raw_response.create(
             model="mini", messages=[{"role": "user", "content": "hello gateway"}]
         )
+        completion = raw.parse()
     row = gateway.last_row()
+    assert raw.headers["x-modelwire-model"] == row.model_id
+    assert Decimal(raw.headers["x-modelwire-cost-usd"]) == row.cost_usd
     assert completion.model == "mock:gpt-4o-mini" == row.model_id
     assert completion.choices[0].message.content
     assert completion.choices[0].finish_reason == "stop"
