@@ -7,8 +7,9 @@ contain secrets.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "AllModelsFailedError",
@@ -19,12 +20,14 @@ __all__ = [
     "ContextWindowError",
     "DatabaseFileChanged",
     "DuplicateModelError",
+    "GatewayError",
     "InvalidRequestError",
     "LedgerClosedError",
     "LedgerFullError",
     "LedgerReadError",
     "LedgerSchemaError",
     "LedgerWriteError",
+    "LimitExceededError",
     "MalformedToolCallError",
     "MissingCheckpointError",
     "MissingDependencyError",
@@ -41,6 +44,7 @@ __all__ = [
     "ToolRoundsExceededError",
     "UnsupportedFeatureError",
     "UnsupportedModelError",
+    "VirtualKeyError",
     "YamlSyntaxError",
 ]
 
@@ -337,3 +341,85 @@ class AllModelsFailedError(ProviderError):
             more = f" ({len(errors)} attempts)" if len(errors) > 1 else ""
             lines.append(f"{name}: {type(first).__name__}: {text}{more}")
         return base + ":\n  " + "\n  ".join(lines)
+
+
+class VirtualKeyError(ModelwireError, ValueError):
+    """A gateway key setting that cannot be used (a name, a budget, a rate, a model pattern), a
+    name an active key has already, or no active key of a name (one line, never a key)."""
+
+
+class LimitExceededError(ModelwireError):
+    """A gateway key may not make a request now: its budget is spent (``kind="budget"``) or its
+    request rate is reached (``kind="rate"``). Raised by a gateway's limits hook
+    (``modelwire.gateway.limits``); the client gets a 429 with ``Retry-After`` (``retry_after``,
+    in seconds)."""
+
+    def __init__(
+        self, message: str, *, retry_after: float, kind: Literal["budget", "rate"] = "rate"
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+        self.kind = kind
+
+
+GatewayErrorKind = Literal[
+    "invalid_request",
+    "authentication",
+    "permission",
+    "not_found",
+    "too_large",
+    "rate_limit",
+    "upstream",
+    "unavailable",
+    "timeout",
+    "internal",
+]
+
+#: The HTTP status of each kind of gateway failure.
+GATEWAY_STATUS: dict[GatewayErrorKind, int] = {
+    "invalid_request": 400,
+    "authentication": 401,
+    "permission": 403,
+    "not_found": 404,
+    "too_large": 413,
+    "rate_limit": 429,
+    "upstream": 502,
+    "unavailable": 503,
+    "timeout": 504,
+    "internal": 500,
+}
+
+
+class GatewayError(ModelwireError):
+    """A gateway request's failure as its client sees it: its ``kind`` (and so its HTTP
+    ``status``), a message, and optionally the request field it concerns (``param``), a
+    machine-readable ``code`` and a ``retry_after`` in seconds. ``modelwire.gateway.errors``
+    renders it in each API's error shape."""
+
+    def __init__(
+        self,
+        kind: GatewayErrorKind,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind: GatewayErrorKind = kind
+        self.message = message
+        self.param = param
+        self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def status(self) -> int:
+        """The HTTP status."""
+        return GATEWAY_STATUS[self.kind]
+
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` when there is one (whole seconds, at least 1)."""
+        if self.retry_after is None:
+            return {}
+        return {"retry-after": str(max(1, math.ceil(self.retry_after)))}

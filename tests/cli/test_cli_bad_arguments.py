@@ -115,6 +115,24 @@ CASES: list[tuple[str, list[str], str]] = [
     ("tail-for", ["usage", "tail", "--db", "{db}", "--for", "-1"], "'--for'"),
     ("tail-db-unreachable", ["usage", "tail", "--db", UNREACHABLE_PG], MASKED_PG),
     ("usage-unknown", ["usage", "nosuch"], "No such command"),
+    # serve
+    ("serve-port", ["serve", "--port", "70000"], "'--port'"),
+    ("serve-workers", ["serve", "--workers", "0"], "'--workers'"),
+    ("serve-max-body", ["serve", "--max-body-mb", "0"], "'--max-body-mb'"),
+    ("serve-log-level", ["serve", "-c", "{cfg}", "--db", "{db}", "--log-level", "loud"], "--log-level"),
+    ("serve-usage-disabled", ["serve", "-c", "{cfg}"], "usage.enabled is false"),
+    ("serve-config-bad", ["serve", "-c", "{bad}"], "latency_ms"),
+    ("serve-db-unreachable", ["serve", "-c", "{cfg}", "--db", UNREACHABLE_PG], MASKED_PG),
+    # keys
+    ("keys-create-budget", ["keys", "create", "web", "--budget", "5/fortnight", "-c", "{cfg}", "--db", "{db}"], "unknown window"),
+    ("keys-create-budget-form", ["keys", "create", "web", "--budget", "lots", "-c", "{cfg}", "--db", "{db}"], "AMOUNT/WINDOW"),
+    ("keys-create-name", ["keys", "create", "a b", "-c", "{cfg}", "--db", "{db}"], "key name 'a b'"),
+    ("keys-create-rpm", ["keys", "create", "web", "--rpm", "0"], "'--rpm'"),
+    ("keys-create-models", ["keys", "create", "web", "-m", "a b", "-c", "{cfg}", "--db", "{db}"], "model pattern"),
+    ("keys-create-usage-disabled", ["keys", "create", "web", "-c", "{cfg}"], "usage.enabled is false"),
+    ("keys-list-db-bogus", ["keys", "list", "--db", "bogus://x"], "bogus://x"),
+    ("keys-revoke-unknown", ["keys", "revoke", "nope", "-c", "{cfg}", "--db", "{db}"], "no active key named 'nope'"),
+    ("keys-unknown", ["keys", "nosuch"], "No such command"),
 ]  # fmt: skip
 
 

@@ -43,7 +43,9 @@ from modelwire.cli import config_cmd as _config  # noqa: E402
 from modelwire.cli import demo as _demo  # noqa: E402
 from modelwire.cli import discover_cmd as _discover  # noqa: E402
 from modelwire.cli import health_cmd as _health  # noqa: E402
+from modelwire.cli import keys_cmd as _keys  # noqa: E402
 from modelwire.cli import models_cmd as _models  # noqa: E402
+from modelwire.cli import serve_cmd as _serve  # noqa: E402
 from modelwire.cli import usage_cmd as _usage  # noqa: E402
 
 app.command()(_demo.demo)
@@ -53,6 +55,8 @@ app.command()(_health.health)
 app.command()(_discover.discover)
 app.add_typer(_config.app, name="config")
 app.add_typer(_usage.app, name="usage")
+app.command()(_serve.serve)
+app.add_typer(_keys.app, name="keys")
 
 
 def main() -> None:

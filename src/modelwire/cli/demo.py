@@ -81,7 +81,7 @@ def demo(
     from modelwire.registry import ModelRegistry
     from modelwire.service import ModelService
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, emoji=False)
     config = load_config(overrides=demo_config(latency_ms, error_rate))
     ledger = connect_ledger(db or config.usage.database)
     service = ModelService(ModelRegistry.from_config(config), ledger, caller="demo")

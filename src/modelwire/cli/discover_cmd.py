@@ -117,7 +117,7 @@ def _print(result: DiscoveryResult, changes: DiscoveryChanges) -> None:
             title="compared with the registry",
         )
         for row in rows:
-            table.add_row(*(escape(c) for c in row))
+            table.add_row(*row)
         print_table(table, console)
     else:
         console.print("no changes compared with the registry")

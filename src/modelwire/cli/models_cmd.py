@@ -233,7 +233,7 @@ def _print_notes(
     from rich.console import Console
     from rich.markup import escape
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, emoji=False)
     for i in infos:
         if not i.available:
             reason = i.unavailable_reason or "unavailable"

@@ -79,7 +79,7 @@ def show_recommendation(
     from rich.markup import escape
 
     limit = SIZE_TIERS[tier]
-    out = Console()
+    out = Console(emoji=False)
     out.print(f"[bold]{escape(rec.model)}[/]  ({rec.params_b:g}B, {rec.architecture})")
     out.print(f"  for {escape(capability)}, tier {tier} (≤ {limit:g}B): {_VIA[found.via]}")
     if found.via != "exact":

@@ -24,7 +24,22 @@ def stdout_console() -> Console:
     """A console on stdout without rich's number highlighting (tables carry their own style)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, emoji=False)
+
+
+def _plain_cells_class() -> type[Table]:
+    from rich.table import Table
+    from rich.text import Text
+
+    class PlainCells(Table):
+        """A table whose string cells are shown as they are: an id like ``mock:a:`` is not
+        rich markup or an emoji code (a model id or a caller name can look like either)."""
+
+        def add_row(self, *renderables: Any, **options: Any) -> None:
+            cells = [Text(c) if isinstance(c, str) else c for c in renderables]
+            super().add_row(*cells, **options)
+
+    return PlainCells
 
 
 def new_table(*columns: tuple[str, str], title: str | None = None, **options: Any) -> Table:
@@ -34,9 +49,8 @@ def new_table(*columns: tuple[str, str], title: str | None = None, **options: An
     wraps when the terminal is narrow, and past ``TEXT_WIDTH`` characters in any case).
     """
     from rich import box
-    from rich.table import Table
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, **options)
+    table = _plain_cells_class()(title=title, box=box.SIMPLE_HEAD, pad_edge=False, **options)
     for header, kind in columns:
         whole = kind in ("id", "num")
         table.add_column(

@@ -7,18 +7,22 @@ missing step in order; a database newer than this code is refused rather than gu
   ``usage_calls.ts_us``.
 - v2: ``usage_calls.stream`` (was the attempt streamed) and ``usage_daily.latency_max_ms``,
   backfilled from the stored rows.
+
+A package above the ledger that keeps tables of its own in the ledger's database (the gateway's
+virtual keys) runs its own list of steps through ``migrate`` with its own version table.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelwire.errors import LedgerSchemaError
 from modelwire.usage.rows import day_of
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
     from sqlalchemy.engine import Connection, Engine
 
 __all__ = ["MIGRATIONS", "LedgerSchemaError", "current_version", "migrate"]
@@ -149,35 +153,46 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def current_version(conn: Connection) -> int:
-    """The highest applied version (0 for an empty database)."""
+def current_version(conn: Connection, table: str = "usage_schema_version") -> int:
+    """The highest applied version recorded in ``table`` (0 for an empty database)."""
     from sqlalchemy import inspect
 
-    if not inspect(conn).has_table("usage_schema_version"):
+    if not inspect(conn).has_table(table):
         return 0
-    v = conn.exec_driver_sql("SELECT MAX(version) FROM usage_schema_version").scalar()
+    v = conn.exec_driver_sql(f"SELECT MAX(version) FROM {table}").scalar()
     return int(v or 0)
 
 
-def migrate(engine: Engine, target: int | None = None) -> int:
-    """Apply the missing migrations up to ``target`` (default: all); return the version reached."""
+def migrate(
+    engine: Engine,
+    target: int | None = None,
+    *,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    version_table: Table | None = None,
+) -> int:
+    """Apply the missing migrations up to ``target`` (default: all); return the version reached.
+
+    ``migrations`` and ``version_table`` (its columns those of ``usage_schema_version``) run
+    another list of steps, recorded in its own table, under the same lock.
+    """
     from modelwire.usage.tables import VERSION_TABLE
 
-    steps = MIGRATIONS if target is None else [m for m in MIGRATIONS if m[0] <= target]
-    latest = MIGRATIONS[-1][0]
+    table = VERSION_TABLE if version_table is None else version_table
+    steps = migrations if target is None else [m for m in migrations if m[0] <= target]
+    latest = migrations[-1][0]
     with engine.connect() as raw:
         conn = raw.execution_options(modelwire_begin="IMMEDIATE")
         with conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
-            version = current_version(conn)
+            version = current_version(conn, table.name)
             if version > latest:
                 raise LedgerSchemaError(
                     f"the usage database has schema version {version}; this modelwire knows "
                     f"up to {latest} (upgrade modelwire)"
                 )
             if version == 0:
-                VERSION_TABLE.create(conn, checkfirst=True)
+                table.create(conn, checkfirst=True)
             for number, description, step in steps:
                 if number <= version:
                     continue
@@ -187,6 +202,6 @@ def migrate(engine: Engine, target: int | None = None) -> int:
                     "description": description,
                     "applied_us": time.time_ns() // 1000,
                 }
-                conn.execute(VERSION_TABLE.insert(), row)
+                conn.execute(table.insert(), row)
                 version = number
     return version
