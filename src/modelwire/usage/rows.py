@@ -145,7 +145,7 @@ def events_to_rows(events: Iterable[UsageEvent], store_prompts: bool) -> list[tu
 
 
 # Rollup delta: key (day, model_id, provider, caller or '', status) ->
-# [calls, the summed counts (a tuple, SUMMED_FIELDS order), cost_nanos, unpriced, lat_sum, lat_max]
+# [calls, the five summed counts (SUMMED_FIELDS order), cost_nanos, unpriced, lat_sum, lat_max]
 RollupDelta = dict[tuple[str, str, str, str, str], list[Any]]
 
 
@@ -158,8 +158,9 @@ _TS, _MODEL, _PROVIDER, _CALLER, _STATUS, _COST, _LATENCY = map(
     _position,
     ("timestamp", "model_id", "provider", "caller", "status", "cost_usd", "latency_ms"),
 )
+# The counts, one sum each in the rollup's table: written out below, one per count, since a
+# loop over them would double the cost of aggregating a row.
 _COUNTS = tuple(map(_position, SUMMED_FIELDS))
-_counts_of = _tuple_getter(_COUNTS)
 
 #: The columns ``aggregate`` needs of a row: ``CALL_COLUMNS`` up to the last one it reads (a
 #: stored row selected with these aggregates like the row the writer inserted).
@@ -172,30 +173,36 @@ def aggregate(rows: Iterable[Sequence[Any]], into: RollupDelta | None = None) ->
     """Sum row tuples (``CALL_COLUMNS`` order, or ``AGGREGATED_COLUMNS``) into rollup deltas."""
     acc: RollupDelta = {} if into is None else into
     at, model, provider, caller, status = _TS, _MODEL, _PROVIDER, _CALLER, _STATUS
-    priced, latency, counts_of, add = _COST, _LATENCY, _counts_of, operator.add
+    priced, latency = _COST, _LATENCY
+    c1, c2, c3, c4, c5 = _COUNTS
     for r in rows:
         key = (day_of(r[at]), r[model], r[provider], r[caller] or "", r[status])
         cost = r[priced]
         lat = r[latency]
         a = acc.get(key)
         if a is None:
-            acc[key] = [1, counts_of(r), cost or 0, 1 if cost is None else 0, lat, lat]
+            unpriced = 1 if cost is None else 0
+            acc[key] = [1, r[c1], r[c2], r[c3], r[c4], r[c5], cost or 0, unpriced, lat, lat]
             continue
         a[0] += 1
-        a[1] = tuple(map(add, a[1], counts_of(r)))
+        a[1] += r[c1]
+        a[2] += r[c2]
+        a[3] += r[c3]
+        a[4] += r[c4]
+        a[5] += r[c5]
         if cost is None:
-            a[3] += 1
+            a[7] += 1
         else:
-            a[2] += cost
-        a[4] += lat
-        if lat > a[5]:
-            a[5] = lat
+            a[6] += cost
+        a[8] += lat
+        if lat > a[9]:
+            a[9] = lat
     return acc
 
 
 def delta_rows(acc: RollupDelta) -> list[tuple[Any, ...]]:
     """Rollup deltas as tuples: the five key columns, ``tables.DAILY_SUMS``, the latency max."""
-    return [(*k, v[0], *v[1], *v[2:]) for k, v in acc.items()]
+    return [(*k, *v) for k, v in acc.items()]
 
 
 @dataclass(frozen=True, slots=True)
