@@ -55,6 +55,8 @@ def test_keyword_defaults_and_a_timestamp_of_now() -> None:
 def test_the_constructor_takes_the_fields_in_their_order() -> None:
     parameters = list(inspect.signature(UsageEvent).parameters)
     assert parameters == list(UsageEvent._fields)
+    distinct = {f: f"value of {f}" for f in UsageEvent._fields}
+    assert UsageEvent(**distinct)._asdict() == distinct
     event = UsageEvent("m", "p", "error", 2, "c", "g", "E", 1, 2, 3, 4, 5, Decimal(1), timestamp=T)
     assert UsageEvent(*event) == event
     assert UsageEvent(**event._asdict()) == event

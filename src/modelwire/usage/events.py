@@ -1,14 +1,11 @@
 """The usage event the service emits once per attempt, and the sink interface that receives it."""
 
-# Annotations are evaluated here (no ``from __future__ import annotations``): the event's
-# constructor is the named tuple's own, and its signature shows real types. The sinks' quoted
-# ``"UsageEvent"`` reads as that name in the generated API reference.
+from __future__ import annotations
 
-import functools
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 __all__ = ["InMemoryUsageSink", "UsageEvent", "UsageSink", "UsageStatus"]
 
@@ -16,28 +13,28 @@ UsageStatus = Literal["ok", "error", "cancelled"]
 
 
 class _UsageEventFields(NamedTuple):
-    # UsageEvent's fields. A NamedTuple default cannot be computed: the timestamp's ``None``
-    # stands for "now" and UsageEvent's constructor puts the time in its place.
+    # UsageEvent's fields: names, order, types. Its constructor holds the defaults, since a
+    # NamedTuple default cannot be the time the event is built.
     model_id: str
     provider: str
-    status: UsageStatus = "ok"
-    attempt: int = 1
-    caller: str | None = None
-    group: str | None = None
-    error_type: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost_usd: Decimal | None = None
-    latency_ms: float = 0.0
-    ttft_ms: float | None = None
-    request_id: str | None = None
-    stream: bool = False
-    prompt: str | None = None
-    output: str | None = None
-    timestamp: datetime = None  # type: ignore[assignment]  # now, see above
+    status: UsageStatus
+    attempt: int
+    caller: str | None
+    group: str | None
+    error_type: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost_usd: Decimal | None
+    latency_ms: float
+    ttft_ms: float | None
+    request_id: str | None
+    stream: bool
+    prompt: str | None
+    output: str | None
+    timestamp: datetime
 
 
 class UsageEvent(_UsageEventFields):
@@ -51,23 +48,64 @@ class UsageEvent(_UsageEventFields):
 
     __slots__ = ()
 
-    if not TYPE_CHECKING:  # type checkers see the fields' own constructor
-
-        @functools.wraps(_UsageEventFields.__new__)
-        def __new__(cls, *args, **kwargs):
-            # Events built by hand come here; the service, which builds one per attempt, passes
-            # all the fields in order to tuple.__new__ (a keyword call costs ten times more).
-            event = _UsageEventFields.__new__(cls, *args, **kwargs)
-            if event.timestamp is None:
-                return event._replace(timestamp=datetime.now(UTC))
-            return event
+    def __new__(
+        cls,
+        model_id: str,
+        provider: str,
+        status: UsageStatus = "ok",
+        attempt: int = 1,
+        caller: str | None = None,
+        group: str | None = None,
+        error_type: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        cost_usd: Decimal | None = None,
+        latency_ms: float = 0.0,
+        ttft_ms: float | None = None,
+        request_id: str | None = None,
+        stream: bool = False,
+        prompt: str | None = None,
+        output: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> UsageEvent:
+        # Events built by hand come here (as cheap as the dataclass this class was). The
+        # service, which builds one per attempt, passes all the fields in their order straight
+        # to tuple.__new__: a call with keywords costs about eight times more.
+        return tuple.__new__(
+            cls,
+            (
+                model_id,
+                provider,
+                status,
+                attempt,
+                caller,
+                group,
+                error_type,
+                input_tokens,
+                output_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+                reasoning_tokens,
+                cost_usd,
+                latency_ms,
+                ttft_ms,
+                request_id,
+                stream,
+                prompt,
+                output,
+                datetime.now(UTC) if timestamp is None else timestamp,
+            ),
+        )
 
 
 @runtime_checkable
 class UsageSink(Protocol):
     """Anything that accepts usage events. ``record`` must be fast and must not raise on I/O."""
 
-    def record(self, event: "UsageEvent") -> None:
+    def record(self, event: UsageEvent) -> None:
         """Accept one event."""
 
 
@@ -78,7 +116,7 @@ class InMemoryUsageSink:
         self.events: list[UsageEvent] = []
         self._lock = threading.Lock()
 
-    def record(self, event: "UsageEvent") -> None:
+    def record(self, event: UsageEvent) -> None:
         """Append the event."""
         with self._lock:
             self.events.append(event)
