@@ -268,8 +268,8 @@ def _print_latencies(
 
 @cache
 def export_fields() -> tuple[str, ...]:
-    """The fields of an export row: a record's fields (``UsageRecord``: its id, then the stored columns in order) with
-    ``priced`` after the cost."""
+    """The fields of an export row: those of a ``UsageRecord`` (its id, then the stored columns
+    in their order) with ``priced`` after the cost."""
     from modelwire.usage.columns import COLUMNS, Conversion
 
     fields = ["id"]

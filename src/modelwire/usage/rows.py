@@ -36,7 +36,6 @@ __all__ = [
     "aggregate",
     "day_of",
     "events_to_rows",
-    "record_reader",
     "to_us",
 ]
 
@@ -70,14 +69,6 @@ def day_of(ts_us: int) -> str:
     return s
 
 
-def _tuple_getter(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-    """``itemgetter(*positions)``, a tuple even for one position."""
-    if len(positions) == 1:
-        (only,) = positions
-        return lambda seq: (seq[only],)
-    return operator.itemgetter(*positions)
-
-
 def _only(columns: Sequence[StoredColumn], conversion: Conversion) -> StoredColumn:
     found = [c for c in columns if c.conversion is conversion]
     if len(found) != 1:
@@ -103,19 +94,16 @@ class RowMaker:
         converted = {Conversion.UTC_MICROS: len(fields), Conversion.NANO_DOLLARS: len(fields) + 1}
         null = len(fields) + 2
 
-        def picker(store_prompts: bool) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-            positions = [
-                converted[c.conversion]
-                if c.conversion in converted
-                else null
-                if c.conversion is Conversion.IF_PROMPTS_STORED and not store_prompts
-                else fields.index(c.field)
-                for c in columns
-            ]
-            return _tuple_getter(positions)
+        def position(c: StoredColumn, store_prompts: bool) -> int:
+            if c.conversion in converted:
+                return converted[c.conversion]
+            if c.conversion is Conversion.IF_PROMPTS_STORED and not store_prompts:
+                return null
+            return fields.index(c.field)
 
-        self._with_prompts = picker(True)
-        self._without_prompts = picker(False)
+        # At least two columns (the time and the cost): itemgetter returns a tuple.
+        self._with_prompts = operator.itemgetter(*(position(c, True) for c in columns))
+        self._without_prompts = operator.itemgetter(*(position(c, False) for c in columns))
 
     def rows(self, events: Iterable[UsageEvent], store_prompts: bool) -> list[tuple[Any, ...]]:
         """The row of each event (cost in nano-dollars, banker's rounding)."""
@@ -158,8 +146,8 @@ _TS, _MODEL, _PROVIDER, _CALLER, _STATUS, _COST, _LATENCY = map(
     _position,
     ("timestamp", "model_id", "provider", "caller", "status", "cost_usd", "latency_ms"),
 )
-# The counts, one sum each in the rollup's table: written out below, one per count, since a
-# loop over them would double the cost of aggregating a row.
+# The five counts, a sum each in the rollup's table. aggregate adds them one by one: a loop over
+# them made aggregating a row cost half as much again.
 _COUNTS = tuple(map(_position, SUMMED_FIELDS))
 
 #: The columns ``aggregate`` needs of a row: ``CALL_COLUMNS`` up to the last one it reads (a
@@ -275,7 +263,7 @@ _READ_BY_TYPE: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def record_reader(column: StoredColumn) -> Callable[[Any], Any]:
+def _record_reader(column: StoredColumn) -> Callable[[Any], Any]:
     """How a ``UsageRecord`` reads ``column``'s stored value back (NULL stays ``None``)."""
     if column.conversion is Conversion.UTC_MICROS:
         return _moment
@@ -285,4 +273,4 @@ def record_reader(column: StoredColumn) -> Callable[[Any], Any]:
     return _nullable(read) if column.nullable and read is not _as_is else read
 
 
-_READERS = [(c.column, c.field, record_reader(c)) for c in COLUMNS]
+_READERS = [(c.column, c.field, _record_reader(c)) for c in COLUMNS]
