@@ -17,7 +17,6 @@ things are simulated, because waiting for them would take a month:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import random
 import threading
@@ -121,8 +120,7 @@ class _Backdate:
             at = self.now
             self.now = at + timedelta(milliseconds=latency)
         self.target.record(
-            dataclasses.replace(
-                event,
+            event._replace(
                 timestamp=at,
                 latency_ms=round(latency, 1),
                 ttft_ms=None if ttft is None else round(ttft, 1),

@@ -369,19 +369,28 @@ def test_bad_values_do_not_block_the_ledger(ledger_url: str) -> None:
 
 
 _models = st.sampled_from(["mock:a", "mock:b", "other:c"])
+# Every field is given: builds() draws any field of a named tuple that it is not given.
 _events = st.builds(
     UsageEvent,
     model_id=_models,
     provider=st.sampled_from(["mock", "other"]),
     status=st.sampled_from(["ok", "error"]),
+    attempt=st.integers(1, 3),
     caller=st.sampled_from([None, "web", "batch"]),
     group=st.sampled_from([None, "smart"]),
+    error_type=st.none() | st.just("RateLimitError"),
     input_tokens=st.integers(0, 10**7),
     output_tokens=st.integers(0, 10**6),
     cache_read_tokens=st.integers(0, 1000),
+    cache_write_tokens=st.integers(0, 1000),
     reasoning_tokens=st.integers(0, 1000),
     cost_usd=st.none() | st.decimals(min_value=0, max_value=100, places=12),
     latency_ms=st.floats(0, 1e5),
+    ttft_ms=st.none() | st.floats(0, 1e5),
+    request_id=st.none() | st.just("req"),
+    stream=st.booleans(),
+    prompt=st.none(),
+    output=st.none(),
     timestamp=st.datetimes(
         min_value=datetime(2025, 12, 30), max_value=datetime(2026, 1, 3), timezones=st.just(UTC)
     ),

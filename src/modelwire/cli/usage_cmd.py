@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
@@ -265,43 +266,31 @@ def _print_latencies(
     print_table(table, console)
 
 
-_EXPORT_FIELDS = (
-    "id",
-    "timestamp",
-    "model_id",
-    "provider",
-    "caller",
-    "group",
-    "attempt",
-    "status",
-    "error_type",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-    "priced",
-    "latency_ms",
-    "ttft_ms",
-    "request_id",
-    "stream",
-    "prompt",
-    "output",
-)
+@cache
+def export_fields() -> tuple[str, ...]:
+    """The fields of an export row: those of a ``UsageRecord`` (its id, then the stored columns
+    in their order) with ``priced`` after the cost."""
+    from modelwire.usage.columns import COLUMNS, Conversion
+
+    fields = ["id"]
+    for c in COLUMNS:
+        fields.append(c.field)
+        if c.conversion is Conversion.NANO_DOLLARS:
+            fields.append("priced")
+    return tuple(fields)
 
 
 def _export_dict(r: UsageRecord) -> dict[str, Any]:
     d = r.to_json_dict()
     d["priced"] = r.cost_usd is not None
-    return {k: d[k] for k in _EXPORT_FIELDS}
+    return {k: d[k] for k in export_fields()}
 
 
 def write_export(records: Iterator[UsageRecord], fmt: str, out: TextIO) -> int:
     """Write records as CSV (cost empty and ``priced`` false when unpriced) or JSON lines."""
     n = 0
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=_EXPORT_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=export_fields(), lineterminator="\n")
         writer.writeheader()
         for r in records:
             d = _export_dict(r)

@@ -25,14 +25,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelwire.errors import LedgerReadError, ModelwireError
-from modelwire.usage.events import EventFields, UsageEvent
+from modelwire.usage.events import UsageEvent
 from modelwire.usage.reports import When
 from modelwire.usage.rows import UsageRecord
 from modelwire.usage.writer import (
     LedgerClosedError,
     LedgerFullError,
     LedgerWriteError,
-    Queued,
     WriteBehind,
     describe_error,
 )
@@ -193,15 +192,7 @@ class UsageLedger:
         else:
             self._writer.put(event)
 
-    def _record_fields(self, fields: EventFields) -> None:
-        """``record(UsageEvent(*fields))`` without building the event on the caller's thread
-        (the writer turns the fields into a row directly)."""
-        if self.sync:
-            self.record(UsageEvent(*fields))
-        else:
-            self._writer.put(fields)
-
-    def _write_events(self, events: Sequence[Queued]) -> None:
+    def _write_events(self, events: Sequence[UsageEvent]) -> None:
         from modelwire.usage.rows import aggregate, events_to_rows
         from modelwire.usage.store import write_batch
 
@@ -341,9 +332,7 @@ class UsageLedger:
     def failed_events(self) -> list[UsageEvent]:
         """Events not stored: rejected by the database as bad data (too large, too long, a NUL
         byte), or still unwritten when ``close()`` gave up on a failing database."""
-        return [
-            e if isinstance(e, UsageEvent) else UsageEvent(*e) for e in self._writer.failed_events()
-        ]
+        return self._writer.failed_events()
 
     def pending(self) -> int:
         """Events recorded and not yet handed to the database."""

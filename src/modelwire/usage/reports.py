@@ -18,9 +18,11 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from modelwire.catalog.pricing import from_nanos
+from modelwire.usage.columns import SUMMED_FIELDS, column_of
 from modelwire.usage.rows import US_PER_DAY, US_PER_HOUR, UsageRecord, to_us
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Table
     from sqlalchemy.engine import Connection, Engine
 
 __all__ = [
@@ -38,18 +40,15 @@ __all__ = [
 When = datetime | date | timedelta | str | None
 
 GROUP_KEYS = ("model", "provider", "caller", "group", "day", "hour", "status")
-SUMMARY_FIELDS = (
-    "calls",
-    "errors",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-    "unpriced_calls",
-)
-_TOKENS = SUMMARY_FIELDS[2:7]
+SUMMARY_FIELDS = ("calls", "errors", *SUMMED_FIELDS, "cost_usd", "unpriced_calls")
+# The grouping keys that are an event field stored in a column of its own.
+_KEY_FIELDS = {
+    "model": "model_id",
+    "provider": "provider",
+    "caller": "caller",
+    "group": "group",
+    "status": "status",
+}
 _REL = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
 _EPOCH_DAY = date(1970, 1, 1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -126,6 +125,27 @@ _CONVERT: dict[str, Any] = {
 }
 
 
+def _group_exprs(t: Table) -> dict[str, ColumnElement[Any]]:
+    """The SQL expression of each grouping key over the ``usage_calls`` rows."""
+    exprs: dict[str, ColumnElement[Any]] = {k: t.c[column_of(f)] for k, f in _KEY_FIELDS.items()}
+    exprs["day"] = t.c[column_of("timestamp")] // US_PER_DAY
+    exprs["hour"] = t.c[column_of("timestamp")] // US_PER_HOUR
+    return exprs
+
+
+def _row_filters(t: Table, since_us: int | None, until_us: int | None, **equal: Any) -> list[Any]:
+    """WHERE terms over the ``usage_calls`` rows: the time bounds, then each event field equal
+    to its value (``None``: any)."""
+    at = t.c[column_of("timestamp")]
+    where: list[Any] = []
+    if since_us is not None:
+        where.append(at >= since_us)
+    if until_us is not None:
+        where.append(at < until_us)
+    where += [t.c[column_of(f)] == v for f, v in equal.items() if v is not None]
+    return where
+
+
 def summary(
     engine: Engine,
     by: Sequence[str] = ("model",),
@@ -142,7 +162,7 @@ def summary(
     """
     from sqlalchemy import case, func, select
 
-    from modelwire.usage.tables import CALLS, DAILY
+    from modelwire.usage.tables import CALLS, DAILY, ROLLUP_GROUPS
 
     keys = _check_by(by)
     since_us, until_us = parse_when(since), parse_when(until)
@@ -155,11 +175,11 @@ def summary(
         raise ValueError("the daily rollup cannot answer this grouping or these bounds")
     if can and source != "rows":
         t = DAILY
-        group_cols = [t.c[{"model": "model_id"}.get(k, k)] for k in keys]
+        group_cols = [t.c[ROLLUP_GROUPS[k]] for k in keys]
         cols = [
             func.sum(t.c.calls),
             func.sum(case((t.c.status == "error", t.c.calls), else_=0)),
-            *(func.sum(t.c[x]) for x in _TOKENS),
+            *(func.sum(t.c[x]) for x in SUMMED_FIELDS),
             func.sum(t.c.cost_nanos),
             func.sum(t.c.unpriced_calls),
         ]
@@ -172,30 +192,16 @@ def summary(
             where.append(t.c.caller == caller)
     else:
         t = CALLS
-        exprs = {
-            "model": t.c.model_id,
-            "provider": t.c.provider,
-            "caller": t.c.caller,
-            "group": t.c.group_name,
-            "status": t.c.status,
-            "day": t.c.ts_us // US_PER_DAY,
-            "hour": t.c.ts_us // US_PER_HOUR,
-        }
+        exprs = _group_exprs(t)
         group_cols = [exprs[k] for k in keys]
         cols = [
             func.count(),
             func.sum(case((t.c.status == "error", 1), else_=0)),
-            *(func.sum(t.c[x]) for x in _TOKENS),
+            *(func.sum(t.c[column_of(x)]) for x in SUMMED_FIELDS),
             func.sum(t.c.cost_nanos),
             func.sum(case((t.c.cost_nanos.is_(None), 1), else_=0)),
         ]
-        where = []
-        if since_us is not None:
-            where.append(t.c.ts_us >= since_us)
-        if until_us is not None:
-            where.append(t.c.ts_us < until_us)
-        if caller is not None:
-            where.append(t.c.caller == caller)
+        where = _row_filters(t, since_us, until_us, caller=caller)
     if model is not None:
         where.append(t.c.model_id == model)
     stmt = select(*group_cols, *cols).where(*where)
@@ -207,25 +213,16 @@ def summary(
     convert = [(k, _CONVERT.get(k)) for k in keys]
     out: list[dict[str, Any]] = []
     for r in result:
-        calls = int(r[n] or 0)
+        # The selected sums are SUMMARY_FIELDS in order (the cost in nano-dollars).
+        sums = dict(zip(SUMMARY_FIELDS, r[n:], strict=True))
+        calls = int(sums["calls"] or 0)
         if calls == 0:
             continue
         row: dict[str, Any] = {}
         for i, (k, conv) in enumerate(convert):
             row[k] = r[i] if conv is None else conv(r[i])
-        unpriced = int(r[n + 8] or 0)
-        cost = r[n + 7]
-        row.update(
-            calls=calls,
-            errors=int(r[n + 1] or 0),
-            input_tokens=int(r[n + 2] or 0),
-            output_tokens=int(r[n + 3] or 0),
-            cache_read_tokens=int(r[n + 4] or 0),
-            cache_write_tokens=int(r[n + 5] or 0),
-            reasoning_tokens=int(r[n + 6] or 0),
-            cost_usd=None if unpriced == calls else from_nanos(int(cost or 0)),
-            unpriced_calls=unpriced,
-        )
+        row.update((f, int(v or 0)) for f, v in sums.items())
+        row["cost_usd"] = None if row["unpriced_calls"] == calls else from_nanos(row["cost_usd"])
         out.append(row)
     nullable = [k for k in keys if k in ("caller", "group")]
     if nullable:
@@ -282,18 +279,8 @@ def iter_records(
     from modelwire.usage.tables import CALLS
 
     t = CALLS
-    where: list[Any] = []
     since_us, until_us = parse_when(since), parse_when(until)
-    if since_us is not None:
-        where.append(t.c.ts_us >= since_us)
-    if until_us is not None:
-        where.append(t.c.ts_us < until_us)
-    if model is not None:
-        where.append(t.c.model_id == model)
-    if caller is not None:
-        where.append(t.c.caller == caller)
-    if status is not None:
-        where.append(t.c.status == status)
+    where = _row_filters(t, since_us, until_us, model_id=model, caller=caller, status=status)
 
     def run_on_engine(fetch: Callable[[Connection], list[UsageRecord]]) -> list[UsageRecord]:
         with engine.connect() as conn:
@@ -347,25 +334,12 @@ def latency_percentiles(
 
     keys = _check_by(by)
     t = CALLS
-    exprs = {
-        "model": t.c.model_id,
-        "provider": t.c.provider,
-        "caller": t.c.caller,
-        "group": t.c.group_name,
-        "status": t.c.status,
-        "day": t.c.ts_us // US_PER_DAY,
-        "hour": t.c.ts_us // US_PER_HOUR,
-    }
+    exprs = _group_exprs(t)
     since_us, until_us = parse_when(since), parse_when(until)
-    where: list[Any] = [t.c.status == "ok"]
-    if since_us is not None:
-        where.append(t.c.ts_us >= since_us)
-    if until_us is not None:
-        where.append(t.c.ts_us < until_us)
-    if caller is not None:
-        where.append(t.c.caller == caller)
-    if model is not None:
-        where.append(t.c.model_id == model)
+    where = [
+        t.c.status == "ok",
+        *_row_filters(t, since_us, until_us, caller=caller, model_id=model),
+    ]
     stmt = select(*(exprs[k] for k in keys), t.c.latency_ms, t.c.ttft_ms).where(*where)
     latencies: dict[tuple[Any, ...], list[float]] = {}
     ttfts: dict[tuple[Any, ...], list[float]] = {}

@@ -12,9 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from modelwire.catalog.pricing import compute_cost, to_nanos
 from modelwire.types import ModelCost, Usage
-from modelwire.usage.rows import US_PER_DAY, RollupDelta, aggregate, day_of, delta_rows
+from modelwire.usage.columns import SUMMED_FIELDS
+from modelwire.usage.rows import (
+    AGGREGATED_COLUMNS,
+    US_PER_DAY,
+    RollupDelta,
+    aggregate,
+    day_of,
+    delta_rows,
+)
 from modelwire.usage.store import statements
-from modelwire.usage.tables import CALL_COLUMNS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -23,8 +30,9 @@ __all__ = ["PriceSource", "rebuild_rollup", "reprice"]
 
 PriceSource = Callable[[str], ModelCost | None]
 
-# The columns rows.aggregate reads (CALL_COLUMNS order, up to latency_ms).
-_AGG_COLS = ", ".join(CALL_COLUMNS[:15])
+_AGG_COLS = ", ".join(AGGREGATED_COLUMNS)
+# The counts a cost is computed from: stored under their Usage field names.
+_COUNTS = ", ".join(SUMMED_FIELDS)
 
 
 def _exclusive(conn: Connection) -> None:
@@ -86,20 +94,13 @@ def reprice(
             updates: list[tuple[int | None, int]] = []
             touched: set[tuple[int, str]] = set()
             result = conn.exec_driver_sql(
-                "SELECT id, ts_us, model_id, input_tokens, output_tokens, cache_read_tokens, "
-                f"cache_write_tokens, reasoning_tokens, cost_nanos FROM usage_calls{where}",
+                f"SELECT id, ts_us, model_id, cost_nanos, {_COUNTS} FROM usage_calls{where}",
                 tuple(params),
             )
-            for row_id, ts_us, model_id, tin, tout, tcr, tcw, treas, old in result.all():
+            for row_id, ts_us, model_id, old, *counts in result.all():
                 if model_id not in cache:
                     cache[model_id] = prices(model_id)
-                usage = Usage(
-                    input_tokens=int(tin),
-                    output_tokens=int(tout),
-                    cache_read_tokens=int(tcr),
-                    cache_write_tokens=int(tcw),
-                    reasoning_tokens=int(treas),
-                )
+                usage = Usage(**{f: int(n) for f, n in zip(SUMMED_FIELDS, counts, strict=True)})
                 new = to_nanos(compute_cost(usage, cache[model_id]))
                 if new != (None if old is None else int(old)):
                     updates.append((new, int(row_id)))

@@ -1,8 +1,9 @@
 """The ledger's SQLAlchemy Core tables (the current schema; migrations.py builds it step by step).
 
-``usage_calls`` holds one row per attempt. ``ts_us`` is the attempt's UTC time in microseconds
-since the Unix epoch (an exact, portable integer); ``cost_nanos`` is the cost in nano-dollars, or
-NULL when the model's price was unknown.
+``usage_calls`` holds one row per attempt: an id, then the columns of ``columns.COLUMNS`` (where
+each comes from is said there). ``ts_us`` is the attempt's UTC time in microseconds since the Unix
+epoch (an exact, portable integer); ``cost_nanos`` is the cost in nano-dollars, or NULL when the
+model's price was unknown.
 
 ``usage_daily`` is the rollup, one row per (UTC day, model, provider, caller, status), kept
 current by the writer in the same transaction as the rows it summarises. ``caller`` is ``''`` in
@@ -13,6 +14,9 @@ This module imports SQLAlchemy: import it only when a ledger is opened.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -27,7 +31,10 @@ from sqlalchemy import (
     Text,
     false,
     text,
+    true,
 )
+
+from modelwire.usage.columns import CALL_COLUMNS, COLUMNS, SUMMED_FIELDS, StoredColumn
 
 __all__ = [
     "CALLS",
@@ -38,6 +45,7 @@ __all__ = [
     "ROLLUP_GROUPS",
     "SCHEMA_VERSION",
     "VERSION_TABLE",
+    "calls_table",
     "metadata",
 ]
 
@@ -46,33 +54,35 @@ metadata = MetaData()
 # SQLite makes an INTEGER PRIMARY KEY an alias of the rowid (fast appends); elsewhere a BIGINT.
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 
-CALLS = Table(
-    "usage_calls",
-    metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("ts_us", BigInteger, nullable=False),
-    Column("model_id", String(255), nullable=False),
-    Column("provider", String(100), nullable=False),
-    Column("caller", String(255)),
-    Column("group_name", String(255)),
-    Column("attempt", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("error_type", String(100)),
-    Column("input_tokens", BigInteger, nullable=False),
-    Column("output_tokens", BigInteger, nullable=False),
-    Column("cache_read_tokens", BigInteger, nullable=False),
-    Column("cache_write_tokens", BigInteger, nullable=False),
-    Column("reasoning_tokens", BigInteger, nullable=False),
-    Column("cost_nanos", BigInteger),
-    Column("latency_ms", Float, nullable=False),
-    Column("ttft_ms", Float),
-    Column("request_id", String(255)),
-    Column("prompt", Text),
-    Column("output", Text),
-    # schema v2
-    Column("stream", Boolean, nullable=False, server_default=false()),
-    Index("ix_usage_calls_ts", "ts_us"),
-)
+_SQL_TYPES: dict[str, Any] = {
+    "bigint": BigInteger,
+    "integer": Integer,
+    "float": Float,
+    "text": Text,
+    "boolean": Boolean,
+}
+
+
+def _column(c: StoredColumn) -> Column[Any]:
+    sql_type = String(c.length) if c.sql_type == "string" else _SQL_TYPES[c.sql_type]
+    old_rows = c.default_for_old_rows
+    default = None if old_rows is None else true() if old_rows else false()
+    return Column(c.column, sql_type, nullable=c.nullable, server_default=default)
+
+
+def calls_table(columns: Sequence[StoredColumn], into: MetaData) -> Table:
+    """The ``usage_calls`` table holding ``columns`` (``columns.COLUMNS``): an id first, then
+    those columns in their order, and the index on ``ts_us``."""
+    return Table(
+        "usage_calls",
+        into,
+        Column("id", _ID, primary_key=True, autoincrement=True),
+        *(_column(c) for c in columns),
+        Index("ix_usage_calls_ts", "ts_us"),
+    )
+
+
+CALLS = calls_table(COLUMNS, metadata)
 
 DAILY = Table(
     "usage_daily",
@@ -105,38 +115,12 @@ VERSION_TABLE = Table(
 
 SCHEMA_VERSION = 2
 
-# Columns the writer inserts, in order (the id is assigned by the database).
-CALL_COLUMNS: tuple[str, ...] = (
-    "ts_us",
-    "model_id",
-    "provider",
-    "caller",
-    "group_name",
-    "attempt",
-    "status",
-    "error_type",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_nanos",
-    "latency_ms",
-    "ttft_ms",
-    "request_id",
-    "prompt",
-    "output",
-    "stream",
-)
-
 DAILY_KEYS: tuple[str, ...] = ("day", "model_id", "provider", "caller", "status")
+#: The rollup's sums, in the order of ``rows.aggregate``'s deltas (the counts are the stored
+#: columns marked ``summed``).
 DAILY_SUMS: tuple[str, ...] = (
     "calls",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
+    *SUMMED_FIELDS,
     "cost_nanos",
     "unpriced_calls",
     "latency_sum_ms",

@@ -26,10 +26,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from modelwire.errors import LedgerClosedError, LedgerFullError, LedgerWriteError
-from modelwire.usage.events import EventFields, UsageEvent
-
-#: What the queue holds: an event, or its fields (``UsageLedger._record_fields``).
-Queued = UsageEvent | EventFields
+from modelwire.usage.events import UsageEvent
 
 __all__ = [
     "LedgerClosedError",
@@ -123,7 +120,7 @@ class WriteBehind:
 
     def __init__(
         self,
-        write: Callable[[Sequence[Queued]], None],
+        write: Callable[[Sequence[UsageEvent]], None],
         *,
         batch_size: int = 512,
         flush_interval_s: float = 0.2,
@@ -153,7 +150,7 @@ class WriteBehind:
             _open.add(self)
 
     def _init_state(self) -> None:
-        self._dq: deque[Queued | _Marker] = deque()
+        self._dq: deque[UsageEvent | _Marker] = deque()
         self._wake = threading.Event()
         self._space = threading.Condition(threading.Lock())
         self._waiting = 0
@@ -165,8 +162,8 @@ class WriteBehind:
         self._markers = 0  # flush markers in the queue
         self._markers_lock = threading.Lock()
         self._error: BaseException | None = None
-        self._failed_events: list[Queued] = []  # unwritten when close() gave up
-        self._rejected_events: list[Queued] = []  # refused by the database as bad data
+        self._failed_events: list[UsageEvent] = []  # unwritten when close() gave up
+        self._rejected_events: list[UsageEvent] = []  # refused by the database as bad data
 
     def _reset_after_fork(self) -> None:
         # The parent's thread does not exist here and the parent writes its own queue.
@@ -176,7 +173,7 @@ class WriteBehind:
 
     # -- producer side -------------------------------------------------------------------------
 
-    def put(self, event: Queued) -> None:
+    def put(self, event: UsageEvent) -> None:
         """Enqueue ``event``; wait for room when full (``LedgerFullError`` after the timeout)."""
         if self._closed:
             raise LedgerClosedError("this usage ledger is closed")
@@ -281,7 +278,9 @@ class WriteBehind:
                 f"{describe_error(err) if err else 'unknown error'}"
             ) from err
 
-    def _write_isolating(self, events: list[Queued]) -> tuple[BaseException | None, list[Queued]]:
+    def _write_isolating(
+        self, events: list[UsageEvent]
+    ) -> tuple[BaseException | None, list[UsageEvent]]:
         """Write ``events``; set aside only the ones the database rejects as bad data.
 
         A batch that fails with a bad-data error (``is_bad_data``) is split in halves until the
@@ -314,7 +313,7 @@ class WriteBehind:
 
     def _write_stragglers(self) -> None:
         """Write events a racing ``put`` appended after the writer's last pass."""
-        late: list[Queued] = []
+        late: list[UsageEvent] = []
         while self._dq:
             item = self._dq.popleft()
             if type(item) is _Marker:
@@ -347,7 +346,7 @@ class WriteBehind:
                     return
                 continue
             self._busy = True
-            events: list[Queued] = []
+            events: list[UsageEvent] = []
             markers: list[_Marker] = []
             popleft = dq.popleft
             try:
@@ -409,7 +408,7 @@ class WriteBehind:
         """The last error a write hit, or ``None`` once a write has succeeded since."""
         return self._error
 
-    def failed_events(self) -> list[Queued]:
+    def failed_events(self) -> list[UsageEvent]:
         """Events not stored: those the database rejected as bad data, then those still
         unwritten when ``close()`` gave up on a failing database."""
         return [*self._rejected_events, *self._failed_events]
