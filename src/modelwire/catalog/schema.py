@@ -25,7 +25,7 @@ from modelwire.capabilities import (
     TASK_CAPABILITIES,
 )
 from modelwire.errors import CatalogError
-from modelwire.types import Strength
+from modelwire.types import Feature, Strength
 
 __all__ = [
     "KNOWN_CAPABILITIES",
@@ -103,6 +103,8 @@ class CatalogModel(_Frozen):
     modalities: tuple[Modality, ...] = ("text",)
     reasoning: bool = False
     capabilities: Mapping[str, Strength] = Field(default_factory=dict)
+    #: What the model takes beyond text, as its vendor documents it (``None``: not recorded).
+    features: tuple[Feature, ...] | None = None
     notes: str | None = None
 
     @property
@@ -125,6 +127,11 @@ class CatalogModel(_Frozen):
             raise ValueError("retired_on is required for, and only for, status 'retired'")
         if self.max_output_tokens > self.context_window:
             raise ValueError("max_output_tokens exceeds context_window")
+        if self.features is not None:
+            if "parallel_tools" in self.features and "tools" not in self.features:
+                raise ValueError("features: 'parallel_tools' needs 'tools'")
+            if "images" in self.features and "image" not in self.modalities:
+                raise ValueError("features: 'images' needs the 'image' modality")
         unknown = sorted(set(self.capabilities) - KNOWN_CAPABILITIES)
         if unknown:
             known = ", ".join(sorted(KNOWN_CAPABILITIES))
