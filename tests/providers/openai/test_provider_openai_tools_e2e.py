@@ -338,3 +338,49 @@ def test_openai_compatible_servers_take_tools_too(
     response = svc.invoke_model("local:llama3.1", TWO_CITIES, tools=[get_weather])
     _check_calls(response.tool_calls, 1)
     assert fake_server.requests[0].headers["authorization"] == "Bearer not-needed"
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "lacking"),
+    [
+        ("openai:gpt-5-chat-latest", {"tools": [get_weather]}, "tools"),
+        (
+            "openai:o3-mini",
+            {"prompt": [mw.Message(role="user", content=(ImagePart(data=PNG),))]},
+            "images",
+        ),
+        ("openai:o3", {"tools": [get_weather], "parallel_tool_calls": True}, "parallel_tools"),
+    ],
+)
+def test_catalog_features_refuse_before_any_request(
+    fake_server: FakeProviderServer,
+    service: Service,
+    model: str,
+    params: dict[str, Any],
+    lacking: str,
+) -> None:
+    svc, _ = service
+    info = svc.registry.get_model_info(model)
+    assert info.features is not None and lacking not in info.features
+    prompt = params.pop("prompt", "hi")
+    with pytest.raises(UnsupportedFeatureError, match=lacking):
+        svc.invoke_model(model, prompt, **params)
+    assert fake_server.requests == []
+
+
+def test_openai_catalog_features(service: Service) -> None:
+    svc, _ = service
+    features = {
+        info.name: info.features
+        for info in svc.registry.list_models()
+        if info.provider == "openai" and info.source == "catalog"
+    }
+    assert len(features) > 10 and all(f is not None for f in features.values())
+    without_tools = {name for name, f in features.items() if f is not None and "tools" not in f}
+    assert without_tools == {"gpt-5-chat-latest"}
+    assert features["gpt-4o-mini"] == {"tools", "parallel_tools", "images", "documents"}
+    assert features["o3-mini"] == {"tools"}
+    serial = svc.invoke_model(
+        "openai:o4-mini", TWO_CITIES, tools=[get_weather], parallel_tool_calls=False
+    )
+    assert len(serial.tool_calls) == 2  # o-series models refuse the flag: it is not sent

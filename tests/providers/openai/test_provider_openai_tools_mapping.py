@@ -129,11 +129,20 @@ def test_tool_parameters_are_left_out_without_tools() -> None:
     assert not {"tools", "tool_choice", "parallel_tool_calls"} & set(params)
 
 
-def test_parallel_flag_is_not_sent_to_a_model_without_parallel_tools() -> None:
-    serial = ModelInfo(id="openai:o3-mini", features=frozenset({"tools"}))
+@pytest.mark.parametrize(
+    ("info", "sent"),
+    [
+        (ModelInfo(id="openai:gpt-4o"), True),
+        (ModelInfo(id="openai:gpt-5-mini"), True),
+        (ModelInfo(id="openai:my-model", features=frozenset({"tools"})), False),
+        (ModelInfo(id="openai:o3-mini"), False),  # features unknown: by family
+        (ModelInfo(id="openrouter:openai/o4-mini"), False),
+        (ModelInfo(id="openai:o3", features=frozenset({"tools", "parallel_tools"})), True),
+    ],
+)
+def test_parallel_flag_only_to_models_that_take_it(info: ModelInfo, sent: bool) -> None:
     request = ChatRequest.build("hi", tools=(WEATHER,), parallel_tool_calls=False)
-    assert "parallel_tool_calls" not in build_params(serial, request)
-    assert build_params(INFO, request)["parallel_tool_calls"] is False
+    assert ("parallel_tool_calls" in build_params(info, request)) is sent
 
 
 def test_plain_messages_stay_strings() -> None:

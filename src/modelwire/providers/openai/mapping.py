@@ -11,7 +11,9 @@ Request mapping
     Messages with parts, tool calls and tool results map as ``messages`` describes. ``tools``
     become function tools; ``tool_choice`` and ``parallel_tool_calls`` are sent only with tools
     (the API refuses them otherwise), and ``parallel_tool_calls`` not at all to a model whose
-    known features lack ``parallel_tools``. ``provider_params`` are merged last, untouched, so
+    known features lack ``parallel_tools`` or, when its features are unknown, to the ``o``
+    reasoning families (``o1``, ``o3``, ``o4-mini``…), which refuse the parameter even as
+    ``false``. ``provider_params`` are merged last, untouched, so
     they can override anything.
 
 Response mapping
@@ -64,6 +66,9 @@ __all__ = [
 
 #: Model families that take ``max_completion_tokens`` and refuse sampling parameters.
 REASONING_PATTERN = re.compile(r"^(o1|o3|o4)(-|$)|^gpt-5(\b|-|\.|$)")
+
+#: Model families that refuse ``parallel_tool_calls`` (even ``false``).
+NO_PARALLEL_PATTERN = re.compile(r"^o\d")
 
 #: Model ids that ``list_models`` leaves out: they do not serve Chat Completions.
 NON_CHAT_PATTERN = re.compile(
@@ -120,13 +125,19 @@ def build_params(
         if request.tool_choice is not None:
             params["tool_choice"] = wire_tool_choice(request.tool_choice)
         parallel = request.parallel_tool_calls
-        if parallel is not None and info.supports("parallel_tools"):
+        if parallel is not None and _takes_parallel_flag(info):
             params["parallel_tool_calls"] = parallel
     if stream:
         params["stream"] = True
         params["stream_options"] = {"include_usage": True}
     params.update(request.provider_params)
     return params
+
+
+def _takes_parallel_flag(info: ModelInfo) -> bool:
+    if info.features is not None:
+        return "parallel_tools" in info.features
+    return not NO_PARALLEL_PATTERN.match(_family(info.name))
 
 
 def _get(obj: Any, name: str) -> Any:
