@@ -79,6 +79,8 @@ NON_CHAT_PATTERN = re.compile(
 
 
 _UNKNOWN_MODEL = ModelInfo(id="openai:unknown")
+#: Finish reasons that are modelwire's already (for an answer without tool calls).
+_STANDARD = frozenset(("stop", "length", "content_filter"))
 
 
 def _family(name: str) -> str:
@@ -182,16 +184,24 @@ def response_from_completion(
     choices = _get(completion, "choices")
     first = choices[0] if choices else None
     message = _get(first, "message")
-    text = _get(message, "content") if message is not None else None
+    if message is None:
+        text = calls = None
+    elif type(message) is dict:
+        text = message.get("content")
+        calls = message.get("tool_calls") or message.get("function_call")
+    else:  # an SDK object: plain attribute reads, this runs on every call
+        text = message.content
+        calls = getattr(message, "tool_calls", None) or getattr(message, "function_call", None)
     text = text if type(text) is str else str(text or "")
-    calls = message is not None and (_get(message, "tool_calls") or _get(message, "function_call"))
-    request_id = request_id or _get(completion, "_request_id")
+    reason = _get(first, "finish_reason") if first is not None else None
+    if calls or (reason is not None and (type(reason) is not str or reason not in _STANDARD)):
+        reason = finish_reason(reason, bool(calls))
     response = assemble.response(
         text,
         info.id,
         usage_from_openai(_get(completion, "usage")),
-        finish_reason(_get(first, "finish_reason") if first is not None else None, bool(calls)),
-        request_id,
+        reason,
+        request_id or _get(completion, "_request_id"),
         completion,
     )
     if calls:
@@ -247,25 +257,32 @@ class StreamState:
             return ""
         first = choices[0]
         delta = _get(first, "delta")
-        if delta is not None:
-            pieces = _get(delta, "tool_calls")
-            legacy = None if pieces else _get(delta, "function_call")
-            if pieces or legacy:
-                calls = self._calls
-                if calls is None:
-                    calls = self._calls = StreamedCalls(self.deltas)
-                if pieces:
-                    calls.feed(pieces)
-                else:
-                    calls.feed_legacy(legacy)
+        if delta is None:
+            text = pieces = legacy = None
+        elif type(delta) is dict:
+            text, pieces, legacy = delta.get("content"), delta.get("tool_calls"), None
+            if not pieces:
+                legacy = delta.get("function_call")
+        else:  # an SDK object: plain attribute reads, this runs on every chunk
+            text, pieces, legacy = delta.content, getattr(delta, "tool_calls", None), None
+            if not pieces:
+                legacy = getattr(delta, "function_call", None)
+        if pieces or legacy:
+            calls = self._calls
+            if calls is None:
+                calls = self._calls = StreamedCalls(self.deltas)
+            if pieces:
+                calls.feed(pieces)
+            else:
+                calls.feed_legacy(legacy)
         reason = _get(first, "finish_reason")
         if reason:
-            self.finish_reason = finish_reason(reason, bool(self._calls))
-        text = _get(delta, "content") or ""
-        if text:
-            text = str(text)
-            self.chars += len(text)
-            self._text.append(text)
+            self.finish_reason = finish_reason(reason, self._calls is not None)
+        if not text:
+            return ""
+        text = text if type(text) is str else str(text)
+        self.chars += len(text)
+        self._text.append(text)
         return text
 
     @property

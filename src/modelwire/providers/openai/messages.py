@@ -189,8 +189,11 @@ def wire_messages(
     if request.system:
         out.append({"role": "system", "content": request.system})
     history = request.messages
-    if all(type(m.content) is str and m.role != "tool" for m in history):
-        out.extend({"role": m.role, "content": m.content} for m in history)
+    for message in history:
+        if type(message.content) is not str or message.role == "tool":
+            break
+    else:  # plain text messages, as they are
+        out.extend([{"role": m.role, "content": m.content} for m in history])
         return out
     tally = _Tally(info, limits)
     calls = {call.id for m in history if m.role == "assistant" for call in m.tool_calls}
