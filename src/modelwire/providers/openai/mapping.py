@@ -13,8 +13,7 @@ Request mapping
     (the API refuses them otherwise), and ``parallel_tool_calls`` not at all to a model whose
     known features lack ``parallel_tools`` or, when its features are unknown, to the ``o``
     reasoning families (``o1``, ``o3``, ``o4-mini``…), which refuse the parameter even as
-    ``false``. ``provider_params`` are merged last, untouched, so
-    they can override anything.
+    ``false``. ``provider_params`` are merged last, untouched, so they can override anything.
 
 Response mapping
     The text, the tool calls and the finish reason as ``tool_calls`` describes; an answer with
