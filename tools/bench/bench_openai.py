@@ -11,7 +11,13 @@ not share this process's GIL. In one run, with alternating blocks (raw, modelwir
    through ``create()`` (modelwire does when a request has ``provider_params``), which shows
    modelwire's own per-call work;
 2. 16-thread throughput: the same two, one shared client / one shared service;
-3. asyncio throughput at 256 concurrent calls: ``AsyncOpenAI`` vs ``ModelService.ainvoke_model``.
+3. asyncio throughput at 256 concurrent calls: ``AsyncOpenAI`` vs ``ModelService.ainvoke_model``;
+4. tool calling, median wall time per call in alternating blocks: the same request with one
+   tool — a first turn the fake model answers with two parallel calls, and a second turn that
+   sends the calls' results back — through ``create(tools=...)`` and through
+   ``ModelService.invoke_model(tools=[Tool])``; the same with ``tools=[a Python function]``
+   (its schema derived on every call) is shown for information. In process, the first turn's
+   CPU per call is compared too.
 
 If ``litellm`` is installed, ``litellm.completion`` joins block 1. Nothing leaves 127.0.0.1.
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import json
 import os
 import statistics
 import sys
@@ -44,6 +51,17 @@ from tools.bench.loopback import (  # noqa: E402
 
 MODEL = "gpt-4o-mini"
 PROMPT = "Say hello to the benchmark in a few words please."
+TOOL_PROMPT = 'call get_weather {"city": "Paris", "days": 2}\ncall get_weather {"city": "Rome"}'
+
+
+def get_weather(city: str, days: int = 1) -> str:
+    """The weather in a city.
+
+    Args:
+        city: the city's name
+        days: how many days ahead
+    """
+    return f"sunny in {city} for {days} day(s)"
 
 
 CANNED = {
@@ -68,6 +86,98 @@ CANNED = {
 }
 
 
+CANNED_TOOLS = {
+    **CANNED,
+    "choices": [
+        {
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_bench_0",
+                        "type": "function",
+                        "function": {
+                            "name": "get_weather",
+                            "arguments": '{"city": "Paris", "days": 2}',
+                        },
+                    },
+                    {
+                        "id": "call_bench_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'},
+                    },
+                ],
+            },
+            "finish_reason": "tool_calls",
+        }
+    ],
+}
+
+
+class ToolRequests:
+    """The tool-calling requests both sides send, built once: the wire form for the raw SDK,
+    modelwire's ``Tool`` and messages for the service."""
+
+    def __init__(self) -> None:
+        import modelwire as mw
+        from modelwire.content import ToolCall, ToolResultPart
+        from modelwire.tools import Tool
+
+        self.tool = Tool.from_function(get_weather)
+        self.tools = [self.tool]
+        self.wire_tools: list[dict[str, Any]] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": self.tool.name,
+                    "description": self.tool.description,
+                    "parameters": dict(self.tool.parameters),
+                },
+            }
+        ]
+        self.first_messages: list[dict[str, Any]] = [{"role": "user", "content": TOOL_PROMPT}]
+        calls = [
+            ("call_bench_0", {"city": "Paris", "days": 2}),
+            ("call_bench_1", {"city": "Rome"}),
+        ]
+        self.second_messages: list[dict[str, Any]] = [
+            *self.first_messages,
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": cid,
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": json.dumps(args)},
+                    }
+                    for cid, args in calls
+                ],
+            },
+            *(
+                {"role": "tool", "tool_call_id": cid, "content": get_weather(**args)}
+                for cid, args in calls
+            ),
+        ]
+        self.history = [
+            mw.Message(role="user", content=TOOL_PROMPT),
+            mw.Message(
+                role="assistant",
+                content=tuple(
+                    ToolCall(id=cid, name="get_weather", arguments=args) for cid, args in calls
+                ),
+            ),
+            mw.Message(
+                role="tool",
+                content=tuple(
+                    ToolResultPart(call_id=cid, content=get_weather(**args)) for cid, args in calls
+                ),
+            ),
+        ]
+
+
 def cpu_block(fn: Callable[[], Any], calls: int) -> float:
     """Process CPU µs per call over ``calls`` sequential calls (robust on a busy machine)."""
     start = time.process_time()
@@ -82,8 +192,6 @@ def in_process_overhead(blocks: int, calls: int, tmp: Path) -> dict[str, float]:
     Without a socket or a server the difference is modelwire's own work per call (request
     building, mapping, usage event, ledger enqueue), measured in alternating blocks.
     """
-    import json
-
     import httpx2
     import openai
 
@@ -91,10 +199,12 @@ def in_process_overhead(blocks: int, calls: int, tmp: Path) -> dict[str, float]:
     from modelwire.providers._async_clients import LoopClients
 
     body = json.dumps(CANNED).encode()
+    tool_body = json.dumps(CANNED_TOOLS).encode()
     headers = {"content-type": "application/json", "x-request-id": "req_bench"}
 
     def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, content=body, headers=headers)
+        answer = tool_body if b'"tools"' in request.content else body
+        return httpx2.Response(200, content=answer, headers=headers)
 
     async def ahandler(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, content=body, headers=headers)
@@ -134,6 +244,18 @@ def in_process_overhead(blocks: int, calls: int, tmp: Path) -> dict[str, float]:
     def call_mw_create() -> Any:
         return service.invoke_model(f"openai:{MODEL}", PROMPT, provider_params={"user": "bench"})
 
+    tool_requests = ToolRequests()
+
+    def call_raw_tools() -> Any:
+        return raw.chat.completions.create(
+            model=MODEL,
+            messages=tool_requests.first_messages,  # type: ignore[arg-type]
+            tools=tool_requests.wire_tools,  # type: ignore[arg-type]
+        )
+
+    def call_mw_tools() -> Any:
+        return service.invoke_model(f"openai:{MODEL}", TOOL_PROMPT, tools=tool_requests.tools)
+
     async def async_blocks() -> tuple[list[float], list[float]]:
         out_raw: list[float] = []
         out_mw: list[float] = []
@@ -153,6 +275,7 @@ def in_process_overhead(blocks: int, calls: int, tmp: Path) -> dict[str, float]:
     sync_pairs = {
         "sync": (call_raw, call_mw),
         "sync, both via create()": (call_raw_create, call_mw_create),
+        "sync, a tool call": (call_raw_tools, call_mw_tools),
     }
     sync_samples: dict[str, tuple[list[float], list[float]]] = {}
     for label, (fn_raw, fn_mw) in sync_pairs.items():
@@ -199,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     tmp = tempfile.TemporaryDirectory()
     inproc = in_process_overhead(args.blocks, 200, Path(tmp.name))
     print("in process (mock transport, no server): median CPU µs per call, alternating blocks")
-    for kind in ("sync", "async", "sync, both via create()"):
+    for kind in ("sync", "async", "sync, both via create()", "sync, a tool call"):
         r, m = inproc[f"{kind} raw"], inproc[f"{kind} modelwire"]
         print(
             f"  {kind:<24} raw {r:7.1f}  modelwire {m:7.1f}  difference {m - r:6.1f} µs"
@@ -287,6 +410,66 @@ def main(argv: list[str] | None = None) -> None:
             return out
 
         atput = asyncio.run(run_async())
+
+        # 4. tool calling, alternating blocks
+        tool_requests = ToolRequests()
+        model_id = f"openai:{MODEL}"
+
+        def raw_first() -> Any:
+            answer = raw.chat.completions.create(
+                model=MODEL,
+                messages=tool_requests.first_messages,  # type: ignore[arg-type]
+                tools=tool_requests.wire_tools,  # type: ignore[arg-type]
+            )
+            assert len(answer.choices[0].message.tool_calls or ()) == 2
+            return answer
+
+        def mw_first() -> Any:
+            answer = service.invoke_model(model_id, TOOL_PROMPT, tools=tool_requests.tools)
+            assert len(answer.tool_calls) == 2
+            return answer
+
+        def mw_first_function() -> Any:
+            return service.invoke_model(model_id, TOOL_PROMPT, tools=[get_weather])
+
+        def raw_second() -> Any:
+            return raw.chat.completions.create(
+                model=MODEL,
+                messages=tool_requests.second_messages,  # type: ignore[arg-type]
+                tools=tool_requests.wire_tools,  # type: ignore[arg-type]
+            )
+
+        def mw_second() -> Any:
+            return service.invoke_model(model_id, tool_requests.history, tools=tool_requests.tools)
+
+        tool_turns = {
+            "tool call (turn 1)": {
+                "raw openai SDK": raw_first,
+                "modelwire, tools=[Tool]": mw_first,
+                "modelwire, tools=[function]": mw_first_function,
+            },
+            "tool results (turn 2)": {
+                "raw openai SDK": raw_second,
+                "modelwire, tools=[Tool]": mw_second,
+            },
+        }
+        tool_medians: dict[str, dict[str, float]] = {}
+        tool_ratios: dict[str, list[float]] = {}
+        for turn, sides in tool_turns.items():
+            for fn in sides.values():
+                timed_block(fn, 20)
+            got: dict[str, list[float]] = {name: [] for name in sides}
+            ratios: list[float] = []
+            names = list(sides)
+            for i in range(args.blocks):  # ABBA order: no side always goes first
+                block: dict[str, float] = {}
+                for name in names if i % 2 == 0 else names[::-1]:
+                    times = timed_block(sides[name], args.calls)
+                    got[name] += times
+                    block[name] = statistics.median(times)
+                ratios.append(block["modelwire, tools=[Tool]"] / block["raw openai SDK"])
+            tool_medians[turn] = {name: statistics.median(t) * 1e3 for name, t in got.items()}
+            tool_ratios[turn] = ratios
         ledger.flush()
         rows = sum(r["calls"] for r in ledger.summary(by=("model",)))
         ledger.close()
@@ -309,6 +492,12 @@ def main(argv: list[str] | None = None) -> None:
         atput,
         "raw openai SDK",
     )
+    for turn, turn_medians in tool_medians.items():
+        base = turn_medians["raw openai SDK"]
+        print(f"{turn}: median ms per call ({args.blocks} alternating blocks x {args.calls} calls)")
+        for name, value in turn_medians.items():
+            print(f"  {name:<28} {value:8.3f} ms   ratio {value / base:5.3f}")
+        print(f"  modelwire/raw per block: median {spread(tool_ratios[turn])}")
     print(f"ledger rows written: {rows}")
 
 

@@ -11,6 +11,25 @@ Deterministic behaviour the tests rely on:
 * streams end with a usage chunk when ``stream_options.include_usage`` is set, then ``[DONE]``;
 * ``GET /v1/models`` pages with ``limit``/``after`` (or ``server.page_size``) and says
   ``has_more``.
+
+Content parts and tools, as Chat Completions takes them:
+
+* a message's text is its string, or its parts joined by spaces: text parts as they are, an
+  ``image_url`` part as ``[image]``, a ``file`` part as ``[file <filename>]``;
+* with ``tools`` (and ``tool_choice`` not ``"none"``), when the last message is the user's, each
+  of its lines ``call <name> [<arguments>]`` makes the model call that tool with those arguments
+  sent verbatim (``{}`` when none; not JSON if the line's are not, for malformed-call tests).
+  ``tool_choice="required"`` with no such line calls the first tool with ``{}``; a named
+  ``tool_choice`` keeps only (or makes) a call of that tool and, as OpenAI does, finishes with
+  ``"stop"``; ``parallel_tool_calls: false`` keeps the first call. Call ids are
+  ``call_fake<request number>_<i>``. Streams send each call's id and name, then its arguments
+  in pieces of ``ARGUMENT_PIECE`` characters, then ``finish_reason="tool_calls"``;
+* when the last message is a tool result, the answer is ``fake_reply`` of the trailing tool
+  messages' texts joined by ``"; "``;
+* requests that OpenAI refuses get its 400: ``tool_choice`` or ``parallel_tool_calls`` without
+  ``tools``; a tool-call id over 40 characters; an assistant's tool calls not followed by a tool
+  message for each id; a tool message answering no pending call; an image in a tool message; an
+  image URL that is neither ``http(s)://`` nor ``data:image/...;base64,``.
 """
 
 from __future__ import annotations
@@ -35,6 +54,9 @@ NAME = "openai"
 REQUEST_ID_HEADER = "x-request-id"
 CREATED = 1_700_000_000
 REASONING_TOKENS = 5
+#: Characters per streamed piece of a tool call's arguments.
+ARGUMENT_PIECE = 8
+MAX_CALL_ID = 40
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-4o",
     "gpt-4o-mini",
@@ -52,6 +74,8 @@ DEFAULT_MODELS: tuple[str, ...] = (
 )
 
 _REASONING = re.compile(r"^(o\d|gpt-5)|reason")
+_CALL_LINE = re.compile(r"^\s*call\s+([A-Za-z_][A-Za-z0-9_-]*)(?:\s+(.*?))?\s*$")
+_IMAGE_URL = re.compile(r"^(https?://|data:image/[a-z.+-]+;base64,)")
 
 
 def error_body(status: int, message: str, code: str | None) -> dict[str, Any]:
@@ -74,8 +98,38 @@ def _auth(request: FakeRequest, server: FakeProviderServer) -> Reply | None:
     return Reply(status=401, body=body)
 
 
+def content_text(content: Any) -> str:
+    """A message's text: its string, or its parts joined (images and files as placeholders)."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    pieces: list[str] = []
+    for part in content:
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind == "text":
+            pieces.append(str(part.get("text") or ""))
+        elif kind == "image_url":
+            pieces.append("[image]")
+        elif kind == "file":
+            pieces.append(f"[file {(part.get('file') or {}).get('filename')}]")
+    return " ".join(pieces)
+
+
+def _message_tokens(message: Any) -> int:
+    if not isinstance(message, dict):
+        return 0
+    n = count_tokens(content_text(message.get("content")))
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {} if isinstance(call, dict) else {}
+        n += count_tokens(f"{function.get('name', '')} {function.get('arguments', '')}")
+    return n
+
+
 def _usage(model: str, messages: list[Any], completion_text: str) -> dict[str, Any]:
-    prompt = sum(count_tokens(str(m.get("content") or "")) for m in messages if isinstance(m, dict))
+    prompt = sum(_message_tokens(m) for m in messages)
     cached = prompt // 2 if "cache" in model else 0
     reasoning = REASONING_TOKENS if _REASONING.search(model) else 0
     completion = count_tokens(completion_text) + reasoning
@@ -93,13 +147,25 @@ def _usage(model: str, messages: list[Any], completion_text: str) -> dict[str, A
     }
 
 
+def _prompt(messages: list[Any]) -> str:
+    """What the fake model answers: the trailing tool results, else the last user message."""
+    results: list[str] = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        results.append(content_text(message.get("content")))
+    if results:
+        return "; ".join(reversed(results))
+    return next(
+        (content_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"),
+        "",
+    )
+
+
 def _answer(body: dict[str, Any]) -> tuple[str, str]:
     messages = body.get("messages") or []
-    last_user = next(
-        (str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), ""
-    )
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    text, truncated = fake_reply(last_user, int(limit) if limit else None)
+    text, truncated = fake_reply(_prompt(messages), int(limit) if limit else None)
     stops = body.get("stop")
     if isinstance(stops, str):
         stops = [stops]
@@ -119,9 +185,16 @@ def chat_completions(request: FakeRequest, server: FakeProviderServer) -> Reply:
     model = str(body.get("model") or "")
     if not model or not body.get("messages"):
         return Reply(400, error_body(400, "'model' and 'messages' are required", None))
+    refused = refusal(body)
+    if refused is not None:
+        return Reply(400, error_body(400, refused, None))
+    number = len(server.requests)
+    cid = f"chatcmpl-fake{number}"
+    calls = planned_calls(body)
+    if calls:
+        return _tool_call_reply(cid, model, body, calls, number)
     text, finish = _answer(body)
     usage = _usage(model, body["messages"], text)
-    cid = f"chatcmpl-fake{len(server.requests)}"
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return Reply(events=_stream(cid, model, text, finish, usage if include_usage else None))
@@ -145,6 +218,148 @@ def chat_completions(request: FakeRequest, server: FakeProviderServer) -> Reply:
     )
 
 
+def refusal(body: dict[str, Any]) -> str | None:
+    """The message of the 400 OpenAI gives this body, or ``None`` when it takes it."""
+    if not body.get("tools"):
+        for name in ("tool_choice", "parallel_tool_calls"):
+            if name in body:
+                return f"Invalid value for '{name}': only allowed when 'tools' are specified."
+    pending: list[str] = []
+    for i, message in enumerate(body.get("messages") or []):
+        if not isinstance(message, dict):
+            return f"Invalid type for 'messages[{i}]': expected an object."
+        role = message.get("role")
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in pending:
+                return (
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    "preceding message with 'tool_calls'."
+                )
+            pending.remove(call_id)
+            content = message.get("content")
+            if isinstance(content, list) and any(
+                not isinstance(p, dict) or p.get("type") != "text" for p in content
+            ):
+                return f"Invalid 'messages[{i}].content': a tool message takes text parts only."
+            continue
+        if pending:
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(pending)}"
+            )
+        for j, call in enumerate(message.get("tool_calls") or ()):
+            call_id = str((call or {}).get("id") or "")
+            if len(call_id) > MAX_CALL_ID:
+                return (
+                    f"Invalid 'messages[{i}].tool_calls[{j}].id': string too long. Expected a "
+                    f"string with maximum length {MAX_CALL_ID}, but got a string with length "
+                    f"{len(call_id)} instead."
+                )
+            pending.append(call_id)
+        content = message.get("content")
+        for j, part in enumerate(content if isinstance(content, list) else ()):
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                url = str((part.get("image_url") or {}).get("url") or "")
+                if not _IMAGE_URL.match(url):
+                    return f"Invalid 'messages[{i}].content[{j}].image_url.url': not a valid URL."
+    if pending:
+        return (
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+            f"response messages: {', '.join(pending)}"
+        )
+    return None
+
+
+def planned_calls(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The tool calls the fake model makes for ``body``: ``(name, raw arguments)`` pairs."""
+    tools = [t.get("function") or {} for t in body.get("tools") or () if isinstance(t, dict)]
+    choice = body.get("tool_choice", "auto")
+    messages = body.get("messages") or []
+    if not tools or choice == "none" or messages[-1].get("role") != "user":
+        return []
+    calls: list[tuple[str, str]] = []
+    for line in content_text(messages[-1].get("content")).splitlines():
+        found = _CALL_LINE.match(line)
+        if found:
+            calls.append((found.group(1), found.group(2) or "{}"))
+    if isinstance(choice, dict):
+        forced = str((choice.get("function") or {}).get("name"))
+        calls = [c for c in calls if c[0] == forced] or [(forced, "{}")]
+    elif choice == "required" and not calls:
+        calls = [(str(tools[0].get("name")), "{}")]
+    if body.get("parallel_tool_calls") is False:
+        calls = calls[:1]
+    return calls
+
+
+def _tool_call_reply(
+    cid: str, model: str, body: dict[str, Any], calls: list[tuple[str, str]], number: int
+) -> Reply:
+    wire = [
+        {
+            "id": f"call_fake{number}_{i}",
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        }
+        for i, (name, arguments) in enumerate(calls)
+    ]
+    # OpenAI finishes a call forced by a named tool_choice with "stop"
+    finish = "stop" if isinstance(body.get("tool_choice"), dict) else "tool_calls"
+    spoken = " ".join(f"{name} {arguments}" for name, arguments in calls)
+    usage = _usage(model, body["messages"], spoken)
+    if body.get("stream"):
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return Reply(
+            events=_tool_call_stream(cid, model, wire, finish, usage if include_usage else None)
+        )
+    message = {"role": "assistant", "content": None, "tool_calls": wire, "refusal": None}
+    return Reply(
+        body={
+            "id": cid,
+            "object": "chat.completion",
+            "created": CREATED,
+            "model": model,
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+            ],
+            "usage": usage,
+            "system_fingerprint": "fp_fake",
+        }
+    )
+
+
+def _tool_call_stream(
+    cid: str,
+    model: str,
+    calls: list[dict[str, Any]],
+    finish: str,
+    usage: dict[str, Any] | None,
+) -> list[SseEvent]:
+    events: list[SseEvent] = []
+    for index, call in enumerate(calls):
+        head: dict[str, Any] = {
+            "index": index,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": ""},
+        }
+        delta: dict[str, Any] = {"tool_calls": [head]}
+        if index == 0:
+            delta = {"role": "assistant", "content": None, **delta, "refusal": None}
+        events.append(_chunk(cid, model, delta, None))
+        arguments = call["function"]["arguments"]
+        for start in range(0, len(arguments), ARGUMENT_PIECE):
+            piece = {
+                "index": index,
+                "function": {"arguments": arguments[start : start + ARGUMENT_PIECE]},
+            }
+            events.append(_chunk(cid, model, {"tool_calls": [piece]}, None))
+    return _finish_stream(events, cid, model, finish, usage)
+
+
 def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None) -> SseEvent:
     data = {
         "id": cid,
@@ -161,6 +376,12 @@ def _stream(
 ) -> list[SseEvent]:
     events = [_chunk(cid, model, {"role": "assistant", "content": ""}, None)]
     events += [_chunk(cid, model, {"content": piece}, None) for piece in split_stream(text)]
+    return _finish_stream(events, cid, model, finish, usage)
+
+
+def _finish_stream(
+    events: list[SseEvent], cid: str, model: str, finish: str, usage: dict[str, Any] | None
+) -> list[SseEvent]:
     events.append(_chunk(cid, model, {}, finish))
     if usage is not None:
         tail = {

@@ -128,6 +128,11 @@ class CatalogModel(_Frozen):
             raise ValueError("retired_on is required for, and only for, status 'retired'")
         if self.max_output_tokens > self.context_window:
             raise ValueError("max_output_tokens exceeds context_window")
+        if self.features is not None:
+            if "parallel_tools" in self.features and "tools" not in self.features:
+                raise ValueError("features: 'parallel_tools' needs 'tools'")
+            if "images" in self.features and "image" not in self.modalities:
+                raise ValueError("features: 'images' needs the 'image' modality")
         unknown = sorted(set(self.capabilities) - KNOWN_CAPABILITIES)
         if unknown:
             known = ", ".join(sorted(KNOWN_CAPABILITIES))

@@ -3,8 +3,9 @@
 A request without ``provider_params`` skips the SDK's argument transformation (see
 ``modelwire.providers.openai.model._post_args``); these tests pin that the request on the wire — path,
 body and every header — is the one ``chat.completions.create`` sends for the same arguments,
-sync and async, plain and streaming, and that requests with ``provider_params`` still use
-``create``.
+sync and async, plain and streaming, with tools, tool calls, tool results, images and documents
+too, and that requests with ``provider_params`` (or a tool schema that is not plain JSON) still
+use ``create``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from typing import Any
 
 import pytest
 
+from modelwire.content import DocumentPart, ImagePart, TextPart, ToolCall, ToolResultPart
 from modelwire.providers.openai.mapping import build_params
-from modelwire.types import ChatRequest
+from modelwire.providers.openai.model import is_plain_json
+from modelwire.tools import Tool
+from modelwire.types import ChatRequest, Message
 from tools.fake_provider import FakeProviderServer
 
 MakeModel = Callable[..., Any]
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
 
 
 def _request_of(fake_server: FakeProviderServer, index: int) -> tuple[str, Any, dict[str, str]]:
@@ -40,6 +45,55 @@ REQUESTS = {
         seed=7,
         timeout=9.5,
     ),
+    "tools": ChatRequest(
+        messages=(
+            Message(
+                role="user",
+                content=(
+                    TextPart(text="call get_weather {}\ncall now {}"),
+                    ImagePart(data=PNG, detail="low"),
+                    DocumentPart(data=b"%PDF-1.4 x", name="a.pdf"),
+                ),
+            ),
+            Message(
+                role="assistant",
+                content=(
+                    TextPart(text="checking"),
+                    ToolCall(
+                        id="toolu_" + "x" * 40, name="get_weather", arguments={"city": "Oslo"}
+                    ),
+                ),
+            ),
+            Message(
+                role="tool",
+                content=(
+                    ToolResultPart(
+                        call_id="toolu_" + "x" * 40,
+                        content=(TextPart(text="snow"), ImagePart(data=PNG)),
+                        is_error=True,
+                    ),
+                ),
+            ),
+            Message(role="user", content='call get_weather {"city": "Rome"}'),
+        ),
+        tools=(
+            Tool(
+                name="get_weather",
+                description="The weather.",
+                parameters={
+                    "type": "object",
+                    "properties": {"city": {"type": "string", "enum": ["Oslo", "Rome"]}},
+                    "required": ["city"],
+                    "additionalProperties": False,
+                },
+            ),
+            Tool(name="now"),
+        ),
+        tool_choice="required",
+        parallel_tool_calls=True,
+        max_tokens=50,
+        timeout=8.0,
+    ),
 }
 
 
@@ -55,10 +109,12 @@ def test_same_request_as_create(
     if stream:
         events = list(model.stream(request))
         assert events[-1].done and events[-1].usage is not None
+        assert bool(events[-1].tool_calls) is bool(request.tools)
         params = build_params(model.info, request, stream=True)
         list(client.chat.completions.create(**params, **options))
     else:
-        assert model.invoke(request).text.startswith("echo: ")
+        response = model.invoke(request)
+        assert response.text.startswith("echo: ") or response.tool_calls
         client.chat.completions.create(**build_params(model.info, request), **options)
     mine, sdk = _request_of(fake_server, 0), _request_of(fake_server, 1)
     assert mine == sdk
@@ -82,6 +138,59 @@ def test_async_same_request_as_create(
     asyncio.run(main())
     assert _request_of(fake_server, 0) == _request_of(fake_server, 1)
     assert fake_server.requests[2].body["stream"] is True
+
+
+def test_async_tool_request_same_as_create(
+    fake_server: FakeProviderServer, openai_model: MakeModel
+) -> None:
+    request = REQUESTS["tools"]
+    model = openai_model("gpt-4o-mini")
+
+    async def main() -> None:
+        assert len((await model.ainvoke(request)).tool_calls) == 1
+        client = model.async_client(model.provider)
+        params = build_params(model.info, request)
+        await client.chat.completions.create(**params, timeout=request.timeout)
+
+    asyncio.run(main())
+    assert _request_of(fake_server, 0) == _request_of(fake_server, 1)
+
+
+def test_tools_with_a_schema_that_is_not_plain_json_go_through_create(
+    fake_server: FakeProviderServer, openai_model: MakeModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = openai_model("gpt-4o-mini")
+    completions = model.sync_client(model.provider).chat.completions
+    calls: list[dict[str, Any]] = []
+    real_create = completions.create
+
+    def spy(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(completions, "create", spy)
+    plain = Tool(name="pick", parameters={"type": "object", "properties": {}, "required": []})
+    odd = Tool(name="pick", parameters={"type": "object", "properties": {}, "required": ()})
+    model.invoke(ChatRequest.build("call pick {}", tools=(plain,)))
+    assert calls == []
+    model.invoke(ChatRequest.build("call pick {}", tools=(odd,)))
+    assert len(calls) == 1
+    bodies = [r.body for r in fake_server.requests]
+    assert bodies[0] == bodies[1]  # the SDK sends the tuple as a list
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        ({"a": [1, 2.5, "x", True, None, {"b": []}]}, True),
+        ({"a": (1, 2)}, False),
+        ({1: "x"}, False),
+        ({"a": {"b": b"bytes"}}, False),
+        ([{"a": object()}], False),
+    ],
+)
+def test_plain_json(value: Any, plain: bool) -> None:
+    assert is_plain_json(value) is plain
 
 
 def test_create_is_used_only_with_provider_params(

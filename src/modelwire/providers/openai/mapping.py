@@ -8,9 +8,18 @@ Request mapping
     and ``seed`` map one to one, except for reasoning models (``ModelInfo.reasoning`` or the
     ``o1``/``o3``/``o4``/``gpt-5`` families) which get ``max_completion_tokens`` and no
     ``temperature``/``top_p`` (they reject them). Streams ask for ``stream_options.include_usage``.
-    ``provider_params`` are merged last, untouched, so they can override anything.
+    Messages with parts, tool calls and tool results map as ``messages`` describes. ``tools``
+    become function tools; ``tool_choice`` and ``parallel_tool_calls`` are sent only with tools
+    (the API refuses them otherwise), and ``parallel_tool_calls`` not at all to a model whose
+    known features lack ``parallel_tools`` or, when its features are unknown, to the ``o``
+    reasoning families (``o1``, ``o3``, ``o4-mini``…), which refuse the parameter even as
+    ``false``. ``provider_params`` are merged last, untouched, so they can override anything.
 
-Usage mapping (DESIGN.md §4)
+Response mapping
+    The text, the tool calls and the finish reason as ``tool_calls`` describes; an answer with
+    tool calls also has ``parts`` (its text, then its calls), so ``response.message`` replays it.
+
+Usage mapping (docs/design.md, Usage and cost)
     ``input_tokens = prompt_tokens`` (cached included), ``cache_read_tokens =
     prompt_tokens_details.cached_tokens``, ``output_tokens = completion_tokens`` (reasoning
     included), ``reasoning_tokens = completion_tokens_details.reasoning_tokens``,
@@ -23,21 +32,42 @@ import re
 from typing import Any
 
 from modelwire import assemble
-from modelwire.types import ChatRequest, ChatResponse, ModelInfo, Usage
+from modelwire.content import Part, TextPart, ToolCall
+from modelwire.providers.openai.messages import (
+    OPENAI_LIMITS,
+    ContentLimits,
+    wire_id,
+    wire_messages,
+    wire_tool_choice,
+    wire_tools,
+)
+from modelwire.providers.openai.tool_calls import (
+    StreamedCalls,
+    finish_reason,
+    message_tool_calls,
+)
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo, ToolCallDelta, Usage
 
 __all__ = [
     "NON_CHAT_PATTERN",
+    "OPENAI_LIMITS",
     "REASONING_PATTERN",
+    "ContentLimits",
     "StreamState",
     "build_params",
+    "finish_reason",
     "is_chat_model",
     "is_reasoning_model",
     "response_from_completion",
     "usage_from_openai",
+    "wire_id",
 ]
 
 #: Model families that take ``max_completion_tokens`` and refuse sampling parameters.
 REASONING_PATTERN = re.compile(r"^(o1|o3|o4)(-|$)|^gpt-5(\b|-|\.|$)")
+
+#: Model families that refuse ``parallel_tool_calls`` (even ``false``).
+NO_PARALLEL_PATTERN = re.compile(r"^o\d")
 
 #: Model ids that ``list_models`` leaves out: they do not serve Chat Completions.
 NON_CHAT_PATTERN = re.compile(
@@ -45,6 +75,11 @@ NON_CHAT_PATTERN = re.compile(
     r"^(babbage|davinci)|^sora|search-api|computer-use",
     re.IGNORECASE,
 )
+
+
+_UNKNOWN_MODEL = ModelInfo(id="openai:unknown")
+#: Finish reasons that are modelwire's already (for an answer without tool calls).
+_STANDARD = frozenset(("stop", "length", "content_filter"))
 
 
 def _family(name: str) -> str:
@@ -62,13 +97,18 @@ def is_chat_model(model_id: str) -> bool:
     return not NON_CHAT_PATTERN.search(model_id)
 
 
-def build_params(info: ModelInfo, request: ChatRequest, *, stream: bool = False) -> dict[str, Any]:
-    """The keyword arguments of ``chat.completions.create`` for ``request`` (timeout excluded)."""
-    messages: list[dict[str, Any]] = []
-    if request.system:
-        messages.append({"role": "system", "content": request.system})
-    messages.extend({"role": m.role, "content": m.content} for m in request.messages)
-    params: dict[str, Any] = {"model": info.name, "messages": messages}
+def build_params(
+    info: ModelInfo,
+    request: ChatRequest,
+    *,
+    stream: bool = False,
+    limits: ContentLimits | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of ``chat.completions.create`` for ``request`` (timeout excluded).
+
+    ``limits``: the most images and documents the server takes (``UnsupportedFeatureError``
+    beyond them, before any request)."""
+    params: dict[str, Any] = {"model": info.name, "messages": wire_messages(request, info, limits)}
     reasoning = is_reasoning_model(info)
     if request.max_tokens is not None:
         params["max_completion_tokens" if reasoning else "max_tokens"] = request.max_tokens
@@ -81,11 +121,24 @@ def build_params(info: ModelInfo, request: ChatRequest, *, stream: bool = False)
         params["stop"] = list(request.stop)
     if request.seed is not None:
         params["seed"] = request.seed
+    if request.tools:
+        params["tools"] = wire_tools(request.tools)
+        if request.tool_choice is not None:
+            params["tool_choice"] = wire_tool_choice(request.tool_choice)
+        parallel = request.parallel_tool_calls
+        if parallel is not None and _takes_parallel_flag(info):
+            params["parallel_tool_calls"] = parallel
     if stream:
         params["stream"] = True
         params["stream_options"] = {"include_usage": True}
     params.update(request.provider_params)
     return params
+
+
+def _takes_parallel_flag(info: ModelInfo) -> bool:
+    if info.features is not None:
+        return "parallel_tools" in info.features
+    return not NO_PARALLEL_PATTERN.match(_family(info.name))
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -130,27 +183,68 @@ def response_from_completion(
     choices = _get(completion, "choices")
     first = choices[0] if choices else None
     message = _get(first, "message")
-    text = _get(message, "content") if message is not None else None
-    return assemble.response(
-        text if type(text) is str else str(text or ""),
+    if message is None:
+        text = calls = None
+    elif type(message) is dict:
+        text = message.get("content")
+        calls = message.get("tool_calls") or message.get("function_call")
+    else:  # an SDK object: plain attribute reads, this runs on every call
+        text = message.content
+        calls = getattr(message, "tool_calls", None) or getattr(message, "function_call", None)
+    text = text if type(text) is str else str(text or "")
+    reason = _get(first, "finish_reason") if first is not None else None
+    if calls or (reason is not None and (type(reason) is not str or reason not in _STANDARD)):
+        reason = finish_reason(reason, bool(calls))
+    response = assemble.response(
+        text,
         info.id,
         usage_from_openai(_get(completion, "usage")),
-        _get(first, "finish_reason") if first is not None else None,
+        reason,
         request_id or _get(completion, "_request_id"),
         completion,
     )
+    if calls:
+        tool_calls = message_tool_calls(message, info, response.request_id)
+        response.tool_calls = tool_calls
+        response.parts = _parts(text, tool_calls)
+    return response
+
+
+def _parts(text: str, tool_calls: tuple[ToolCall, ...]) -> tuple[Part, ...]:
+    """An answer with tool calls as parts: its text (if any), then its calls."""
+    return (TextPart(text=text), *tool_calls) if text else tool_calls
 
 
 class StreamState:
-    """Accumulates a Chat Completions stream: text deltas, the finish reason, the final usage."""
+    """Accumulates a Chat Completions stream: text deltas, tool-call pieces (assembled by
+    index), the finish reason, the final usage.
 
-    __slots__ = ("chars", "finish_reason", "request_id", "usage")
+    ``deltas`` holds the tool-call pieces of the last chunk (the base class emits and clears
+    them); at the end ``tool_calls`` has the complete calls and ``parts`` the answer as parts.
+    """
 
-    def __init__(self, request_id: str | None = None) -> None:
+    __slots__ = (
+        "_calls",
+        "_complete",
+        "_text",
+        "chars",
+        "deltas",
+        "finish_reason",
+        "info",
+        "request_id",
+        "usage",
+    )
+
+    def __init__(self, request_id: str | None = None, info: ModelInfo | None = None) -> None:
         self.request_id = request_id
+        self.info = info or _UNKNOWN_MODEL
         self.chars = 0
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
+        self.deltas: list[ToolCallDelta] = []
+        self._text: list[str] = []
+        self._calls: StreamedCalls | None = None
+        self._complete: tuple[ToolCall, ...] | None = None
 
     def feed(self, chunk: Any) -> str:
         """Take one chunk (SDK object or dict); return its new text (possibly empty)."""
@@ -161,14 +255,50 @@ class StreamState:
         if not choices:
             return ""
         first = choices[0]
+        delta = _get(first, "delta")
+        if delta is None:
+            text = pieces = legacy = None
+        elif type(delta) is dict:
+            text, pieces, legacy = delta.get("content"), delta.get("tool_calls"), None
+            if not pieces:
+                legacy = delta.get("function_call")
+        else:  # an SDK object: plain attribute reads, this runs on every chunk
+            text, pieces, legacy = delta.content, getattr(delta, "tool_calls", None), None
+            if not pieces:
+                legacy = getattr(delta, "function_call", None)
+        if pieces or legacy:
+            calls = self._calls
+            if calls is None:
+                calls = self._calls = StreamedCalls(self.deltas)
+            if pieces:
+                calls.feed(pieces)
+            else:
+                calls.feed_legacy(legacy)
         reason = _get(first, "finish_reason")
         if reason:
-            self.finish_reason = str(reason)
-        text = _get(_get(first, "delta"), "content") or ""
+            self.finish_reason = finish_reason(reason, self._calls is not None)
+        if not text:
+            return ""
+        text = text if type(text) is str else str(text)
         self.chars += len(text)
-        return str(text)
+        self._text.append(text)
+        return text
 
     @property
     def finished(self) -> bool:
         """True once a chunk carried a finish reason."""
         return self.finish_reason is not None
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The stream's complete tool calls (``MalformedToolCallError`` if one is not)."""
+        if self._complete is None:
+            calls = self._calls
+            self._complete = () if calls is None else calls.calls(self.info, self.request_id)
+        return self._complete
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """The answer as parts when it has tool calls (its text, then its calls), else ``()``."""
+        calls = self.tool_calls
+        return _parts("".join(self._text), calls) if calls else ()

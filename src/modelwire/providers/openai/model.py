@@ -27,7 +27,9 @@ from modelwire.providers._async_clients import LoopClients
 from modelwire.providers.base import ChatModel, ProviderContext
 from modelwire.providers.openai.errors import map_openai_error
 from modelwire.providers.openai.mapping import (
+    OPENAI_LIMITS,
     REASONING_PATTERN,
+    ContentLimits,
     StreamState,
     build_params,
     is_chat_model,
@@ -77,10 +79,12 @@ def _post_args(
     ``client.post`` is the SDK's documented call for raw requests: same client, headers,
     authentication, error types and response parsing as ``chat.completions.create``, without
     the per-call argument transformation that ``create`` runs over its forty keyword arguments
-    (about 190 µs per call on the benchmark machine). That transformation is the identity for
-    this body — strings, numbers and lists of them — so the request is the same
-    (``tests/test_provider_openai_fastpath.py`` compares the two). Requests with
-    ``provider_params`` still go through ``create``, which knows every argument's wire form.
+    (about 190 µs per call on the benchmark machine, more with tools). That transformation is
+    the identity for this body — plain JSON: dicts, lists, strings, numbers, booleans and
+    ``null`` — so the request is the same (``tests/providers/openai/
+    test_provider_openai_fastpath.py`` compares the two, with and without tools). Requests with
+    ``provider_params``, or tools whose schema holds anything else, still go through ``create``,
+    which knows every argument's wire form.
     """
     wire = _wire()
     options = dict(wire.options)
@@ -93,6 +97,27 @@ def _post_args(
         "stream": stream,
         "stream_cls": wire.async_stream if is_async else wire.stream,
     }
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def is_plain_json(value: Any) -> bool:
+    """Whether ``value`` is made of dicts with string keys, lists, strings, numbers, booleans
+    and ``None`` only (what the SDK's argument transformation leaves as it is)."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and is_plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(is_plain_json(v) for v in value)
+    return kind in _JSON_SCALARS
+
+
+def _direct(request: ChatRequest, params: dict[str, Any]) -> bool:
+    """Whether ``params`` may be sent with ``client.post`` (see ``_post_args``)."""
+    if request.provider_params:
+        return False
+    return not request.tools or is_plain_json(params["tools"])
 
 
 def _close_sync(client: OpenAI) -> None:
@@ -116,6 +141,8 @@ class OpenAIChatModel(ChatModel):
     placeholder_key: ClassVar[str | None] = None
     #: Whether the entry must set ``base_url``.
     needs_base_url: ClassVar[bool] = False
+    #: The most images and documents one request may carry (``None``: the server decides).
+    content_limits: ClassVar[ContentLimits | None] = OPENAI_LIMITS
 
     # -- clients -------------------------------------------------------------------------------
 
@@ -188,16 +215,16 @@ class OpenAIChatModel(ChatModel):
     def send(self, request: ChatRequest, *, stream: bool = False) -> Any:
         """Start the Chat Completions call for ``request`` (see ``_post_args``)."""
         client = self.sync_client(self.provider)
-        params = build_params(self.info, request, stream=stream)
-        if request.provider_params:
+        params = build_params(self.info, request, stream=stream, limits=self.content_limits)
+        if not _direct(request, params):
             return client.chat.completions.create(**params, **self._call_options(request))
         return client.post("/chat/completions", **_post_args(params, request, stream, False))
 
     async def asend(self, request: ChatRequest, *, stream: bool = False) -> Any:
         """The same as ``send``, for asyncio."""
         client = self.async_client(self.provider)
-        params = build_params(self.info, request, stream=stream)
-        if request.provider_params:
+        params = build_params(self.info, request, stream=stream, limits=self.content_limits)
+        if not _direct(request, params):
             return await client.chat.completions.create(**params, **self._call_options(request))
         return await client.post("/chat/completions", **_post_args(params, request, stream, True))
 
@@ -217,7 +244,7 @@ class OpenAIChatModel(ChatModel):
 
     def stream_state(self, chunks: Any) -> StreamState:
         """An accumulator for the chunks, with the request id of the stream's response."""
-        return StreamState(_http.request_id_from_headers(chunks.response.headers))
+        return StreamState(_http.request_id_from_headers(chunks.response.headers), self.info)
 
     def map_error(
         self, error: Exception, request: ChatRequest, stream: Any | None = None
@@ -297,3 +324,4 @@ class OpenAICompatibleChatModel(OpenAIChatModel):
     key_env: ClassVar[str | None] = None
     placeholder_key: ClassVar[str | None] = "not-needed"
     needs_base_url: ClassVar[bool] = True
+    content_limits: ClassVar[ContentLimits | None] = None
