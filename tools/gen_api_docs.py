@@ -43,6 +43,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Access styles", ("modelwire.access", "modelwire.enums", "modelwire.service.binding")),
     ("Providers", ("modelwire.providers",)),
     ("Data types", ("modelwire.types", "modelwire.capabilities")),
+    (
+        "Messages, tools and structured output",
+        ("modelwire.content", "modelwire.tools", "modelwire.output", "modelwire.service.tool_runs"),
+    ),
     ("Configuration", ("modelwire.config",)),
     ("Logging without secrets", ("modelwire.logs",)),
     ("Usage and cost", ("modelwire.usage", "modelwire.catalog.pricing")),

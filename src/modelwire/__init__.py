@@ -49,6 +49,16 @@ _LAZY: dict[str, str] = {
     "VirtualKeyError": "modelwire.errors",
     # data
     "ModelInfo": "modelwire.types",
+    "TextPart": "modelwire.content",
+    "ImagePart": "modelwire.content",
+    "DocumentPart": "modelwire.content",
+    "ToolCall": "modelwire.content",
+    "ToolResultPart": "modelwire.content",
+    "ThinkingPart": "modelwire.content",
+    "ToolCallDelta": "modelwire.types",
+    "Tool": "modelwire.tools",
+    "ToolRun": "modelwire.service",
+    "OutputSpec": "modelwire.output",
     "ModelCost": "modelwire.types",
     "Message": "modelwire.types",
     "ChatRequest": "modelwire.types",
@@ -111,6 +121,14 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
     from modelwire.catalog.pricing import compute_cost
     from modelwire.config.loader import load_config
     from modelwire.config.schema import Config, ProviderConfig
+    from modelwire.content import (
+        DocumentPart,
+        ImagePart,
+        TextPart,
+        ThinkingPart,
+        ToolCall,
+        ToolResultPart,
+    )
     from modelwire.discovery import DiscoveryResult, ModelDiscoveryService
     from modelwire.enums import ModelEnum
     from modelwire.errors import (
@@ -150,12 +168,14 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
         YamlSyntaxError,
     )
     from modelwire.logs import SecretFilter, disable_logging, enable_logging
+    from modelwire.output import OutputSpec
     from modelwire.providers.base import ChatModel, ProviderContext
     from modelwire.providers.factory import ModelFactory
     from modelwire.registry import ModelRegistry
     from modelwire.routing.group import ModelGroup
     from modelwire.routing.tasks import TaskType, detect_task_type
-    from modelwire.service import BatchResult, BoundModel, ModelService
+    from modelwire.service import BatchResult, BoundModel, ModelService, ToolRun
+    from modelwire.tools import Tool
     from modelwire.types import (
         ChatRequest,
         ChatResponse,
@@ -163,6 +183,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
         ModelCost,
         ModelInfo,
         StreamEvent,
+        ToolCallDelta,
         Usage,
     )
     from modelwire.usage.events import InMemoryUsageSink, UsageEvent, UsageSink

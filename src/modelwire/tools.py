@@ -9,6 +9,7 @@ and parameter whose schema cannot be derived, or the name given twice.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import typing
@@ -114,16 +115,27 @@ class Tool(BaseModel):
 
 
 def as_tool(tool: Tool | type[BaseModel] | Callable[..., Any]) -> Tool:
-    """A ``Tool`` from a ``Tool``, a pydantic model class or a function."""
+    """A ``Tool`` from a ``Tool``, a pydantic model class or a function (built once per class
+    or function: deriving a schema costs milliseconds, a request should not pay it again)."""
     if isinstance(tool, Tool):
         return tool
-    if isinstance(tool, type) and issubclass(tool, BaseModel):
-        return Tool.from_model(tool)
     if callable(tool):
-        return Tool.from_function(tool)
+        try:
+            return _derived(tool)
+        except TypeError:  # an unhashable callable: derived each time
+            return _derive(tool)
     raise ToolDefinitionError(
         f"a tool must be a function, a pydantic model class or a modelwire.Tool; got {tool!r}"
     )
+
+
+def _derive(tool: Any) -> Tool:
+    if isinstance(tool, type) and issubclass(tool, BaseModel):
+        return Tool.from_model(tool)
+    return Tool.from_function(tool)
+
+
+_derived = functools.lru_cache(maxsize=1024)(_derive)
 
 
 def as_tools(tools: Iterable[Tool | type[BaseModel] | Callable[..., Any]]) -> tuple[Tool, ...]:
