@@ -116,6 +116,8 @@ def test_output_retries_ask_again_with_the_errors(service: ModelService, style: 
     assert "population" in last[-1].text and "not valid" in last[-1].text
     sink = service.ledger
     assert isinstance(sink, InMemoryUsageSink) and len(sink.events) == 3
+    (run_id,) = {e.run_id for e in sink.events}  # the retries are one run
+    assert run_id is not None
 
 
 def test_streams_carry_the_validated_output_on_the_last_event(service: ModelService) -> None:

@@ -120,6 +120,7 @@ def test_the_loop_runs_plain_and_async_tools_and_returns_the_history(
     assert [r.call_id for r in first_results] == ["call_0_0", "call_0_1"]  # type: ignore[union-attr]
     sink = service.ledger
     assert isinstance(sink, InMemoryUsageSink) and len(sink.events) == 3  # one attempt per round
+    assert {e.run_id for e in sink.events} == {run.run_id}  # every round of the run carries it
 
 
 def test_a_failing_tool_becomes_an_error_result_or_is_raised(service: ModelService) -> None:

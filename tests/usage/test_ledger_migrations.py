@@ -78,7 +78,7 @@ def test_v1_database_is_upgraded(ledger_url: str) -> None:
                 v for (v,) in conn.exec_driver_sql("SELECT version FROM usage_schema_version")
             ]
         assert maxima == {"web": 40.0, "": 9.0}  # backfilled from the rows
-        assert sorted(versions) == [1, 2]
+        assert sorted(versions) == [1, 2, 3]
         # The upgraded database keeps working: new rows, summaries from either source.
         ledger.record(event(0, model_id="mock:a", provider="mock", caller="web", timestamp=T0))
         by = ("model", "day", "caller")
@@ -132,7 +132,7 @@ def test_concurrent_first_opens_migrate_once(ledger_url: str) -> None:
         )
     for ledger in ledgers:
         ledger.close()
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")

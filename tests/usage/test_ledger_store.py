@@ -42,6 +42,7 @@ def expected_summary(events: list[UsageEvent], by: tuple[str, ...]) -> list[dict
             "caller": e.caller,
             "group": e.group,
             "status": e.status,
+            "run": e.run_id,
             "day": ts.date(),
             "hour": ts.replace(minute=0, second=0, microsecond=0),
         }
@@ -172,7 +173,18 @@ def test_rollup_refuses_what_it_cannot_answer(
         ledger.summary(by=("model",), since=T0 + timedelta(hours=1), source="rollup")
     with pytest.raises(ValueError, match="cannot group by"):
         ledger.summary(by=("nope",))
-    assert set(GROUP_KEYS) == {"model", "provider", "caller", "group", "day", "hour", "status"}
+    with pytest.raises(ValueError, match="rollup cannot answer"):
+        ledger.summary(by=("run",), source="rollup")
+    assert set(GROUP_KEYS) == {
+        "model",
+        "provider",
+        "caller",
+        "group",
+        "day",
+        "hour",
+        "status",
+        "run",
+    }
 
 
 def test_filters_and_bounds(filled: tuple[UsageLedger, list[UsageEvent]]) -> None:

@@ -37,8 +37,8 @@ from tests.support.ledger import event, ledger_url
 
 __all__ = ["ledger_url"]
 
-# The usage_calls DDL of schema v2 as modelwire has always created it; migrations build it step
-# by step and existing databases hold it, so it must not change.
+# The usage_calls DDL of schema v3 as the migrations build it step by step and existing databases
+# hold it: it changes only with a new migration.
 SQLITE_DDL = (
     "\nCREATE TABLE usage_calls (\n\tid INTEGER NOT NULL, \n\tts_us BIGINT NOT NULL, \n\tmodel_id "
     "VARCHAR(255) NOT NULL, \n\tprovider VARCHAR(100) NOT NULL, \n\tcaller VARCHAR(255), \n\t"
@@ -47,12 +47,15 @@ SQLITE_DDL = (
     "NULL, \n\tcache_read_tokens BIGINT NOT NULL, \n\tcache_write_tokens BIGINT NOT NULL, \n\t"
     "reasoning_tokens BIGINT NOT NULL, \n\tcost_nanos BIGINT, \n\tlatency_ms FLOAT NOT NULL, \n\t"
     "ttft_ms FLOAT, \n\trequest_id VARCHAR(255), \n\tprompt TEXT, \n\toutput TEXT, \n\tstream "
-    "BOOLEAN DEFAULT 0 NOT NULL, \n\tPRIMARY KEY (id)\n)\n\n"
+    "BOOLEAN DEFAULT 0 NOT NULL, \n\trun_id VARCHAR(64), \n\tPRIMARY KEY (id)\n)\n\n"
 )
 POSTGRES_DDL = SQLITE_DDL.replace("id INTEGER NOT NULL", "id BIGSERIAL NOT NULL").replace(
     "DEFAULT 0", "DEFAULT false"
 )
-INDEX_DDL = "CREATE INDEX ix_usage_calls_ts ON usage_calls (ts_us)"
+INDEX_DDL = [
+    "CREATE INDEX ix_usage_calls_ts ON usage_calls (ts_us)",
+    "CREATE INDEX ix_usage_calls_run ON usage_calls (run_id)",
+]
 
 # Where each event field is stored, written out here independently of the definition: a column
 # is named after its field except where the name says more (or SQL reserves the word).
@@ -108,7 +111,10 @@ def disagreements(columns: Sequence[StoredColumn]) -> list[str]:
     ):
         if str(CreateTable(table).compile(dialect=dialect)) != expected:
             problems.append(f"the {name} CREATE TABLE differs")
-        if [str(CreateIndex(ix).compile(dialect=dialect)) for ix in table.indexes] != [INDEX_DDL]:
+        if [
+            str(CreateIndex(ix).compile(dialect=dialect))
+            for ix in sorted(table.indexes, key=lambda i: i.name or "")
+        ] != sorted(INDEX_DDL, key=lambda d: d.split()[2]):
             problems.append(f"the {name} index differs")
     event = _distinct_event()
     for store_prompts in (True, False):

@@ -102,6 +102,7 @@ def _attempt(sink: InMemoryUsageSink, *, stream: bool, priced: bool = True) -> A
         attempt=3,
         stream=stream,
         store_prompts=True,
+        run_id="the-run",
     )
 
 
@@ -143,6 +144,7 @@ def test_a_successful_attempt_fills_each_field_by_name() -> None:
         "prompt": "system: be brief\nuser: hi there",
         "output": "the answer",
         "timestamp": event.timestamp,
+        "run_id": "the-run",
     }
     assert response.cost_usd is not None and response.cost_usd > 0
     assert attempt.ttft_ms is not None and event.latency_ms >= attempt.ttft_ms

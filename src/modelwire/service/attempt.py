@@ -45,6 +45,7 @@ class Attempt:
         "model",
         "observer",
         "request",
+        "run_id",
         "sink",
         "start",
         "store_prompts",
@@ -64,8 +65,10 @@ class Attempt:
         stream: bool = False,
         store_prompts: bool = False,
         observer: Observer | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.sink = sink
+        self.run_id = run_id
         self.observer = observer
         self._error: BaseException | None = None
         self.model = model
@@ -173,6 +176,7 @@ class Attempt:
                 render_prompt(self.request) if store else None,  # prompt
                 output if store else None,  # output
                 datetime.now(UTC),  # timestamp
+                self.run_id,  # run_id
             ),
         )
         sink.record(event)
@@ -203,6 +207,7 @@ class Recorder:
         group: str | None,
         attempt: int,
         stream: bool = False,
+        run_id: str | None = None,
     ) -> Attempt:
         """Start the clock of one attempt."""
         return Attempt(
@@ -215,4 +220,5 @@ class Recorder:
             stream=stream,
             store_prompts=self.store_prompts,
             observer=self.observer,
+            run_id=run_id,
         )

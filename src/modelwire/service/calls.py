@@ -73,6 +73,7 @@ def model_call(
     caller: str | None,
     group: str | None = None,
     first_attempt: int = 1,
+    run_id: str | None = None,
 ) -> Machine[ChatResponse]:
     """Call one model, retrying retryable failures as ``policy`` allows."""
     attempt = first_attempt
@@ -81,7 +82,7 @@ def model_call(
     try:
         yield Prepare(model)
         while True:
-            record = recorder.start(model, request, caller, group, attempt)
+            record = recorder.start(model, request, caller, group, attempt, run_id=run_id)
             try:
                 response: ChatResponse = yield Invoke(model, request)
             except BaseException as err:
@@ -103,6 +104,7 @@ def model_stream(
     group: str | None = None,
     first_attempt: int = 1,
     progress: StreamProgress | None = None,
+    run_id: str | None = None,
 ) -> Machine[ChatResponse | None]:
     """Stream one model's answer; retry as ``policy`` allows until the first text is out."""
     progress = progress if progress is not None else StreamProgress()
@@ -112,7 +114,9 @@ def model_stream(
     try:
         yield Prepare(model)
         while True:
-            record = recorder.start(model, request, caller, group, attempt, stream=True)
+            record = recorder.start(
+                model, request, caller, group, attempt, stream=True, run_id=run_id
+            )
             parts: list[str] = []
             final: StreamEvent | None = None
             events = None
@@ -153,6 +157,7 @@ def group_run(
     *,
     caller: str | None,
     stream: bool = False,
+    run_id: str | None = None,
 ) -> Machine[ChatResponse | None]:
     """Run a request through a group: each planned member once per pass, until one answers.
 
@@ -174,6 +179,7 @@ def group_run(
                 caller=caller,
                 group=run.group.name,
                 first_attempt=step.attempt,
+                run_id=run_id,
                 **({"progress": progress} if stream else {}),
             )
         except ProviderError as err:

@@ -110,14 +110,19 @@ class ModelService:
                 raise ValueError("output_retries: a stream cannot ask again (its text is out)")
             return self._call(model, prompt, params, stream)
         return output_run(
-            lambda messages, run_id: self._call(model, messages, dict(params), False),
+            lambda messages, run_id: self._call(model, messages, dict(params), False, run_id),
             normalise_messages(prompt),
             spec,
             retries=retries,
         )
 
     def _call(
-        self, model: str | None, prompt: Prompt, params: dict[str, Any], stream: bool
+        self,
+        model: str | None,
+        prompt: Prompt,
+        params: dict[str, Any],
+        stream: bool,
+        run_id: str | None = None,
     ) -> Machine[Any]:
         name = model if model is not None else self.default_model
         if not name:
@@ -131,9 +136,9 @@ class ModelService:
             if target.info.features is not None and not request.is_plain:
                 check_features(target.info, request)
             attempts = model_stream if stream else model_call
-            return attempts(self._recorder, target, request, policy, caller=who)
+            return attempts(self._recorder, target, request, policy, caller=who, run_id=run_id)
         run_, member = self.groups.start(route, prompt, params)
-        return group_run(self._recorder, run_, member, caller=who, stream=stream)
+        return group_run(self._recorder, run_, member, caller=who, stream=stream, run_id=run_id)
 
     # the four call styles ---------------------------------------------------------------------
 
@@ -255,7 +260,7 @@ class ModelService:
             params["output"] = spec
 
         def one_round(messages: list[Message], run_id: str) -> Machine[ChatResponse]:
-            return self._call(model, messages, {**params, "tools": resolved}, False)
+            return self._call(model, messages, {**params, "tools": resolved}, False, run_id)
 
         return tool_run(
             one_round,

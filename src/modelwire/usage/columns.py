@@ -94,6 +94,7 @@ COLUMNS: tuple[StoredColumn, ...] = (
     StoredColumn("prompt", "text", True, "prompt", Conversion.IF_PROMPTS_STORED),
     StoredColumn("output", "text", True, "output", Conversion.IF_PROMPTS_STORED),
     StoredColumn("stream", "boolean", False, "stream", added_in=2, default_for_old_rows=False),
+    StoredColumn("run_id", "string", True, "run_id", length=64, added_in=3),
 )
 
 #: The ``usage_calls`` columns the writer inserts, in order (the database assigns the id).

@@ -35,6 +35,7 @@ class _UsageEventFields(NamedTuple):
     prompt: str | None
     output: str | None
     timestamp: datetime
+    run_id: str | None
 
 
 class UsageEvent(_UsageEventFields):
@@ -70,6 +71,7 @@ class UsageEvent(_UsageEventFields):
         prompt: str | None = None,
         output: str | None = None,
         timestamp: datetime | None = None,
+        run_id: str | None = None,
     ) -> UsageEvent:
         # Events built by hand come here (as cheap as the dataclass this class was). The
         # service, which builds one per attempt, passes all the fields in their order straight
@@ -97,6 +99,7 @@ class UsageEvent(_UsageEventFields):
                 prompt,
                 output,
                 datetime.now(UTC) if timestamp is None else timestamp,
+                run_id,
             ),
         )
 

@@ -145,11 +145,17 @@ def _v2(conn: Connection) -> None:
         )
 
 
+def _v3(conn: Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE usage_calls ADD COLUMN run_id VARCHAR(64)")
+    conn.exec_driver_sql("CREATE INDEX ix_usage_calls_run ON usage_calls (run_id)")
+
+
 Migration = tuple[int, str, Callable[["Connection"], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "usage_calls, usage_daily rollup, index on ts_us", _v1),
     (2, "usage_calls.stream, usage_daily.latency_max_ms (backfilled)", _v2),
+    (3, "usage_calls.run_id (the run of run_tools or an output retried) and its index", _v3),
 ]
 
 

@@ -39,7 +39,7 @@ __all__ = [
 
 When = datetime | date | timedelta | str | None
 
-GROUP_KEYS = ("model", "provider", "caller", "group", "day", "hour", "status")
+GROUP_KEYS = ("model", "provider", "caller", "group", "day", "hour", "status", "run")
 SUMMARY_FIELDS = ("calls", "errors", *SUMMED_FIELDS, "cost_usd", "unpriced_calls")
 # The grouping keys that are an event field stored in a column of its own.
 _KEY_FIELDS = {
@@ -48,6 +48,7 @@ _KEY_FIELDS = {
     "caller": "caller",
     "group": "group",
     "status": "status",
+    "run": "run_id",
 }
 _REL = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
 _EPOCH_DAY = date(1970, 1, 1)
@@ -224,7 +225,7 @@ def summary(
         row.update((f, int(v or 0)) for f, v in sums.items())
         row["cost_usd"] = None if row["unpriced_calls"] == calls else from_nanos(row["cost_usd"])
         out.append(row)
-    nullable = [k for k in keys if k in ("caller", "group")]
+    nullable = [k for k in keys if k in ("caller", "group", "run")]
     if nullable:
         out.sort(key=lambda d: tuple((d[k] is None, d[k]) for k in keys))
     elif keys:

@@ -219,6 +219,7 @@ class UsageRecord:
     prompt: str | None
     output: str | None
     stream: bool
+    run_id: str | None
 
     @classmethod
     def from_row(cls, m: Mapping[str, Any]) -> UsageRecord:

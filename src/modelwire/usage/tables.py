@@ -72,13 +72,14 @@ def _column(c: StoredColumn) -> Column[Any]:
 
 def calls_table(columns: Sequence[StoredColumn], into: MetaData) -> Table:
     """The ``usage_calls`` table holding ``columns`` (``columns.COLUMNS``): an id first, then
-    those columns in their order, and the index on ``ts_us``."""
+    those columns in their order, and the indexes on ``ts_us`` and ``run_id``."""
     return Table(
         "usage_calls",
         into,
         Column("id", _ID, primary_key=True, autoincrement=True),
         *(_column(c) for c in columns),
         Index("ix_usage_calls_ts", "ts_us"),
+        *(Index("ix_usage_calls_run", "run_id") for c in columns if c.column == "run_id"),
     )
 
 
@@ -113,7 +114,7 @@ VERSION_TABLE = Table(
     Column("applied_us", BigInteger, nullable=False),
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DAILY_KEYS: tuple[str, ...] = ("day", "model_id", "provider", "caller", "status")
 #: The rollup's sums, in the order of ``rows.aggregate``'s deltas (the counts are the stored
