@@ -21,7 +21,7 @@ from modelwire.providers.anthropic.mapping import (
     StreamState,
     build_body,
     finish_reason,
-    response_text,
+    response_content,
     usage_from,
 )
 from modelwire.providers.base import ChatModel, ProviderContext, discovered_model
@@ -187,23 +187,49 @@ class AnthropicChatModel(ChatModel):
     # -- the pure parts ------------------------------------------------------------------------
 
     def parse_response(self, answer: Any, request: ChatRequest) -> ChatResponse:
-        """A ``Message`` as a ``ChatResponse``."""
+        """A ``Message`` as a ``ChatResponse``: text, and for an answer of more than one text
+        block its tool calls and parts (thinking kept with its signature)."""
+        request_id = getattr(answer, "_request_id", None)
         try:
-            return assemble.response(
-                response_text(answer.content),
+            content = answer.content
+            first = content[0] if type(content) is list and len(content) == 1 else None
+            if first is not None and getattr(first, "type", None) == "text":
+                text = getattr(first, "text", None)  # the usual answer: one text block
+                if type(text) is not str:
+                    text = ""
+                return assemble.response(
+                    text,
+                    self.info.id,
+                    usage_from(answer.usage),
+                    finish_reason(answer.stop_reason),
+                    request_id,
+                    answer,
+                )
+            where = {"provider": self.provider.name, "model_id": self.info.id}
+            text, calls, parts = response_content(content, {**where, "request_id": request_id})
+            response = assemble.response(
+                text,
                 self.info.id,
                 usage_from(answer.usage),
-                finish_reason(answer.stop_reason),
-                getattr(answer, "_request_id", None),
+                finish_reason(answer.stop_reason, bool(calls)),
+                request_id,
                 answer,
             )
+            if parts:
+                response.tool_calls = calls
+                response.parts = parts
+            return response
         except Exception as exc:  # a body that parsed but is not a message
-            raise self._mapped(exc, request, getattr(answer, "_request_id", None)) from exc
+            raise self._mapped(exc, request, request_id) from exc
 
     def stream_state(self, chunks: Any) -> StreamState:
         """An accumulator for the events; usage comes from ``message_start`` and
         ``message_delta``, the request id from the stream's response."""
-        return StreamState(_http.header_value(chunks.response.headers, "request-id"))
+        return StreamState(
+            _http.header_value(chunks.response.headers, "request-id"),
+            provider=self.provider.name,
+            model_id=self.info.id,
+        )
 
     def map_error(
         self, error: Exception, request: ChatRequest, stream: Any | None = None
