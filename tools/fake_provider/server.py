@@ -32,6 +32,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -399,6 +400,7 @@ class FakeProviderServer:
         self.faults = FaultQueue()
         self._log_limit = log_limit
         self._requests: list[RecordedRequest] = []
+        self._scripted: dict[str, deque[Any]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stop = threading.Event()
@@ -544,10 +546,24 @@ class FakeProviderServer:
         """Logged requests whose path contains ``path_part``."""
         return [r for r in self.requests if path_part in r.path]
 
+    def script(self, format_name: str, *answers: Any) -> None:
+        """Queue answers for the next requests of one wire format, oldest first: its handler
+        answers with them instead of its default reply (each format says what an answer is,
+        e.g. ``anthropic_format.Answer``)."""
+        with self._lock:
+            self._scripted.setdefault(format_name, deque()).extend(answers)
+
+    def next_scripted(self, format_name: str) -> Any | None:
+        """The next answer queued for ``format_name`` (taken off the queue), or ``None``."""
+        with self._lock:
+            queue = self._scripted.get(format_name)
+            return queue.popleft() if queue else None
+
     def clear(self) -> None:
-        """Forget the request log and scripted faults; reset paging and key checks."""
+        """Forget the request log, scripted answers and faults; reset paging and key checks."""
         with self._lock:
             self._requests.clear()
+            self._scripted.clear()
         self.faults.clear()
         self.page_size = None
         self.accepted_keys = None
