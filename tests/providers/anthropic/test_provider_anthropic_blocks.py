@@ -27,6 +27,7 @@ from modelwire.providers.anthropic.blocks import (
     wire_id,
     wire_messages,
     wire_tool_choice,
+    wire_tools,
 )
 from modelwire.providers.anthropic.mapping import StreamState, build_body
 from modelwire.tools import Tool
@@ -455,3 +456,22 @@ def test_a_plain_text_stream_has_no_parts_or_calls() -> None:
         state.feed(event)
     assert (state.tool_calls, state.parts, state.deltas) == ((), (), [])
     assert state.finish_reason == "stop"
+
+
+def test_wire_tools_follow_each_tool_object() -> None:
+    first = Tool(name="f", parameters={"type": "object", "properties": {"a": {"type": "string"}}})
+    second = Tool(name="f", parameters={"type": "object", "properties": {"b": {"type": "number"}}})
+    for _ in range(2):  # the second round reads the cache
+        (a,) = wire_tools([first])
+        (b,) = wire_tools([second])
+        assert a["input_schema"]["properties"] == {"a": {"type": "string"}}
+        assert b["input_schema"]["properties"] == {"b": {"type": "number"}}
+    for n in range(600):  # the cache is bounded, and stays right when it is cleared
+        tool = Tool(name=f"t{n}", description=str(n))
+        assert wire_tools([tool]) == [
+            {
+                "name": f"t{n}",
+                "description": str(n),
+                "input_schema": {"type": "object", "properties": {}},
+            }
+        ]

@@ -292,18 +292,33 @@ def wire_messages(
     return system, wire
 
 
+#: ``id(tool)`` → (the tool, its wire entry): an application passes the same ``Tool`` objects
+#: call after call, and its schema need not be copied each time. Bounded; the tool is held so
+#: that its id cannot be reused while it is cached.
+_WIRE_TOOLS: dict[int, tuple[Tool, dict[str, Any]]] = {}
+_WIRE_TOOLS_MAX = 512
+
+
+def _wire_tool(tool: Tool) -> dict[str, Any]:
+    cached = _WIRE_TOOLS.get(id(tool))
+    if cached is not None and cached[0] is tool:
+        return cached[1]
+    schema = _plain(tool.parameters)
+    schema.setdefault("type", "object")
+    entry: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        entry["description"] = tool.description
+    entry["input_schema"] = schema
+    if len(_WIRE_TOOLS) >= _WIRE_TOOLS_MAX:
+        _WIRE_TOOLS.clear()
+    _WIRE_TOOLS[id(tool)] = (tool, entry)
+    return entry
+
+
 def wire_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
-    """``tools``: name, description (when there is one) and ``input_schema``."""
-    out: list[dict[str, Any]] = []
-    for tool in tools:
-        schema = _plain(tool.parameters)
-        schema.setdefault("type", "object")
-        entry: dict[str, Any] = {"name": tool.name}
-        if tool.description:
-            entry["description"] = tool.description
-        entry["input_schema"] = schema
-        out.append(entry)
-    return out
+    """``tools``: name, description (when there is one) and ``input_schema``, as plain JSON
+    data (the entries are shared between calls: do not change them)."""
+    return [_wire_tool(tool) for tool in tools]
 
 
 def wire_tool_choice(choice: str | None, parallel: bool | None) -> dict[str, Any] | None:

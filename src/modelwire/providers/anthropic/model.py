@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import pydantic_core
+
 from modelwire import assemble
 from modelwire.errors import AuthenticationError, ProviderError
 from modelwire.providers import _http
@@ -101,20 +103,59 @@ def _message_class() -> type[anthropic.types.Message]:
     return Message
 
 
+@functools.cache
+def _content_validator() -> Any:
+    """A validator of a message's ``content`` that picks each block's class by its ``type``.
+
+    The SDK marks its ``ContentBlock`` union with its own discriminator annotation, which
+    pydantic does not read: validating a ``Message`` in one go tries the union's members one
+    after the other (about 45 µs more for a ``tool_use`` block than for a text block). The same
+    members under pydantic's ``discriminator="type"`` go straight to the block's class. ``None``
+    when the installed SDK's ``ContentBlock`` has another shape (the message is then validated
+    in one go)."""
+    import typing
+
+    from anthropic.types import ContentBlock
+    from pydantic import Field, TypeAdapter
+
+    union = typing.get_args(ContentBlock)  # (Union[...], the SDK's discriminator)
+    members = typing.get_args(union[0]) if union else ()
+    if len(members) < 2:
+        return None
+    try:
+        block: Any = typing.Annotated[
+            typing.Union[members],  # noqa: UP007
+            Field(discriminator="type"),
+        ]
+        return TypeAdapter(list[block])
+    except Exception:  # a member without a literal ``type``: not discriminable
+        return None
+
+
 def _validated_message(response: Any) -> Any | None:
-    """The ``anthropic.types.Message`` in a raw response, through pydantic's validator.
+    """The ``anthropic.types.Message`` in a raw response, through pydantic's validators.
 
     ``response`` is what ``messages.with_raw_response.create`` returns: the very request and
     HTTP handling of ``messages.create`` (headers, errors, OpenTelemetry spans), with the body
     left unparsed. The SDK's ``parse()`` builds the same ``Message`` field by field in Python
-    (about 170 µs for a short answer, a fifth of the call's CPU on the loopback benchmark);
-    the model class's own pydantic validator does it in about 20 µs. A body that does not
-    validate (a content block newer than the installed SDK, say) gives None, and the caller
-    falls back to ``parse()``, which accepts anything.
+    (about 170 µs for a short answer, 330 µs for a tool call); the model class's own pydantic
+    validator, with the content blocks validated by their ``type`` (``_content_validator``),
+    does it in about 20 µs. A body that does not validate (a content block newer than the
+    installed SDK, say) gives None, and the caller falls back to ``parse()``, which accepts
+    anything.
     """
+    body = response.http_response.content
+    blocks = _content_validator()
     try:
-        message = _message_class().model_validate_json(response.http_response.content)
-    except ValueError:  # pydantic's ValidationError, also for a body that is not JSON
+        if blocks is None:
+            message = _message_class().model_validate_json(body)
+        else:
+            data = pydantic_core.from_json(body)
+            content = data["content"]  # TypeError for JSON that is not an object
+            data["content"] = []
+            message = _message_class().model_validate(data)
+            message.content = blocks.validate_python(content)
+    except (ValueError, TypeError, KeyError):  # ValidationError, a body that is not JSON
         return None
     message._request_id = response.request_id  # what parse() sets; public despite the _
     message._workspace_id = response.workspace_id
