@@ -9,6 +9,7 @@ one. This module does the I/O (the ``ChatModel`` hooks); the request/usage mappi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -132,6 +133,25 @@ def _content_validator() -> Any:
         return None
 
 
+@functools.cache
+def _ready_validators() -> None:
+    """Build what ``_validated_message`` uses (pydantic builds a validator on its first use:
+    some 30 ms each), so that a first call's latency is the call's. Best effort: a message
+    another SDK version refuses only leaves the work to the first call."""
+    _content_validator()
+    with contextlib.suppress(ValueError):
+        _message_class().model_validate(
+            {
+                "id": "msg_warm",
+                "type": "message",
+                "role": "assistant",
+                "model": "warm",
+                "content": [],
+                "usage": {"input_tokens": 0, "output_tokens": 0},
+            }
+        )
+
+
 def _validated_message(response: Any) -> Any | None:
     """The ``anthropic.types.Message`` in a raw response, through pydantic's validators.
 
@@ -194,12 +214,15 @@ class AnthropicChatModel(ChatModel):
     # -- I/O ---------------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Build the entry's sync client before the clock starts."""
+        """Build the entry's sync client (and, once, the answer's validators) before the clock
+        starts."""
         sync_client(self.provider)
+        _ready_validators()
 
     def aprepare(self) -> None:
         """Build the entry's async client for this event loop before the clock starts."""
         async_client(self.provider)
+        _ready_validators()
 
     def send(self, request: ChatRequest) -> Any:
         """One Messages request: the answer as the SDK's ``Message`` (see ``_validated_message``)."""
