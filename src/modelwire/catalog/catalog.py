@@ -44,6 +44,7 @@ def _to_info(record: CatalogModel) -> ModelInfo:
         modalities=record.modalities,
         capabilities=dict(record.capabilities),
         reasoning=record.reasoning,
+        features=frozenset(record.features) if record.features is not None else None,
         source="catalog",
         available=not retired,
         unavailable_reason=(

@@ -25,7 +25,7 @@ from modelwire.capabilities import (
     TASK_CAPABILITIES,
 )
 from modelwire.errors import CatalogError
-from modelwire.types import Strength
+from modelwire.types import Feature, Strength
 
 __all__ = [
     "KNOWN_CAPABILITIES",
@@ -103,6 +103,9 @@ class CatalogModel(_Frozen):
     modalities: tuple[Modality, ...] = ("text",)
     reasoning: bool = False
     capabilities: Mapping[str, Strength] = Field(default_factory=dict)
+    #: What the model takes beyond text (tools, parallel_tools, images, documents), as the
+    #: vendor documents it; absent: not known.
+    features: tuple[Feature, ...] | None = None
     notes: str | None = None
 
     @property
