@@ -19,11 +19,11 @@ share this process's GIL. In one run, with alternating blocks (raw, modelwire, r
    1 ms (no socket, no connection pool: the SDK's and modelwire's own async work);
 5. modelwire's own CPU time per call, with the SDK's HTTP call replaced by a stub (no network,
    so far less noisy than 1 and 2 on a busy machine), for a text answer and a tool call;
-6. a tool-calling request (one tool, ``tool_choice`` naming it: the fake model answers with a
-   ``tool_use`` block), shuffled blocks as in 1: ``messages.create(tools=..., tool_choice=...)``
-   vs ``ModelService.invoke_model(tools=[Tool(...)], tool_choice=...)``, the same streamed
-   (the raw side reads every event), and the tool given as a Python function (its schema derived
-   on every call).
+6. shuffled blocks as in 1 of a streamed text answer (the raw side reads every event) and of a
+   tool-calling request (one tool, ``tool_choice`` naming it: the fake model answers with a
+   ``tool_use`` block): ``messages.create(tools=..., tool_choice=...)`` vs
+   ``ModelService.invoke_model(tools=[Tool(...)], tool_choice=...)``, the same streamed, and the
+   tool given as a Python function (its schema derived on every call).
 
 Nothing leaves 127.0.0.1.
 """
@@ -294,33 +294,26 @@ def in_process_async(tmp: Path, args: argparse.Namespace) -> dict[str, list[tupl
 
 def tool_latency(
     raw: Any, service: Any, blocks: int, calls: int
-) -> tuple[dict[str, list[float]], dict[str, list[float]]] | None:
-    """Shuffled blocks of tool-calling requests, raw SDK vs modelwire (``None`` when this
-    modelwire does not map Anthropic tools: its answer has no tool call)."""
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Shuffled blocks of streamed text answers and of tool-calling requests, raw SDK vs
+    modelwire, each modelwire row with its ratio to the raw SDK's same request (the tool rows
+    only when this modelwire maps Anthropic tools: its answer has a tool call)."""
     name = f"anthropic:{MODEL}"
     tool = bench_tool()
     params: dict[str, Any] = {"max_tokens": MAX_TOKENS, "tool_choice": TOOL_NAME}
+    with_tools: dict[str, Any] = {"tools": RAW_TOOLS, "tool_choice": RAW_CHOICE}
 
     def call_raw() -> Any:
         return raw.messages.create(
-            model=MODEL,
-            max_tokens=MAX_TOKENS,
-            messages=MESSAGES,
-            tools=RAW_TOOLS,
-            tool_choice=RAW_CHOICE,
+            model=MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES, **with_tools
         )
 
     def call_mw() -> Any:
         return service.invoke_model(name, PROMPT, tools=[tool], **params)
 
-    def stream_raw() -> Any:
+    def stream_raw(**extra: Any) -> Any:
         with raw.messages.create(
-            model=MODEL,
-            max_tokens=MAX_TOKENS,
-            messages=MESSAGES,
-            tools=RAW_TOOLS,
-            tool_choice=RAW_CHOICE,
-            stream=True,
+            model=MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES, stream=True, **extra
         ) as events:
             return list(events)
 
@@ -330,24 +323,30 @@ def tool_latency(
     def call_function() -> Any:
         return service.invoke_model(name, PROMPT, tools=[get_weather], **params)
 
+    contenders: dict[str, Callable[[], Any]] = {
+        TEXT_STREAM_RAW: stream_raw,
+        "text stream: ModelService": lambda: list(
+            service.stream_model(name, PROMPT, max_tokens=MAX_TOKENS)
+        ),
+    }
+    baseline = {"text stream: ModelService": TEXT_STREAM_RAW}
     expected = call_raw().content[0].input
     answer = call_mw()
-    if not answer.tool_calls:
-        return None
-    assert answer.tool_calls[0].arguments == expected  # the same request, the same answer
-    assert stream_mw()[-1].tool_calls[0].arguments == expected
-    contenders: dict[str, Callable[[], Any]] = {
-        TOOL_RAW: call_raw,
-        "ModelService (Tool)": call_mw,
-        TOOL_STREAM_RAW: stream_raw,
-        "stream: ModelService": stream_mw,
-        "  tool as a Python function": call_function,
-    }
-    baseline = {
-        "ModelService (Tool)": TOOL_RAW,
-        "stream: ModelService": TOOL_STREAM_RAW,
-        "  tool as a Python function": TOOL_RAW,
-    }
+    if answer.tool_calls:
+        assert answer.tool_calls[0].arguments == expected  # the same request, the same answer
+        assert stream_mw()[-1].tool_calls[0].arguments == expected
+        contenders |= {
+            TOOL_RAW: call_raw,
+            "tool call: ModelService (Tool)": call_mw,
+            TOOL_STREAM_RAW: lambda: stream_raw(**with_tools),
+            "tool stream: ModelService": stream_mw,
+            "  tool as a Python function": call_function,
+        }
+        baseline |= {
+            "tool call: ModelService (Tool)": TOOL_RAW,
+            "tool stream: ModelService": TOOL_STREAM_RAW,
+            "  tool as a Python function": TOOL_RAW,
+        }
     for fn in contenders.values():
         timed_block(fn, 10)
     samples: dict[str, list[float]] = {n: [] for n in contenders}
@@ -366,8 +365,9 @@ def tool_latency(
     return samples, ratios
 
 
-TOOL_RAW = "raw SDK, tool call"
-TOOL_STREAM_RAW = "stream: raw SDK (events)"
+TEXT_STREAM_RAW = "text stream: raw SDK (events)"
+TOOL_RAW = "tool call: raw SDK"
+TOOL_STREAM_RAW = "tool stream: raw SDK (events)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -505,19 +505,16 @@ def main(argv: list[str] | None = None) -> None:
         mock_async,
         RAW,
     )
-    if tools is None:
-        print("tool call: skipped (this modelwire does not map Anthropic tools)")
-    else:
-        tool_samples, tool_ratios = tools
-        print(
-            f"tool call: median ms per call ({args.tool_blocks} shuffled blocks x {args.calls} "
-            "calls; ratio to the raw SDK's same request, per block)"
-        )
-        for name, values in tool_samples.items():
-            ratio = spread(tool_ratios[name]) if name in tool_ratios else "-"
-            print(
-                f"  {name:<30} {statistics.median(values) * 1e3:7.3f} ms  per-block ratio {ratio}"
-            )
+    tool_samples, tool_ratios = tools
+    print(
+        f"streams and tool calls: median ms per call ({args.tool_blocks} shuffled blocks x "
+        f"{args.calls} calls; ratio to the raw SDK's same request, per block)"
+    )
+    if TOOL_RAW not in tool_samples:
+        print("  (no tool rows: this modelwire does not map Anthropic tools)")
+    for name, values in tool_samples.items():
+        ratio = spread(tool_ratios[name]) if name in tool_ratios else "-"
+        print(f"  {name:<32} {statistics.median(values) * 1e3:7.3f} ms  per-block ratio {ratio}")
     print("CPU per call with the SDK's HTTP call stubbed out (best of 5 runs)")
     for label, micros in cpu.items():
         print(f"  {label:<30} {micros:7.1f} us")
