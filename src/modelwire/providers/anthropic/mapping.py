@@ -77,10 +77,8 @@ _FINISH_REASONS: dict[str, str] = {
 
 
 def _get(obj: Any, name: str) -> Any:
-    """Key access on dicts (JSON), attribute access on SDK objects."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
+    """Key access on dicts (JSON), attribute access on SDK objects (and ``None`` on ``None``)."""
+    if type(obj) is dict:
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -203,11 +201,15 @@ class _Block:
     def __init__(self, kind: str, block: Any) -> None:
         self.kind = kind
         self.pieces: list[str] = []
-        self.id = _get(block, "id")
-        self.name = _get(block, "name")
-        self.input = _get(block, "input")
-        self.signature: str | None = _get(block, "signature") or None
-        self.data: str | None = _get(block, "data")
+        self.id = self.name = self.input = self.signature = self.data = None
+        if kind == "tool_use":  # read only the fields of the block's kind: a missing attribute
+            self.id = _get(block, "id")  # of an SDK object costs an exception
+            self.name = _get(block, "name")
+            self.input = _get(block, "input")
+        elif kind == "thinking":
+            self.signature = _get(block, "signature") or None
+        elif kind == "redacted_thinking":
+            self.data = _get(block, "data")
         self.ordinal = -1
         self.call: ToolCall | None = None
 
