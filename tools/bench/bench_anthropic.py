@@ -18,7 +18,12 @@ share this process's GIL. In one run, with alternating blocks (raw, modelwire, r
 4. the same asyncio rounds in process, the SDK's transport replaced by a mock that answers after
    1 ms (no socket, no connection pool: the SDK's and modelwire's own async work);
 5. modelwire's own CPU time per call, with the SDK's HTTP call replaced by a stub (no network,
-   so far less noisy than 1 and 2 on a busy machine).
+   so far less noisy than 1 and 2 on a busy machine), for a text answer and a tool call;
+6. shuffled blocks as in 1 of a streamed text answer (the raw side reads every event) and of a
+   tool-calling request (one tool, ``tool_choice`` naming it: the fake model answers with a
+   ``tool_use`` block): ``messages.create(tools=..., tool_choice=...)`` vs
+   ``ModelService.invoke_model(tools=[Tool(...)], tool_choice=...)``, the same streamed, and the
+   tool given as a Python function (its schema derived on every call).
 
 Nothing leaves 127.0.0.1.
 """
@@ -69,6 +74,56 @@ ANSWER = json.dumps(
     }
 ).encode()
 MESSAGES: Any = [{"role": "user", "content": PROMPT}]
+
+TOOL_NAME = "get_weather"
+TOOL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "description": "the city's name"},
+        "unit": {"enum": ["celsius", "fahrenheit"], "default": "celsius"},
+    },
+    "required": ["city"],
+}
+TOOL_DESCRIPTION = "The current weather in a city."
+RAW_TOOLS: Any = [{"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "input_schema": TOOL_SCHEMA}]
+RAW_CHOICE: Any = {"type": "tool", "name": TOOL_NAME}
+#: The answer of the stubbed CPU measurement of a tool call: a text block and a tool_use block.
+TOOL_ANSWER = json.dumps(
+    {
+        "id": "msg_bench_tool",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [
+            {"type": "text", "text": "Checking."},
+            {
+                "type": "tool_use",
+                "id": "toolu_bench",
+                "name": TOOL_NAME,
+                "input": {"city": "Paris", "unit": "celsius"},
+            },
+        ],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 40, "output_tokens": 12},
+    }
+).encode()
+
+
+def get_weather(city: str, unit: str = "celsius") -> str:
+    """The current weather in a city.
+
+    Args:
+        city: the city's name
+    """
+    return f"18 {unit} in {city}"
+
+
+def bench_tool() -> Any:
+    """The tool as modelwire takes it (the same name, description and schema as ``RAW_TOOLS``)."""
+    from modelwire.tools import Tool
+
+    return Tool(name=TOOL_NAME, description=TOOL_DESCRIPTION, parameters=TOOL_SCHEMA)
 
 
 def bench_registry(base_url: str) -> Any:
@@ -134,10 +189,13 @@ def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
     raw = SimpleNamespace(
         http_response=SimpleNamespace(content=ANSWER), request_id="req_stub", workspace_id=None
     )
+    tool_raw = SimpleNamespace(
+        http_response=SimpleNamespace(content=TOOL_ANSWER), request_id="req_stub", workspace_id=None
+    )
 
     class _Raw:
-        def create(self, **_: Any) -> Any:
-            return raw
+        def create(self, **kwargs: Any) -> Any:
+            return tool_raw if "tools" in kwargs.get("extra_body", ()) else raw
 
     class _Messages:
         with_raw_response = _Raw()
@@ -156,11 +214,19 @@ def cpu_overhead(tmp: Path, loops: int) -> dict[str, float]:
     model = registry.get_model(f"anthropic:{MODEL}")
     request = ChatRequest.build(PROMPT, max_tokens=MAX_TOKENS)
     name = f"anthropic:{MODEL}"
+    tool = bench_tool()
+    tool_request = ChatRequest.build(
+        PROMPT, max_tokens=MAX_TOKENS, tools=(tool,), tool_choice=TOOL_NAME
+    )
     cases: dict[str, Callable[[], Any]] = {
         "provider (.invoke)": lambda: model.invoke(request),
         "ModelService, no ledger": lambda: bare.invoke_model(name, PROMPT, max_tokens=MAX_TOKENS),
         "ModelService + ledger": lambda: with_ledger.invoke_model(
             name, PROMPT, max_tokens=MAX_TOKENS
+        ),
+        "tool call: provider": lambda: model.invoke(tool_request),
+        "tool call: ModelService+ledger": lambda: with_ledger.invoke_model(
+            name, PROMPT, max_tokens=MAX_TOKENS, tools=[tool], tool_choice=TOOL_NAME
         ),
     }
     out: dict[str, float] = {}
@@ -226,6 +292,84 @@ def in_process_async(tmp: Path, args: argparse.Namespace) -> dict[str, list[tupl
         registry.close()
 
 
+def tool_latency(
+    raw: Any, service: Any, blocks: int, calls: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Shuffled blocks of streamed text answers and of tool-calling requests, raw SDK vs
+    modelwire, each modelwire row with its ratio to the raw SDK's same request (the tool rows
+    only when this modelwire maps Anthropic tools: its answer has a tool call)."""
+    name = f"anthropic:{MODEL}"
+    tool = bench_tool()
+    params: dict[str, Any] = {"max_tokens": MAX_TOKENS, "tool_choice": TOOL_NAME}
+    with_tools: dict[str, Any] = {"tools": RAW_TOOLS, "tool_choice": RAW_CHOICE}
+
+    def call_raw() -> Any:
+        return raw.messages.create(
+            model=MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES, **with_tools
+        )
+
+    def call_mw() -> Any:
+        return service.invoke_model(name, PROMPT, tools=[tool], **params)
+
+    def stream_raw(**extra: Any) -> Any:
+        with raw.messages.create(
+            model=MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES, stream=True, **extra
+        ) as events:
+            return list(events)
+
+    def stream_mw() -> Any:
+        return list(service.stream_model(name, PROMPT, tools=[tool], **params))
+
+    def call_function() -> Any:
+        return service.invoke_model(name, PROMPT, tools=[get_weather], **params)
+
+    contenders: dict[str, Callable[[], Any]] = {
+        TEXT_STREAM_RAW: stream_raw,
+        "text stream: ModelService": lambda: list(
+            service.stream_model(name, PROMPT, max_tokens=MAX_TOKENS)
+        ),
+    }
+    baseline = {"text stream: ModelService": TEXT_STREAM_RAW}
+    expected = call_raw().content[0].input
+    answer = call_mw()
+    if answer.tool_calls:
+        assert answer.tool_calls[0].arguments == expected  # the same request, the same answer
+        assert stream_mw()[-1].tool_calls[0].arguments == expected
+        contenders |= {
+            TOOL_RAW: call_raw,
+            "tool call: ModelService (Tool)": call_mw,
+            TOOL_STREAM_RAW: lambda: stream_raw(**with_tools),
+            "tool stream: ModelService": stream_mw,
+            "  tool as a Python function": call_function,
+        }
+        baseline |= {
+            "tool call: ModelService (Tool)": TOOL_RAW,
+            "tool stream: ModelService": TOOL_STREAM_RAW,
+            "  tool as a Python function": TOOL_RAW,
+        }
+    for fn in contenders.values():
+        timed_block(fn, 10)
+    samples: dict[str, list[float]] = {n: [] for n in contenders}
+    ratios: dict[str, list[float]] = {n: [] for n in baseline}
+    order = list(contenders)
+    shuffler = random.Random(1)
+    for _ in range(blocks):
+        shuffler.shuffle(order)
+        medians: dict[str, float] = {}
+        for label in order:
+            times = timed_block(contenders[label], calls)
+            samples[label] += times
+            medians[label] = statistics.median(times)
+        for label, base in baseline.items():
+            ratios[label].append(medians[label] / medians[base])
+    return samples, ratios
+
+
+TEXT_STREAM_RAW = "text stream: raw SDK (events)"
+TOOL_RAW = "tool call: raw SDK"
+TOOL_STREAM_RAW = "tool stream: raw SDK (events)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run both measurements and print medians and ratios."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -242,6 +386,9 @@ def main(argv: list[str] | None = None) -> None:
         help="add a second raw client to the throughput rounds: its ratio is the noise floor",
     )
     parser.add_argument("--cpu-loops", type=int, default=5000, help="stubbed calls per CPU run")
+    parser.add_argument(
+        "--tool-blocks", type=int, default=100, help="shuffled blocks of tool-calling requests"
+    )
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -323,6 +470,7 @@ def main(argv: list[str] | None = None) -> None:
         atput = asyncio.run(
             async_raw_vs_modelwire(new_async_client, acall_mw, args, args.async_calls)
         )
+        tools = tool_latency(raw, service, args.tool_blocks, args.calls)
         cpu = cpu_overhead(Path(tmp.name), args.cpu_loops)
         mock_async = in_process_async(Path(tmp.name), args)
         ledger.flush()
@@ -357,9 +505,19 @@ def main(argv: list[str] | None = None) -> None:
         mock_async,
         RAW,
     )
+    tool_samples, tool_ratios = tools
+    print(
+        f"streams and tool calls: median ms per call ({args.tool_blocks} shuffled blocks x "
+        f"{args.calls} calls; ratio to the raw SDK's same request, per block)"
+    )
+    if TOOL_RAW not in tool_samples:
+        print("  (no tool rows: this modelwire does not map Anthropic tools)")
+    for name, values in tool_samples.items():
+        ratio = spread(tool_ratios[name]) if name in tool_ratios else "-"
+        print(f"  {name:<32} {statistics.median(values) * 1e3:7.3f} ms  per-block ratio {ratio}")
     print("CPU per call with the SDK's HTTP call stubbed out (best of 5 runs)")
     for label, micros in cpu.items():
-        print(f"  {label:<26} {micros:7.1f} us")
+        print(f"  {label:<30} {micros:7.1f} us")
     print(f"ledger rows written: {rows}")
 
 

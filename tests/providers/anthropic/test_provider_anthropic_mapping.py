@@ -75,8 +75,8 @@ def test_provider_params_pass_through_untouched_and_win() -> None:
     assert body["temperature"] == 1.0
 
 
-def test_tool_messages_and_empty_conversations_are_rejected() -> None:
-    with pytest.raises(InvalidRequestError, match="'tool'"):
+def test_text_tool_messages_and_empty_conversations_are_rejected() -> None:
+    with pytest.raises(InvalidRequestError, match="ToolResultParts only"):
         build_body(ChatRequest(messages=(Message(role="tool", content="x"),)), INFO)
     with pytest.raises(InvalidRequestError, match="at least one"):
         build_body(ChatRequest(messages=(Message(role="system", content="x"),)), INFO)
@@ -132,7 +132,10 @@ def test_finish_reasons() -> None:
     assert finish_reason("max_tokens") == "length"
     assert finish_reason("tool_use") == "tool_calls"
     assert finish_reason("refusal") == "content_filter"
-    assert finish_reason("pause_turn") == "pause_turn"
+    assert finish_reason("pause_turn") == "length"  # unfinished: send it back to continue
+    assert finish_reason("model_context_window_exceeded") == "length"
+    assert finish_reason("entangled") == "stop"  # newer than this mapping
+    assert finish_reason("entangled", has_tool_calls=True) == "tool_calls"
     assert finish_reason(None) is None
 
 

@@ -1,22 +1,32 @@
 """Anthropic Messages API wire mapping: requests out, responses and usage in.
 
 Pure functions on plain data (and on the SDK's response objects through attribute access), so the
-mapping is testable without a network and without importing the ``anthropic`` SDK.
+mapping is testable without a network and without importing the ``anthropic`` SDK. Content
+blocks (parts, tools, tool choice, call ids) are mapped in ``anthropic.blocks``.
 
 Request mapping (``build_body``):
 
 * ``system`` (and any ``system``-role messages, in order) → the top-level ``system`` string;
-* ``user`` / ``assistant`` messages → ``messages``; ``tool`` messages are rejected;
+* ``user`` / ``assistant`` messages → ``messages``; ``tool`` messages → ``tool_result`` blocks
+  in a user message; parts → content blocks (``blocks.wire_messages``);
 * ``max_tokens`` is always sent: the request's value, else ``DEFAULT_MAX_TOKENS`` (4096) or the
   model's ``max_output_tokens`` when that is smaller;
 * ``temperature``, ``top_p`` → the same names; ``stop`` → ``stop_sequences``;
+* ``tools`` → ``tools`` (``input_schema``); ``tool_choice`` and ``parallel_tool_calls`` →
+  ``tool_choice`` (``required`` → ``any``, a name → ``tool``, no parallel calls →
+  ``disable_parallel_tool_use``), sent only with tools;
 * ``seed`` is ignored: the Messages API has no seed parameter (a sampling seed cannot be honoured,
   and failing the call would break groups that mix providers);
 * ``provider_params`` are merged into the body last, untouched (they win over the above); the
   SDK call options ``extra_headers``, ``extra_query`` and ``extra_body`` among them are applied
   as such by the provider.
 
-Usage mapping (``usage_from``), DESIGN.md §4: Anthropic's ``input_tokens`` excludes the cache, so
+Response mapping (``response_content``, ``finish_reason``): text, tool calls and parts in the
+blocks' order; ``stop_reason`` in modelwire's five words (``pause_turn``, a turn the API paused to
+be continued by sending it back, is ``length``: the answer is unfinished).
+
+Usage mapping (``usage_from``), as docs/design.md ("Usage and cost") defines the five counts:
+Anthropic's ``input_tokens`` excludes the cache, so
 ``input = input_tokens + cache_read_input_tokens + cache_creation_input_tokens``,
 ``cache_read = cache_read_input_tokens``, ``cache_write = cache_creation_input_tokens``,
 ``output = output_tokens`` (thinking included) and
@@ -25,11 +35,21 @@ Usage mapping (``usage_from``), DESIGN.md §4: Anthropic's ``input_tokens`` excl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from modelwire import assemble
-from modelwire.errors import InvalidRequestError
-from modelwire.types import ChatRequest, ModelInfo, Usage
+from modelwire.content import Part, TextPart, ThinkingPart, ToolCall
+from modelwire.errors import InvalidRequestError, MalformedToolCallError
+from modelwire.providers.anthropic.blocks import (
+    PROVIDER,
+    response_content,
+    tool_call,
+    wire_messages,
+    wire_tool_choice,
+    wire_tools,
+)
+from modelwire.types import ChatRequest, ModelInfo, ToolCallDelta, Usage
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -37,6 +57,7 @@ __all__ = [
     "build_body",
     "finish_reason",
     "max_tokens_for",
+    "response_content",
     "response_text",
     "usage_from",
 ]
@@ -51,14 +72,13 @@ _FINISH_REASONS: dict[str, str] = {
     "model_context_window_exceeded": "length",
     "tool_use": "tool_calls",
     "refusal": "content_filter",
+    "pause_turn": "length",
 }
 
 
 def _get(obj: Any, name: str) -> Any:
-    """Key access on dicts (JSON), attribute access on SDK objects."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
+    """Key access on dicts (JSON), attribute access on SDK objects (and ``None`` on ``None``)."""
+    if type(obj) is dict:
         return obj.get(name)
     return getattr(obj, name, None)
 
@@ -76,17 +96,15 @@ def build_body(request: ChatRequest, info: ModelInfo) -> dict[str, Any]:
     """The JSON body of ``POST /v1/messages`` for ``request`` (without ``stream``)."""
     system_parts: list[str] = [request.system] if request.system else []
     messages: list[dict[str, Any]] = []
-    for message in request.messages:
-        if message.role == "system":
-            system_parts.append(message.text)
-        elif message.role in ("user", "assistant"):
-            messages.append({"role": message.role, "content": message.content})
-        else:
-            raise InvalidRequestError(
-                f"the anthropic provider does not accept {message.role!r} messages",
-                provider=info.provider,
-                model_id=info.id,
-            )
+    if all(type(m.content) is str and m.role != "tool" for m in request.messages):
+        for message in request.messages:  # plain text: the common case, kept short
+            if message.role == "system":
+                system_parts.append(message.content)  # type: ignore[arg-type]
+            else:
+                messages.append({"role": message.role, "content": message.content})
+    else:
+        system, messages = wire_messages(request.messages, info.provider, info.id)
+        system_parts += system
     if not messages:
         raise InvalidRequestError(
             "an Anthropic request needs at least one user or assistant message",
@@ -106,6 +124,11 @@ def build_body(request: ChatRequest, info: ModelInfo) -> dict[str, Any]:
         body["top_p"] = request.top_p
     if request.stop:
         body["stop_sequences"] = list(request.stop)
+    if request.tools:
+        body["tools"] = wire_tools(request.tools)
+        choice = wire_tool_choice(request.tool_choice, request.parallel_tool_calls)
+        if choice is not None:
+            body["tool_choice"] = choice
     body.update(request.provider_params)
     return body
 
@@ -144,11 +167,16 @@ def usage_from(usage: Any) -> Usage:
     )
 
 
-def finish_reason(stop_reason: str | None) -> str | None:
-    """Anthropic's ``stop_reason`` in modelwire's (OpenAI-style) vocabulary; unknown ones kept."""
+def finish_reason(stop_reason: str | None, has_tool_calls: bool = False) -> str | None:
+    """Anthropic's ``stop_reason`` as one of ``stop``, ``length``, ``tool_calls``,
+    ``content_filter``; a reason newer than this mapping is ``tool_calls`` when the answer
+    holds tool calls, else ``stop`` (the vendor's word stays in ``raw``)."""
     if stop_reason is None:
         return None
-    return _FINISH_REASONS.get(stop_reason, stop_reason)
+    found = _FINISH_REASONS.get(stop_reason)
+    if found is None:
+        return "tool_calls" if has_tool_calls else "stop"
+    return found
 
 
 def response_text(content: Any) -> str:
@@ -165,24 +193,76 @@ def response_text(content: Any) -> str:
     return "".join(parts)
 
 
+class _Block:
+    """One content block of a stream, as it builds up."""
+
+    __slots__ = ("call", "data", "id", "input", "kind", "name", "ordinal", "pieces", "signature")
+
+    def __init__(self, kind: str, block: Any) -> None:
+        self.kind = kind
+        self.pieces: list[str] = []
+        self.id = self.name = self.input = self.signature = self.data = None
+        if kind == "tool_use":  # read only the fields of the block's kind: a missing attribute
+            self.id = _get(block, "id")  # of an SDK object costs an exception
+            self.name = _get(block, "name")
+            self.input = _get(block, "input")
+        elif kind == "thinking":
+            self.signature = _get(block, "signature") or None
+        elif kind == "redacted_thinking":
+            self.data = _get(block, "data")
+        self.ordinal = -1
+        self.call: ToolCall | None = None
+
+
 class StreamState:
-    """Folds raw Messages stream events into text deltas, usage and the stop reason.
+    """Folds raw Messages stream events into text deltas, tool calls, thinking, usage and the
+    stop reason.
 
     ``message_start`` carries the input and cache counts; each ``message_delta`` carries the
     cumulative output count (and, on newer API versions, updated input counts), so the latest
     non-null value of each field wins. ``finished`` turns true on ``message_stop``.
     ``request_id`` is the one of the stream's HTTP response (its ``request-id`` header).
+
+    Content blocks are kept per ``index``: a ``tool_use`` block's ``input_json_delta`` pieces
+    are joined and decoded when the message stops (``MalformedToolCallError`` for arguments that
+    are not a JSON object: cut by ``max_tokens``, or broken); ``thinking_delta`` and
+    ``signature_delta`` build ``thinking`` blocks. ``deltas`` holds a ``ToolCallDelta`` for a
+    tool call's start (its id and name) and for each piece of its arguments; ``index`` counts
+    the answer's tool calls from 0.
     """
 
-    __slots__ = ("_usage", "chars", "finished", "message_id", "request_id", "stop_reason")
+    __slots__ = (
+        "_blocks",
+        "_calls",
+        "_rich",
+        "_usage",
+        "_where",
+        "chars",
+        "deltas",
+        "finished",
+        "message_id",
+        "request_id",
+        "stop_reason",
+    )
 
-    def __init__(self, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        request_id: str | None = None,
+        *,
+        provider: str | None = None,
+        model_id: str | None = None,
+    ) -> None:
         self.request_id = request_id
         self._usage: dict[str, Any] = {}
         self.stop_reason: str | None = None
         self.message_id: str | None = None
         self.finished = False
         self.chars = 0
+        self.deltas: list[ToolCallDelta] = []
+        self._blocks: dict[int, _Block] = {}
+        self._calls = 0
+        self._rich = False
+        self._where: dict[str, Any] = {"provider": provider, "model_id": model_id}
 
     def _merge_usage(self, usage: Any) -> None:
         if usage is None:
@@ -203,16 +283,17 @@ class StreamState:
         kind = _get(event, "type")
         if kind == "content_block_delta":
             delta = _get(event, "delta")
-            if _get(delta, "type") == "text_delta":
+            delta_kind = _get(delta, "type")
+            if delta_kind == "text_delta":
                 text: str = _get(delta, "text") or ""
                 self.chars += len(text)
+                block = self._blocks.get(_get(event, "index"))
+                if block is not None:
+                    block.pieces.append(text)
                 return text
+            self._block_delta(_get(event, "index"), delta_kind, delta)
         elif kind == "content_block_start":
-            block = _get(event, "content_block")
-            if _get(block, "type") == "text":
-                initial: str = _get(block, "text") or ""
-                self.chars += len(initial)
-                return initial
+            return self._block_start(_get(event, "index"), _get(event, "content_block"))
         elif kind == "message_start":
             message = _get(event, "message")
             self.message_id = _get(message, "id")
@@ -223,8 +304,102 @@ class StreamState:
             if reason is not None:
                 self.stop_reason = reason
         elif kind == "message_stop":
+            self._finish_calls()
             self.finished = True
         return ""
+
+    def _block_start(self, index: Any, content_block: Any) -> str:
+        kind = _get(content_block, "type")
+        block = _Block(kind, content_block)
+        self._blocks[index if type(index) is int else len(self._blocks)] = block
+        if kind == "text":
+            initial: str = _get(content_block, "text") or ""
+            self.chars += len(initial)
+            block.pieces.append(initial)
+            return initial
+        if kind == "tool_use":
+            self._rich = True
+            block.ordinal = self._calls
+            self._calls += 1
+            self.deltas.append(ToolCallDelta(index=block.ordinal, id=block.id, name=block.name))
+        elif kind == "thinking":
+            self._rich = True
+            block.pieces.append(_get(content_block, "thinking") or "")
+        elif kind == "redacted_thinking":
+            self._rich = True
+        return ""
+
+    def _block_delta(self, index: Any, kind: Any, delta: Any) -> None:
+        block = self._blocks.get(index)
+        if block is None:
+            return
+        if kind == "input_json_delta":
+            piece = _get(delta, "partial_json") or ""
+            if piece:
+                block.pieces.append(piece)
+                self.deltas.append(ToolCallDelta(index=block.ordinal, arguments_delta=piece))
+        elif kind == "thinking_delta":
+            block.pieces.append(_get(delta, "thinking") or "")
+        elif kind == "signature_delta":
+            block.signature = (block.signature or "") + (_get(delta, "signature") or "")
+
+    def _finish_calls(self) -> None:
+        """Decode each tool call's arguments (once the model has said why it stopped)."""
+        for block in self._blocks.values():
+            if block.kind != "tool_use" or block.call is not None:
+                continue
+            raw = "".join(block.pieces)
+            if raw.strip():
+                try:
+                    arguments = json.loads(raw)
+                except ValueError:
+                    cut = self.stop_reason == "max_tokens"
+                    raise MalformedToolCallError(
+                        f"the arguments of tool call {block.name!r} are not valid JSON"
+                        + (" (cut off by max_tokens)" if cut else "")
+                        + f": {raw[:200]!r}",
+                        raw_text=raw,
+                        request_id=self.request_id,
+                        **self._where,
+                    ) from None
+            else:
+                arguments = block.input if isinstance(block.input, dict) else {}
+                raw = json.dumps(arguments)
+            where = {**self._where, "request_id": self.request_id}
+            block.call = tool_call(block.id, block.name, arguments, raw, where)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The complete tool calls, in order (after ``message_stop``)."""
+        if not self._calls:
+            return ()
+        self._finish_calls()
+        return tuple(b.call for b in self._blocks.values() if b.call is not None)
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """The answer's text, thinking and tool calls in the blocks' order, when it holds more
+        than text (else empty)."""
+        if not self._rich:
+            return ()
+        self._finish_calls()
+        out: list[Part] = []
+        for _, block in sorted(self._blocks.items(), key=lambda item: item[0]):
+            if block.kind == "text":
+                text = "".join(block.pieces)
+                if text:
+                    out.append(TextPart(text=text))
+            elif block.kind == "thinking":
+                out.append(
+                    ThinkingPart(
+                        text="".join(block.pieces), signature=block.signature, provider=PROVIDER
+                    )
+                )
+            elif block.kind == "redacted_thinking":
+                out.append(ThinkingPart(redacted=block.data or "", provider=PROVIDER))
+            elif block.call is not None:
+                out.append(block.call)
+        return tuple(out)
 
     @property
     def usage(self) -> Usage:
@@ -234,4 +409,4 @@ class StreamState:
     @property
     def finish_reason(self) -> str | None:
         """The normalised stop reason, once the model has said it."""
-        return finish_reason(self.stop_reason)
+        return finish_reason(self.stop_reason, self._calls > 0)
