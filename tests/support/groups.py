@@ -27,10 +27,17 @@ class _Numbering(Recorder):
         self.attempt = 0
 
     def start(
-        self, model: Any, request: Any, caller: Any, group: Any, attempt: int, stream: bool = False
+        self,
+        model: Any,
+        request: Any,
+        caller: Any,
+        group: Any,
+        attempt: int,
+        stream: bool = False,
+        run_id: str | None = None,
     ) -> Attempt:
         self.attempt = attempt
-        return super().start(model, request, caller, group, attempt, stream)
+        return super().start(model, request, caller, group, attempt, stream, run_id)
 
 
 class _Scripted(ChatModel):
