@@ -218,7 +218,8 @@ class GroupCall:
 class ModelGroup:
     """Several models behind one name; usable wherever a model id is (through the service).
 
-    ``strategy`` is a strategy name or object; ``retry`` a ``RetryPolicy`` or ``RetryConfig``;
+    ``strategy`` is a strategy name or object; ``retry`` a ``RetryPolicy``, a ``RetryConfig`` or
+    the same settings as a dict (``{"max_attempts": 2}``);
     ``breaker`` the ``BreakerConfig`` each member's circuit breaker is built from;
     ``weights`` feed the ``weighted`` strategy and ``seed`` makes it reproducible.
     """
@@ -228,7 +229,7 @@ class ModelGroup:
         name: str,
         members: Sequence[str],
         strategy: str | Strategy = "failover",
-        retry: RetryPolicy | RetryConfig | None = None,
+        retry: RetryPolicy | RetryConfig | Mapping[str, Any] | None = None,
         breaker: BreakerConfig | None = None,
         weights: Mapping[str, float] | None = None,
         *,
@@ -251,6 +252,8 @@ class ModelGroup:
         )
         if retry is None:
             retry = RetryConfig()
+        elif isinstance(retry, Mapping):  # the settings as configuration writes them
+            retry = RetryConfig.model_validate(retry)
         self.retry = retry if isinstance(retry, RetryPolicy) else RetryPolicy.from_config(retry)
         self.breaker_config = breaker if breaker is not None else BreakerConfig()
         self._clock = clock
