@@ -303,8 +303,8 @@ class ChatRequest(BaseModel):
 def normalise_messages(
     prompt: str | Message | Mapping[str, Any] | Sequence[Message | Mapping[str, Any]],
 ) -> tuple[Message, ...]:
-    """Turn the prompt forms ``invoke_model`` accepts into a tuple of ``Message``; anything else is
-    a one-line ``TypeError`` naming the prompt."""
+    """Turn the prompt forms ``invoke_model`` accepts into a tuple of ``Message`` (a string in a
+    list is a user message); anything else is a one-line ``TypeError`` naming the prompt."""
     if isinstance(prompt, str):
         return (Message(role="user", content=prompt),)
     if isinstance(prompt, Message):
@@ -318,12 +318,17 @@ def normalise_messages(
         )
     out = []
     for i, m in enumerate(prompt):
-        if not isinstance(m, Message | Mapping):
+        if isinstance(m, str):  # a user message
+            out.append(Message(role="user", content=m))
+        elif isinstance(m, Message):
+            out.append(m)
+        elif isinstance(m, Mapping):
+            out.append(Message.model_validate(m))
+        else:
             raise TypeError(
-                f"prompt[{i}]: expected a Message or a {{'role', 'content'}} dict; "
+                f"prompt[{i}]: expected a string, a Message or a {{'role', 'content'}} dict; "
                 f"got {type(m).__name__}"
             )
-        out.append(m if isinstance(m, Message) else Message.model_validate(m))
     if not out:
         raise ValueError("prompt: a request needs at least one message")
     return tuple(out)

@@ -14,7 +14,7 @@ from modelwire.service import ModelService
 
 CASES: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"prompt": 123}, TypeError, "prompt: expected a string"),
-    ({"prompt": [1]}, TypeError, r"prompt\[0\]: expected a Message"),
+    ({"prompt": [1]}, TypeError, r"prompt\[0\]: expected a string, a Message"),
     ({"prompt": []}, ValueError, "prompt: a request needs at least one message"),
     ({"prompt": [{"role": "robot", "content": "x"}]}, ValueError, "^role: "),
     ({"max_tokens": 0}, ValueError, "^max_tokens: "),
