@@ -1,7 +1,7 @@
 """Who is calling: the virtual key a request presents, checked against the keys in the ledger.
 
 Each process keeps the active keys in memory and reads them again every ``refresh_s`` seconds
-(and at most once a second when a token names a key it does not know yet), so a request costs
+(and, at most once a second, when a token names a key it does not know yet), so a request costs
 one dictionary lookup and one HMAC, not a database round trip. A key created by ``modelwire keys
 create`` works on every gateway process as soon as one of them reads it; a revoked key stops
 working within ``refresh_s``. When the database cannot be read, the keys last read stay in use
@@ -55,6 +55,7 @@ class KeyRing:
         self._keys: dict[str, VirtualKey] = {}
         self._loaded_at = -math.inf
         self._loaded = False
+        self._missed_at = -math.inf
         self._lock: asyncio.Lock | None = None
 
     def keys(self) -> list[VirtualKey]:
@@ -101,8 +102,9 @@ class KeyRing:
             await self.refresh(now - self.refresh_s)
         key_id = key_id_of(token)
         key = self._keys.get(key_id) if key_id else None
-        if key is None and key_id and now - self._loaded_at >= MISS_REFRESH_S:
-            await self.refresh(now - MISS_REFRESH_S)
+        if key is None and key_id and now - self._missed_at >= MISS_REFRESH_S:
+            self._missed_at = now
+            await self.refresh(now)
             key = self._keys.get(key_id)
         if key is None:
             compare_nothing(token)

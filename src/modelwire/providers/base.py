@@ -158,6 +158,34 @@ class StreamState(Protocol):
 StreamTotals = StreamState  # the earlier name
 
 
+class _OpenOwnStream(Effect):
+    """Start the stream of a provider that writes ``stream``/``astream`` itself."""
+
+    __slots__ = ("model", "request")
+
+    def __init__(self, model: ChatModel, request: ChatRequest) -> None:
+        self.model = model
+        self.request = request
+
+    def run(self) -> Any:
+        return iter(self.model.stream(self.request))
+
+    async def arun(self) -> Any:
+        return aiter(self.model.astream(self.request))
+
+
+def _read_own_stream(model: ChatModel, request: ChatRequest) -> Machine[None]:
+    events: Any = None
+    try:
+        events = yield _OpenOwnStream(model, request)
+        next_event = Next(events)
+        while (event := (yield next_event)) is not END:
+            yield Emit(event)
+    finally:
+        if events is not None:
+            yield Close(events)
+
+
 class _OpenChunks(Effect):
     """Open the vendor's stream of chunks for a request."""
 
@@ -293,19 +321,30 @@ class ChatModel(ABC):
 
     def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
         """Yield text as it arrives; the last event has ``done=True`` and the usage."""
-        return run_stream(self._stream_machine(request))
+        return run_stream(self._chunks_machine(request))
 
     def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """The same as ``stream``, for asyncio."""
-        return arun_stream(self._stream_machine(request))
+        return arun_stream(self._chunks_machine(request))
 
-    def _stream_machine(self, request: ChatRequest) -> Machine[None]:
+    def stream_machine(self, request: ChatRequest) -> Machine[None]:
+        """The machine of one stream (``modelwire.machines``): it yields the I/O to do and
+        ``Emit``s each event. The service runs it inside its own call machine; ``stream`` and
+        ``astream`` run it alone. A provider that writes ``stream``/``astream`` itself gets a
+        machine that reads them."""
+        cls = type(self)
+        if cls.stream is not ChatModel.stream or cls.astream is not ChatModel.astream:
+            return _read_own_stream(self, request)
+        return self._chunks_machine(request)
+
+    def _chunks_machine(self, request: ChatRequest) -> Machine[None]:
         chunks: Any = None
         state: StreamState | None = None
         try:
             chunks = yield _OpenChunks(self, request)
             state = self.stream_state(chunks)
-            while (chunk := (yield Next(chunks))) is not END:
+            next_chunk = Next(chunks)
+            while (chunk := (yield next_chunk)) is not END:
                 text = state.feed(chunk)
                 if text:
                     yield Emit(StreamEvent(text=text))

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelwire.errors import ProviderError
-from modelwire.machines import END, Close, Emit, Machine, Next
+from modelwire.machines import Emit, Machine
 from modelwire.output import parse_json_answer
 from modelwire.routing.group import Sleep
 from modelwire.routing.retry import SINGLE_ATTEMPT
 from modelwire.service.attempt import Attempt, Recorder
-from modelwire.service.effects import Invoke, OpenStream, Prepare, Wait
+from modelwire.service.effects import Invoke, Prepare, Wait
 from modelwire.service.groups import Member
 from modelwire.types import ChatRequest, ChatResponse, StreamEvent
 
@@ -119,10 +119,23 @@ def model_stream(
             )
             parts: list[str] = []
             final: StreamEvent | None = None
-            events = None
+            source = model.stream_machine(request)  # the provider's machine, run inside this one
+            sent: Any = None
+            thrown: BaseException | None = None
             try:
-                events = yield OpenStream(model, request)
-                while (event := (yield Next(events))) is not END:
+                while True:
+                    try:
+                        effect = source.throw(thrown) if thrown is not None else source.send(sent)
+                    except StopIteration:
+                        break
+                    sent, thrown = None, None
+                    if type(effect) is not Emit:  # the provider's I/O: the driver does it
+                        try:
+                            sent = yield effect
+                        except BaseException as err:  # handed back to the provider to map
+                            thrown = err
+                        continue
+                    event: StreamEvent = effect.event
                     if event.done:
                         final = event
                         continue
@@ -131,10 +144,12 @@ def model_stream(
                     if event.text or event.tool_call_delta is not None:
                         record.first_token()
                         progress.delivered = True  # from here on, a failure cannot be retried
-                    yield Emit(event)
+                    try:
+                        yield effect  # the event, on to the consumer
+                    except BaseException as err:  # the consumer left: the provider cleans up
+                        thrown = err
             except BaseException as err:
-                if events is not None:
-                    yield Close(events)
+                source.close()
                 yield from _after_failure(
                     record, err, policy, attempt, retryable=not progress.delivered
                 )

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from modelwire.routing.retry import RetryPolicy
     from modelwire.types import ChatRequest
 
-__all__ = ["Invoke", "OpenStream", "Prepare", "RunTool", "Wait"]
+__all__ = ["Invoke", "Prepare", "RunTool", "Wait"]
 
 
 class Prepare(Effect):
@@ -47,22 +47,6 @@ class Invoke(Effect):
 
     async def arun(self) -> Any:
         return await self.model.ainvoke(self.request)
-
-
-class OpenStream(Effect):
-    """Start streaming a request; the result is the provider's event iterator."""
-
-    __slots__ = ("model", "request")
-
-    def __init__(self, model: ChatModel, request: ChatRequest) -> None:
-        self.model = model
-        self.request = request
-
-    def run(self) -> Any:
-        return iter(self.model.stream(self.request))
-
-    async def arun(self) -> Any:
-        return aiter(self.model.astream(self.request))
 
 
 class Wait(Effect):
