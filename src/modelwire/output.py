@@ -21,7 +21,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from modelwire.errors import OutputValidationError
 
-__all__ = ["OutputMode", "OutputSpec", "parse_json_answer"]
+__all__ = [
+    "OutputMode",
+    "OutputSpec",
+    "RewrittenSchema",
+    "output_instructions",
+    "parse_json_answer",
+]
 
 OutputMode = Literal["auto", "native", "tool", "prompted"]
 """How structured output is asked for: the model's best native mode, the vendor's native mode,
@@ -128,6 +134,30 @@ def _schema_spec(schema_json: str) -> OutputSpec:
 def _identifier(name: str) -> str:
     cleaned = _IDENT.sub("_", name).strip("_") or "output"
     return cleaned[:64] if not cleaned[0].isdigit() else f"output_{cleaned}"[:64]
+
+
+@dataclass(frozen=True)
+class RewrittenSchema:
+    """A schema rewritten to the subset a vendor's native mode accepts.
+
+    ``removed`` names each constraint the rewrite dropped, as ``"<json path>: <keyword>"``
+    (``"properties.age: minimum"``); the answer is still validated against the original type, so
+    a dropped constraint is checked after the call rather than lost. ``wrapped``: the output was
+    not an object and the schema is ``{"result": <schema>}`` (the answer is unwrapped).
+    """
+
+    schema: Mapping[str, Any]
+    removed: tuple[str, ...] = ()
+    wrapped: bool = False
+
+
+def output_instructions(spec: OutputSpec) -> str:
+    """What prompted mode adds to the system prompt: answer with JSON matching the schema."""
+    return (
+        "Answer with a single JSON value and nothing else (no prose, no code fence). "
+        f"It must validate against this JSON schema ({spec.name}):\n"
+        + json.dumps(spec.schema, sort_keys=True)
+    )
 
 
 _FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```\s*$", re.DOTALL)

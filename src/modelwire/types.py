@@ -36,9 +36,16 @@ __all__ = [
 
 ModelSource = Literal["config", "catalog", "discovered"]
 
-Feature = Literal["tools", "parallel_tools", "images", "documents"]
-"""What a request may need of a model beyond text."""
-FEATURES: tuple[Feature, ...] = ("tools", "parallel_tools", "images", "documents")
+Feature = Literal["tools", "parallel_tools", "images", "documents", "structured_output"]
+"""What a request may need of a model beyond text (``structured_output``: the vendor's native
+JSON-schema mode, which ``output_mode="auto"`` prefers when the model has it)."""
+FEATURES: tuple[Feature, ...] = (
+    "tools",
+    "parallel_tools",
+    "images",
+    "documents",
+    "structured_output",
+)
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error"]
 """Why a model stopped, the same for every provider (the vendor's own word is in ``raw``)."""
