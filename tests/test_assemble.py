@@ -24,10 +24,18 @@ def _same(fast: Any, slow: Any) -> None:
     assert repr(fast) == repr(slow)
 
 
-@given(st.lists(st.integers(0, 10**12), min_size=5, max_size=5))
-def test_usage(counts: list[int]) -> None:
-    names = list(Usage.model_fields)
-    _same(assemble.usage(*counts), Usage(**dict(zip(names, counts, strict=True))))
+@given(
+    st.lists(st.integers(0, 10**12), min_size=10, max_size=10),
+    st.dictionaries(st.sampled_from(["web_search", "code_execution"]), st.integers(0, 99)),
+)
+def test_usage(counts: list[int], uses: dict[str, int]) -> None:
+    names = [n for n in Usage.model_fields if n != "tool_uses"]
+    core, extra = counts[:5], dict(zip(names[5:], counts[5:], strict=True))
+    slow = Usage(**dict(zip(names, counts, strict=True)), tool_uses=uses)
+    _same(assemble.usage(*core, **extra, tool_uses=uses), slow)
+    plain = Usage(**dict(zip(names[:5], core, strict=True)))
+    fast = assemble.usage(*core)
+    assert fast == plain and fast.model_dump() == plain.model_dump() and repr(fast) == repr(plain)
 
 
 def test_usage_that_is_not_all_ints_is_validated() -> None:

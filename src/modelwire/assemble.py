@@ -48,14 +48,27 @@ def usage(
     cache_read_tokens: int,
     cache_write_tokens: int,
     reasoning_tokens: int,
+    *,
+    cache_write_1h_tokens: int = 0,
+    input_audio_tokens: int = 0,
+    input_image_tokens: int = 0,
+    output_audio_tokens: int = 0,
+    output_image_tokens: int = 0,
+    tool_uses: Mapping[str, int] | None = None,
 ) -> Usage:
-    """``Usage(...)`` of five ``int`` counts (what the providers' normalisation computes)."""
+    """``Usage(...)`` of ``int`` counts (what the providers' normalisation computes)."""
     values = {
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
         "cache_read_tokens": cache_read_tokens,
         "cache_write_tokens": cache_write_tokens,
         "reasoning_tokens": reasoning_tokens,
+        "cache_write_1h_tokens": cache_write_1h_tokens,
+        "input_audio_tokens": input_audio_tokens,
+        "input_image_tokens": input_image_tokens,
+        "output_audio_tokens": output_audio_tokens,
+        "output_image_tokens": output_image_tokens,
+        "tool_uses": {} if tool_uses is None else tool_uses,
     }
     if (
         type(input_tokens) is int
@@ -63,9 +76,19 @@ def usage(
         and type(cache_read_tokens) is int
         and type(cache_write_tokens) is int
         and type(reasoning_tokens) is int
+        and type(cache_write_1h_tokens) is int
+        and type(input_audio_tokens) is int
+        and type(input_image_tokens) is int
+        and type(output_audio_tokens) is int
+        and type(output_image_tokens) is int
+        and (tool_uses is None or _counts_by_kind(tool_uses))
     ):
         return assemble(Usage, values, _USAGE_FIELDS)
     return Usage(**values)
+
+
+def _counts_by_kind(uses: Mapping[str, int]) -> bool:
+    return type(uses) is dict and all(type(k) is str and type(v) is int for k, v in uses.items())
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -79,8 +79,28 @@ Price = Annotated[
 ]
 
 
+class PriceTier(BaseModel):
+    """Prices that replace a model's base prices for a request (one sampling call) whose input
+    exceeds ``above_input_tokens``; a price left ``None`` keeps the base price."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    above_input_tokens: int = Field(ge=0)
+    input_per_mtok: Price = None
+    output_per_mtok: Price = None
+    cache_read_per_mtok: Price = None
+    cache_write_per_mtok: Price = None
+
+
 class ModelCost(BaseModel):
-    """Prices in USD per million tokens, as exact decimals; ``None`` means not published."""
+    """Prices in USD per million tokens, as exact decimals; ``None`` means not published.
+
+    Beyond the four token prices: 1-hour cache writes, per-modality token prices (``None``:
+    the text price applies), fees per use of a server-side tool by kind (``{"web_search":
+    Decimal("0.01")}``), input-size ``tiers`` (ascending thresholds), and the prices in force
+    before ``effective_date`` (``earlier``, newest first), so a call is priced by its timestamp.
+    ``source`` says where the prices came from.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -89,6 +109,15 @@ class ModelCost(BaseModel):
     cache_read_per_mtok: Price = None
     cache_write_per_mtok: Price = None
     effective_date: date | None = None
+    cache_write_1h_per_mtok: Price = None
+    input_audio_per_mtok: Price = None
+    input_image_per_mtok: Price = None
+    output_audio_per_mtok: Price = None
+    output_image_per_mtok: Price = None
+    tool_use_fees: Mapping[str, Decimal] = Field(default_factory=dict)
+    tiers: tuple[PriceTier, ...] = ()
+    earlier: tuple[ModelCost, ...] = ()
+    source: str | None = None
 
     @property
     def is_priced(self) -> bool:
@@ -216,6 +245,15 @@ class Usage(BaseModel):
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    #: Parts of the totals above that a vendor bills at their own price: cache writes kept an
+    #: hour (of ``cache_write_tokens``), audio and image tokens (of input and output).
+    cache_write_1h_tokens: int = 0
+    input_audio_tokens: int = 0
+    input_image_tokens: int = 0
+    output_audio_tokens: int = 0
+    output_image_tokens: int = 0
+    #: Server-side tool uses by kind (``{"web_search": 2}``), billed per use.
+    tool_uses: Mapping[str, int] = Field(default_factory=dict)
 
     @property
     def total_tokens(self) -> int:
@@ -223,12 +261,21 @@ class Usage(BaseModel):
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
+        uses = dict(self.tool_uses)
+        for kind, count in other.tool_uses.items():
+            uses[kind] = uses.get(kind, 0) + count
         return Usage.model_construct(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            cache_write_1h_tokens=self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+            input_audio_tokens=self.input_audio_tokens + other.input_audio_tokens,
+            input_image_tokens=self.input_image_tokens + other.input_image_tokens,
+            output_audio_tokens=self.output_audio_tokens + other.output_audio_tokens,
+            output_image_tokens=self.output_image_tokens + other.output_image_tokens,
+            tool_uses=uses,
         )
 
 

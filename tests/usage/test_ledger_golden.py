@@ -87,7 +87,11 @@ def test_cost_table_through_the_ledger(tmp_path: Path, snapshot: SnapshotAsserti
                     caller=f"case-{n:02d}",
                     cost_usd=cost,
                     request_id=str(n),
-                    **usage.model_dump(),
+                    input_tokens=tin,
+                    output_tokens=tout,
+                    cache_read_tokens=tcr,
+                    cache_write_tokens=tcw,
+                    reasoning_tokens=treas,
                 )
             )
             table.append(
@@ -97,7 +101,7 @@ def test_cost_table_through_the_ledger(tmp_path: Path, snapshot: SnapshotAsserti
                     f"reasoning={treas}",
                     "prices": None
                     if price is None
-                    else {k: str(v) for k, v in price.model_dump(exclude_none=True).items()},
+                    else {k: str(v) for k, v in price.model_dump(exclude_defaults=True).items()},
                     "cost": format_usd(cost),
                     "nanos": to_nanos(cost),
                 }

@@ -16,7 +16,8 @@ def test_every_gemini_entry_is_covered() -> None:
 
 @pytest.mark.parametrize("model_id", GEMINI)
 def test_gemini_models_take_tools_parallel_calls_images_and_pdfs(model_id: str) -> None:
-    # function calling (parallel calls included), image input and PDF input: every Gemini model
+    # function calling (parallel calls included), image and PDF input, and a response schema:
+    # every Gemini model
     assert CATALOG.entries[model_id].features == frozenset(
-        {"tools", "parallel_tools", "images", "documents"}
+        {"tools", "parallel_tools", "images", "documents", "structured_output"}
     )

@@ -378,8 +378,15 @@ def test_openai_catalog_features(service: Service) -> None:
     assert len(features) > 10 and all(f is not None for f in features.values())
     without_tools = {name for name, f in features.items() if f is not None and "tools" not in f}
     assert without_tools == {"gpt-5-chat-latest"}
-    assert features["gpt-4o-mini"] == {"tools", "parallel_tools", "images", "documents"}
-    assert features["o3-mini"] == {"tools"}
+    assert features["gpt-4o-mini"] == {
+        "tools",
+        "parallel_tools",
+        "images",
+        "documents",
+        "structured_output",
+    }
+    assert features["o3-mini"] == {"tools", "structured_output"}
+    assert "structured_output" not in features["gpt-4o-2024-05-13"]  # json_object only
     serial = svc.invoke_model(
         "openai:o4-mini", TWO_CITIES, tools=[get_weather], parallel_tool_calls=False
     )
