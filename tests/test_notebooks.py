@@ -19,7 +19,15 @@ BUDGET_S = 60.0
 
 #: Text each notebook must print (its headline results), so a silently skipped part fails.
 EXPECTED: dict[str, tuple[str, ...]] = {
-    "usage_analysis": ("attempts, total cost $", "caching saved $", "projected month total: $"),
+    "usage_analysis": (
+        "every attempt with tokens is priced",
+        "attempts, total cost $",
+        "cost per caller, last 7 days",
+        "spent on failed attempts: $",
+        "time to first token, ",
+        "caching saved $",
+        "projected month total: $",
+    ),
     "tour": (
         "heavy modules loaded by `import modelwire`: []",
         "echo: Hello through the OpenAI SDK",
