@@ -16,8 +16,14 @@ the same configuration (the mock provider, no latency) with a ledger of its own.
 3. throughput: calls per second with 1..N gateway workers (``--workers``), plain-socket asyncio
    clients at ``--concurrency`` connections, next to the service in process on asyncio.
 
-LiteLLM's proxy is not installed here, so it is not measured side by side. Nothing leaves
-127.0.0.1. The machine's cores are shared by the clients and the gateway's workers: read the
+4. with ``--litellm PATH`` (the ``litellm`` command of an environment where ``litellm[proxy]``
+   is installed; it is not a dependency of modelwire): both gateways in front of the SAME
+   backend, the fake OpenAI server (``tools/fake_provider``) in its own process: median latency
+   per call (plain socket client, alternating blocks; the fake server called directly is the
+   floor) and throughput with the same worker counts. LiteLLM runs with a master key, its local
+   price map (``LITELLM_LOCAL_MODEL_COST_MAP``) and no database, as its quick start does.
+
+Nothing leaves 127.0.0.1. The machine's cores are shared by the clients and the gateway's workers: read the
 throughput figures with the core count printed next to them.
 """
 
@@ -25,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import re
@@ -43,7 +48,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tools.bench.loopback import async_throughput, timed_block  # noqa: E402
+from tools.bench.loopback import async_throughput, start_server, timed_block  # noqa: E402
 
 MODEL = "mock:gpt-4o-mini"
 PROMPT = "Say hello to the benchmark in a few words please."
@@ -92,8 +97,9 @@ class Gateway:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
+        output = self.proc.stderr or self.proc.stdout
+        assert output is not None
+        for line in output:
             self.lines.append(line)
             found = _LISTENING.search(line)
             if found:
@@ -119,6 +125,136 @@ class Gateway:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+LITELLM_KEY = "sk-bench-master-key-0123456789abcdef"
+
+
+class LiteLLMProxy(Gateway):
+    """LiteLLM's proxy (``litellm --config``) in a child process, in front of ``backend``."""
+
+    def __init__(self, command: str, folder: Path, backend: str, workers: int, port: int) -> None:
+        config = folder / "litellm.yaml"
+        config.write_text(
+            "model_list:\n"
+            "  - model_name: gpt-4o-mini\n"
+            "    litellm_params:\n"
+            "      model: openai/gpt-4o-mini\n"
+            f"      api_base: {backend}/v1\n"
+            "      api_key: bench-key\n"
+            "litellm_settings:\n"
+            "  telemetry: false\n"
+            "general_settings:\n"
+            f"  master_key: {LITELLM_KEY}\n"
+        )
+        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        self.proc = subprocess.Popen(
+            [
+                command,
+                "--config",
+                str(config),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--num_workers",
+                str(workers),
+            ],
+            cwd=folder,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # it logs its start-up on both
+            text=True,
+        )
+        self.lines = []
+        self.url = None
+        self._ready = threading.Event()
+        self._started = 0
+        self._workers = workers
+        threading.Thread(target=self._read, daemon=True).start()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def versus_litellm(args: argparse.Namespace, folder: Path, db: str, token: str) -> None:
+    """Section 4: modelwire's gateway and LiteLLM's proxy in front of one fake OpenAI server."""
+    backend_proc, backend = start_server()
+    config = folder / "versus.yaml"
+    config.write_text(
+        "providers:\n"
+        f"  openai: {{type: openai, base_url: '{backend}/v1', api_key: bench-key}}\n"
+        "models:\n"
+        "  openai:gpt-4o-mini: {}\n"
+        "discovery: {enabled: false}\n"
+    )
+    ours = json.dumps(
+        {"model": "openai:gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]}
+    ).encode()
+    theirs = json.dumps(
+        {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]}
+    ).encode()
+    worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    try:
+        print("4. in front of the same fake OpenAI server (its own process)")
+        modelwire = Gateway(config, db, 1)
+        litellm = LiteLLMProxy(args.litellm, folder, backend, 1, free_port())
+        try:
+            mw_url, ll_url = modelwire.wait(), litellm.wait(300)
+            clients = {
+                "fake server directly": (PlainClient(backend, "bench-key"), ours),
+                "modelwire gateway": (PlainClient(mw_url, token), ours),
+                "LiteLLM proxy": (PlainClient(ll_url, LITELLM_KEY), theirs),
+            }
+            calls = {
+                name: (lambda c=client, b=body: c.call("POST", "/v1/chat/completions", b))
+                for name, (client, body) in clients.items()
+            }
+            for fn in calls.values():
+                timed_block(fn, 20)
+            samples: dict[str, list[float]] = {name: [] for name in calls}
+            order = list(calls)
+            for block in range(args.blocks):
+                for name in order if block % 2 else order[::-1]:
+                    samples[name] += timed_block(calls[name], args.calls)
+            floor = median_ms(samples["fake server directly"])
+            print(f"  latency, median ms per call ({args.blocks} blocks x {args.calls} calls)")
+            for name, values in samples.items():
+                value = median_ms(values)
+                extra = "" if name == order[0] else f"   over the server {value - floor:6.3f} ms"
+                print(f"    {name:<22} {value:8.3f} ms{extra}")
+            for client, _ in clients.values():
+                client.close()
+        finally:
+            modelwire.stop()
+            litellm.stop()
+        print(f"  throughput, calls/s at {args.concurrency} in flight, median of {args.rounds}")
+        for workers in worker_counts:
+            for name, start, url_token, body in (
+                ("modelwire gateway", lambda w: Gateway(config, db, w), token, ours),
+                (
+                    "LiteLLM proxy",
+                    lambda w: LiteLLMProxy(args.litellm, folder, backend, w, free_port()),
+                    LITELLM_KEY,
+                    theirs,
+                ),
+            ):
+                server = start(workers)
+                try:
+                    url = server.wait(300)
+                    rounds = [(url, url_token, body, args.total, args.concurrency)] * (
+                        args.rounds + 1
+                    )
+                    rates = [asyncio.run(plain_throughput(*r)) for r in rounds][1:]
+                finally:
+                    server.stop()
+                print(f"    {name}, {workers} worker(s)  {statistics.median(rates):8.1f}")
+    finally:
+        backend_proc.terminate()
+        backend_proc.wait(timeout=30)
 
 
 class PlainClient:
@@ -220,6 +356,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--total", type=int, default=2000, help="calls per throughput round")
     parser.add_argument("--rounds", type=int, default=3, help="throughput rounds per setting")
+    parser.add_argument(
+        "--litellm",
+        default=None,
+        help="the litellm command of an environment with litellm[proxy]: compare with its proxy",
+    )
     args = parser.parse_args(argv)
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
 
@@ -340,9 +481,11 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             gateway.stop()
         print(f"  gateway, {workers} worker(s)    {statistics.median(rates):8.1f}")
-    if importlib.util.find_spec("litellm") is None:
-        print("  LiteLLM proxy: not installed here, not measured")
     service.close()
+    if args.litellm:
+        versus_litellm(args, folder, db, token)
+    else:
+        print("4. LiteLLM proxy: not measured (give --litellm PATH to compare)")
     with mw.UsageLedger(db) as ledger:
         rows = sum(r["calls"] for r in ledger.summary(by=("caller",), caller="bench"))
     print(f"gateway ledger rows (caller 'bench'): {rows}")
