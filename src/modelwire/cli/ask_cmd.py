@@ -291,6 +291,10 @@ def ask(
     The model is -m/--model or the first of two words, else default_model (configuration or
     MODELWIRE_DEFAULT_MODEL). A single word that names a model takes the prompt from stdin
     (echo "Hello" | modelwire ask mini); with no words at all the prompt is read from stdin.
+
+    --schema asks for structured output and prints the validated answer as JSON
+    (modelwire ask mini --schema myapp.models:City "The largest city?"); --image attaches
+    images to the prompt (modelwire ask mini --image cat.png "What is this?").
     """
     if strategy not in STRATEGIES:
         fail(f"--provider-strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
