@@ -6,6 +6,11 @@ its JSON schema (what providers rewrite to their vendor's subset) and its valida
 service checks every answer with, against the ORIGINAL type: a bound a vendor's schema cannot
 express is still enforced here). Specs are cached per type, so a structured request pays for its
 schema once.
+
+A JSON-schema dict is checked when given (a schema that is not one is a ``TypeError``) and its
+answers are validated against it with ``jsonschema`` (the reference implementation of the
+standard, rather than a hand-written subset), under the draft the schema names in ``$schema``
+(2020-12 by default).
 """
 
 from __future__ import annotations
@@ -72,14 +77,17 @@ class OutputSpec:
 
     def validate_json(self, text: str) -> Any:
         """The validated value of an answer; ``OutputValidationError`` (with the raw text and
-        pydantic's errors) when it is not valid JSON of the requested type."""
-        if self._adapter is None:  # a raw schema: JSON, checked only to be an object/value
+        pydantic's errors, or for a JSON-schema dict the schema's in the same shape) when it is
+        not valid JSON of the requested type."""
+        if self._adapter is None:  # a raw schema: JSON, validated against the schema
             try:
-                return json.loads(text)
+                value = json.loads(text)
             except ValueError as exc:
                 raise OutputValidationError(
                     f"the answer is not valid JSON: {exc}", raw_text=text, errors=[]
                 ) from None
+            self._check_schema(value, text)
+            return value
         try:
             return self._adapter.validate_json(text)
         except ValidationError as exc:
@@ -92,6 +100,46 @@ class OutputSpec:
                 raw_text=text,
                 errors=errors,
             ) from None
+
+    @functools.cached_property
+    def _schema_validator(self) -> Any:
+        return _validator_for(self.schema)
+
+    def _check_schema(self, value: Any, text: str) -> None:
+        errors = sorted(
+            self._schema_validator.iter_errors(value), key=lambda e: (len(e.path), list(e.path))
+        )
+        if not errors:
+            return
+        details = [
+            {"loc": tuple(e.absolute_path), "msg": e.message, "type": str(e.validator)}
+            for e in errors
+        ]
+        first = details[0]
+        where = ".".join(str(p) for p in first["loc"]) or self.name
+        raise OutputValidationError(
+            f"the answer does not validate as {self.name}: {where}: {first['msg']}"
+            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
+            raw_text=text,
+            errors=details,
+        )
+
+
+def _validator_for(schema: Mapping[str, Any]) -> Any:
+    """A ``jsonschema`` validator of ``schema`` (its ``$schema`` draft, else 2020-12);
+    ``TypeError`` when the schema is not a valid one."""
+    import jsonschema
+    from jsonschema.exceptions import SchemaError
+
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        raise TypeError(
+            f"output: not a valid JSON schema: {exc.message}" + (f" (at {where})" if where else "")
+        ) from None
+    return cls(schema)
 
 
 @functools.lru_cache(maxsize=256)
@@ -124,11 +172,13 @@ def _schema_spec(schema_json: str) -> OutputSpec:
     schema = json.loads(schema_json)
     if not isinstance(schema, dict):
         raise TypeError("output: a JSON schema must be an object")
-    return OutputSpec(
+    spec = OutputSpec(
         name=_identifier(str(schema.get("title") or "output")),
         schema=schema,
         description=str(schema.get("description") or ""),
     )
+    _ = spec._schema_validator  # an invalid schema fails here, once
+    return spec
 
 
 def _identifier(name: str) -> str:

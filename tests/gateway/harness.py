@@ -7,7 +7,8 @@ with these backends:
 * ``s:<any>``: ``Scripted`` below, which answers with a tool call when it is given tools (and no
   tool result yet), streams its tool calls piece by piece, reports cache and reasoning counts,
   fails mid-stream (``FAIL-MIDSTREAM`` in the prompt) or streams slowly (``SLOW-STREAM``) on
-  request, and keeps every request it got;
+  request, answers a request for structured output with what follows ``REPLY:`` in the prompt,
+  and keeps every request it got;
 * ``down:``, ``slow:``, ``busy:``, ``locked:``: mock entries that always fail (server error,
   timeout, rate limit with Retry-After 7, rejected credentials), never retried;
 * ``openai:<any>`` and ``anthropic:<any>``: the real provider classes against the loopback fake
@@ -157,6 +158,8 @@ class Scripted(ChatModel):
         ]
         last = request.messages[-1].text
         text = f"result: {results[-1]}" if results else f"answer: {last}"
+        if request.output is not None and "REPLY:" in last:
+            text = last.partition("REPLY:")[2].strip()
         return ChatResponse(
             text=text,
             model_id=self.info.id,

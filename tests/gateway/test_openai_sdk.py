@@ -11,6 +11,7 @@ from typing import Any
 
 import openai
 import pytest
+from pydantic import BaseModel
 
 from modelwire.content import ImagePart, ToolCall, ToolResultPart
 
@@ -237,26 +238,106 @@ def test_images_reach_the_provider_as_image_parts(gateway: Any) -> None:
     assert linked == ImagePart(url="https://example.com/a.png")
 
 
-def test_response_format_reaches_an_openai_backend_untouched(gateway: Any) -> None:
+class City(BaseModel):
+    name: str
+    population: int
+
+
+CITY_FORMAT: dict[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {"name": "city", "schema": City.model_json_schema(), "strict": True},
+}
+
+
+def test_response_format_json_schema_is_validated_output(gateway: Any) -> None:
+    from tests.gateway.harness import Scripted
+
+    Scripted.SEEN.clear()
+    with client(gateway) as sdk:
+        completion = sdk.chat.completions.create(
+            model="s:m",
+            messages=[{"role": "user", "content": 'REPLY: {"name": "Oslo", "population": 7}'}],
+            response_format=CITY_FORMAT,  # type: ignore[arg-type]
+        )
+    assert completion.choices[0].message.content == '{"name": "Oslo", "population": 7}'
+    (request,) = Scripted.SEEN
+    assert request.output is not None and request.output.name == "City"
+    assert request.output_mode == "auto" and not request.provider_params
+    assert gateway.last_row().status == "ok"
+
+
+def test_sdk_parse_helper_gets_the_pydantic_instance(gateway: Any) -> None:
+    with client(gateway) as sdk:
+        completion = sdk.beta.chat.completions.parse(
+            model="s:m",
+            messages=[{"role": "user", "content": 'REPLY: {"name": "Rome", "population": 3}'}],
+            response_format=City,
+        )
+    assert completion.choices[0].message.parsed == City(name="Rome", population=3)
+
+
+def test_response_format_json_object_asks_in_the_prompt(gateway: Any) -> None:
+    from tests.gateway.harness import Scripted
+
+    Scripted.SEEN.clear()
+    with client(gateway) as sdk:
+        completion = sdk.chat.completions.create(
+            model="s:m",
+            messages=[{"role": "user", "content": 'REPLY: ```json\n{"ok": true}\n```'}],
+            response_format={"type": "json_object"},
+        )
+    assert completion.choices[0].message.content == '{"ok": true}'
+    (request,) = Scripted.SEEN
+    assert request.output_mode == "prompted" and request.output is not None
+
+
+def test_an_invalid_answer_is_a_502_the_sdk_raises(gateway: Any) -> None:
+    with client(gateway) as sdk, pytest.raises(openai.InternalServerError) as info:
+        sdk.chat.completions.create(
+            model="s:m",
+            messages=[{"role": "user", "content": 'REPLY: {"name": "Oslo"}'}],
+            response_format=CITY_FORMAT,  # type: ignore[arg-type]
+        )
+    assert info.value.status_code == 502
+    body = info.value.body
+    assert isinstance(body, dict) and body["code"] == "invalid_output"
+    assert "population" in body["message"]
+
+
+def test_a_structured_stream_ends_validated_or_with_an_error_event(gateway: Any) -> None:
+    with client(gateway) as sdk:
+        stream = sdk.chat.completions.create(
+            model="s:m",
+            messages=[{"role": "user", "content": 'REPLY: {"name": "Bern", "population": 1}'}],
+            response_format=CITY_FORMAT,  # type: ignore[arg-type]
+            stream=True,
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        assert City.model_validate_json(text) == City(name="Bern", population=1)
+        bad = sdk.chat.completions.create(
+            model="s:m",
+            messages=[{"role": "user", "content": 'REPLY: {"name": "Bern"}'}],
+            response_format=CITY_FORMAT,  # type: ignore[arg-type]
+            stream=True,
+        )
+        with pytest.raises(openai.APIError, match="population"):
+            for _ in bad:
+                pass
+
+
+def test_other_openai_extras_reach_an_openai_backend_untouched(gateway: Any) -> None:
     fake = gateway.fake
     fake.clear()
-    schema = {
-        "type": "json_schema",
-        "json_schema": {
-            "name": "answer",
-            "schema": {"type": "object", "properties": {"a": {"type": "string"}}},
-        },
-    }
     with client(gateway) as sdk:
         completion = sdk.chat.completions.create(
             model="openai:gpt-4o-mini",
-            messages=[{"role": "user", "content": "json please"}],
-            response_format=schema,  # type: ignore[arg-type]
+            messages=[{"role": "user", "content": "penalise please"}],
+            frequency_penalty=0.5,
         )
     (sent,) = fake.requests_to("/chat/completions")
-    assert sent.body["response_format"] == schema
+    assert sent.body["frequency_penalty"] == 0.5 and "response_format" not in sent.body
     assert sent.body["model"] == "gpt-4o-mini"
-    assert completion.choices[0].message.content == "echo: json please"
+    assert completion.choices[0].message.content == "echo: penalise please"
     assert sent.headers["authorization"] == "Bearer sk-fake-openai-0123456789abcdef"
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from modelwire.content import DocumentPart, ImagePart, TextPart, ToolCall, ToolResultPart
 from modelwire.errors import GatewayError
 from modelwire.gateway import anthropic_wire, openai_wire
+from modelwire.output import OutputSpec
 from modelwire.types import ChatResponse, Message, StreamEvent, ToolCallDelta, Usage
 
 PDF = b"%PDF-1.4 tiny"
@@ -77,7 +78,8 @@ def test_openai_messages_and_parameters() -> None:
         "seed": 3,
         "temperature": 0.5,
         "top_p": 1.0,
-        "provider_params": {"response_format": {"type": "json_object"}},
+        "output": OutputSpec.of({"type": "object"}),
+        "output_mode": "prompted",
     }
     assert call.stream and call.include_usage
     user, late, assistant, tool = call.prompt
@@ -341,3 +343,82 @@ def test_tool_calls_a_provider_did_not_stream_arrive_at_the_end() -> None:
 def test_messages_keep_their_types() -> None:
     call = openai(messages=[{"role": "user", "content": [{"type": "text", "text": "a"}]}])
     assert call.prompt == (Message(role="user", content=(TextPart(text="a"),)),)
+
+
+CITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}},
+    "required": ["name"],
+    "additionalProperties": False,
+}
+
+
+def test_response_format_is_modelwires_own_output() -> None:
+    def fmt(value: Any) -> dict[str, Any]:
+        params = dict(openai(response_format=value).params)
+        assert "provider_params" not in params
+        if "output" in params:
+            assert isinstance(params["output"], OutputSpec)
+            params["output"] = dict(params["output"].schema)
+        return params
+
+    named = {"type": "json_schema", "json_schema": {"name": "city", "schema": CITY_SCHEMA}}
+    assert fmt(named) == {"output": {"title": "city", **CITY_SCHEMA}}
+    titled = {"title": "City", **CITY_SCHEMA}
+    strict = {
+        "type": "json_schema",
+        "json_schema": {"name": "c", "schema": titled, "strict": True, "description": "A city."},
+    }
+    assert fmt(strict) == {"output": {**titled, "description": "A city."}}
+    no_schema = {"type": "json_schema", "json_schema": {"name": "any"}}
+    assert fmt(no_schema) == {"output": {"title": "any", "type": "object"}}
+    assert fmt({"type": "json_object"}) == {"output": {"type": "object"}, "output_mode": "prompted"}
+    assert fmt({"type": "text"}) == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "param"),
+    [
+        ("json", "response_format"),
+        ({"type": "xml"}, "response_format.type"),
+        ({"type": "json_schema"}, "response_format.json_schema"),
+        (
+            {"type": "json_schema", "json_schema": {"schema": {}}},
+            "response_format.json_schema.name",
+        ),
+        (
+            {"type": "json_schema", "json_schema": {"name": "a", "schema": []}},
+            "response_format.json_schema.schema",
+        ),
+        (
+            {"type": "json_schema", "json_schema": {"name": "a", "strict": "yes"}},
+            "response_format.json_schema.strict",
+        ),
+        (
+            {"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "bogus"}}},
+            "response_format.json_schema.schema",
+        ),
+    ],
+)
+def test_a_bad_response_format_is_a_400_naming_the_field(value: Any, param: str) -> None:
+    with pytest.raises(GatewayError) as info:
+        openai(response_format=value)
+    assert info.value.status == 400 and info.value.param == param
+
+
+def test_structured_answers_carry_the_json_without_a_fence() -> None:
+    fenced = ChatResponse(text='```json\n{"name": "Oslo"}\n```', model_id="p:m", output={})
+    body = openai_wire.completion_body(fenced, "chatcmpl-1", 0, structured=True)
+    assert body["choices"][0]["message"]["content"] == '{"name": "Oslo"}'
+    plain = openai_wire.completion_body(fenced, "chatcmpl-1", 0)
+    assert plain["choices"][0]["message"]["content"] == fenced.text
+
+
+def test_an_invalid_answer_is_a_502_invalid_output() -> None:
+    from modelwire.errors import OutputValidationError
+    from modelwire.gateway.errors import classify, openai_body
+
+    error = classify(OutputValidationError("the answer is not valid JSON: x", raw_text="x"))
+    assert error.status == 502 and error.code == "invalid_output"
+    assert openai_body(error)["error"]["type"] == "api_error"
+    assert "not valid JSON" in error.message

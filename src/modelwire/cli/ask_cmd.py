@@ -6,6 +6,9 @@
     modelwire ask "Hello"                      # the configured default_model
     modelwire ask --providers openai anthropic --provider-strategy failover \\
         --capabilities code:strong reasoning:moderate --task-type code_generation "PROMPT"
+    modelwire ask mini --schema city.schema.json "The largest city of Japan?"
+    modelwire ask mini --schema myapp.models:City --output-retries 1 "The largest city of Japan?"
+    modelwire ask mini --image cat.png --image https://example.com/dog.jpg "Which is cuter?"
 
 The model is the one given (``-m/--model``, or the first of two words), else ``default_model``
 (configuration or ``MODELWIRE_DEFAULT_MODEL``). A single word that names a model, alias or group
@@ -16,6 +19,10 @@ that best meets the capabilities or the task's requirements, cheapest among equa
 ``auto`` (every available model, task-aware). Click options take one value each, so the extra
 words after ``--providers`` and ``--capabilities`` arrive as positional words; they are sorted
 back by what they look like (a configured provider name; ``name:strength``).
+
+With ``--schema`` the answer is validated as that type (``output=``) and printed as JSON: indented
+on a terminal, one line when piped; ``--json`` adds it as ``output`` to the usual metadata.
+``--image`` attaches images to the prompt (see ``cli/ask_inputs.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from modelwire.cli.ask_inputs import jsonable, load_images, load_schema
 from modelwire.cli.common import build_service, load, money
 from modelwire.cli.errors import fail, validation_error
 from modelwire.cli.models_cmd import ConfigOpt
@@ -34,8 +42,10 @@ from modelwire.cli.models_cmd import ConfigOpt
 if TYPE_CHECKING:
     from modelwire.registry import ModelRegistry
     from modelwire.service import ModelService
+    from modelwire.service.requests import Prompt
     from modelwire.types import ChatResponse, StreamEvent
 
+OUTPUT_MODES = ("auto", "native", "tool", "prompted")
 STRATEGIES = ("failover", "round_robin", "weighted", "cost_optimized", "latency", "task_aware")
 
 NO_MODEL = (
@@ -246,9 +256,33 @@ def ask(
         typer.Option(
             "--json",
             help="Print the response as JSON (text, model_id, usage, cost_usd, latency_ms, "
-            "request_id).",
+            "request_id; output with --schema).",
         ),
     ] = False,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            help="Ask for structured output: a JSON-schema file, or module:Name (a pydantic "
+            "model). Prints the validated answer as JSON.",
+        ),
+    ] = None,
+    output_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--output-mode", help=f"With --schema, how to ask: {', '.join(OUTPUT_MODES)}."
+        ),
+    ] = None,
+    output_retries: Annotated[
+        int | None,
+        typer.Option(
+            "--output-retries", min=0, help="With --schema, ask again this often when invalid."
+        ),
+    ] = None,
+    images: Annotated[
+        list[str] | None,
+        typer.Option("--image", help="Attach an image: a file or an http(s) URL (repeatable)."),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Ask a model, a group, or the best match for a task, and print the answer with its
@@ -257,6 +291,10 @@ def ask(
     The model is -m/--model or the first of two words, else default_model (configuration or
     MODELWIRE_DEFAULT_MODEL). A single word that names a model takes the prompt from stdin
     (echo "Hello" | modelwire ask mini); with no words at all the prompt is read from stdin.
+
+    --schema asks for structured output and prints the validated answer as JSON
+    (modelwire ask mini --schema myapp.models:City "The largest city?"); --image attaches
+    images to the prompt (modelwire ask mini --image cat.png "What is this?").
     """
     if strategy not in STRATEGIES:
         fail(f"--provider-strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
@@ -264,17 +302,23 @@ def ask(
         fail(f"--temperature must be a finite number >= 0; got {temperature}")
     from pydantic import ValidationError
 
+    from modelwire.errors import OutputValidationError, UnsupportedFeatureError
+
+    output = _output_params(schema, output_mode, output_retries, stream)
+    attached = load_images(list(images or []))
     provider_params = parse_options(list(options or []))
     service = build_service(load(config), db=db)
     providers, capabilities = list(providers or []), list(capabilities or [])
     try:
         left = _sort_words(list(words or []), service.registry, providers, capabilities)
-        model, prompt = _model_and_prompt(service, left, model_option)
+        model, text = _model_and_prompt(service, left, model_option)
+        prompt = _with_images(text, attached)
         name, hints = _route(service, model, providers, strategy, capabilities, task_type)
         params: dict[str, Any] = {
             "system": system,
             "max_tokens": max_tokens,
             "temperature": temperature,
+            **output,
             **hints,
         }
         for key in [k for k in provider_params if k in REQUEST_FIELDS]:
@@ -283,9 +327,13 @@ def ask(
             params["provider_params"] = provider_params
         try:
             if stream:
-                final = _stream(service, name, prompt, caller, params, echo=not as_json)
+                echo = not as_json and not output
+                final = _stream(service, name, prompt, caller, params, echo=echo)
                 if as_json:
-                    typer.echo(json.dumps(_stream_json(final, name), indent=2))
+                    typer.echo(json.dumps(_stream_json(final, name, bool(output)), indent=2))
+                elif output:
+                    _print_output(final[1].output if final[1] is not None else None)
+                    _stream_footer(final[1], name)
                 return
             from modelwire.cli.progress import spinner
 
@@ -295,12 +343,19 @@ def ask(
             fail(f"{exc}; --capabilities/--task-type need a group, --providers or no MODEL")
         except ValidationError as exc:  # a request field out of range (-o top_p=7)
             fail(validation_error(exc))
+        except OutputValidationError as exc:
+            fail(f"{exc}; the answer was: {_shorten(exc.raw_text)}")
+        except UnsupportedFeatureError as exc:  # --image for a model without images
+            fail(str(exc))
     finally:
         service.close()
     if as_json:
-        typer.echo(json.dumps(response_json(resp), indent=2))
+        typer.echo(json.dumps(response_json(resp, structured=bool(output)), indent=2))
         return
-    typer.echo(resp.text)
+    if output:
+        _print_output(resp.output)
+    else:
+        typer.echo(resp.text)
     _footer(
         resp.model_id,
         resp.usage.input_tokens,
@@ -310,9 +365,66 @@ def ask(
     )
 
 
-def response_json(resp: ChatResponse) -> dict[str, Any]:
+def _output_params(
+    schema: str | None, mode: str | None, retries: int | None, stream: bool
+) -> dict[str, Any]:
+    """The ``output=`` parameters ``--schema``, ``--output-mode`` and ``--output-retries`` ask
+    for (nothing without ``--schema``)."""
+    if schema is None:
+        if mode is not None or retries is not None:
+            fail("--output-mode and --output-retries need --schema")
+        return {}
+    if mode is not None and mode not in OUTPUT_MODES:
+        fail(f"--output-mode must be one of {', '.join(OUTPUT_MODES)}; got {mode!r}")
+    if retries and stream:
+        fail("--output-retries does not work with --stream (a stream cannot ask again)")
+    params: dict[str, Any] = {"output": load_schema(schema)}
+    if mode is not None:
+        params["output_mode"] = mode
+    if retries:
+        params["output_retries"] = retries
+    return params
+
+
+def _with_images(text: str, images: tuple[Any, ...]) -> Prompt:
+    """The prompt: the text, or a user message of the text and the images."""
+    if not images:
+        return text
+    from modelwire.content import TextPart
+    from modelwire.types import Message
+
+    return Message(role="user", content=(TextPart(text=text), *images))
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...")
+
+
+def _print_output(value: Any) -> None:
+    """The validated output as JSON: indented on a terminal, one line when piped."""
+    pretty = sys.stdout.isatty()
+    typer.echo(
+        json.dumps(
+            jsonable(value),
+            indent=2 if pretty else None,
+            ensure_ascii=False,
+            separators=None if pretty else (",", ":"),
+        )
+    )
+
+
+def response_json(resp: ChatResponse, *, structured: bool = False) -> dict[str, Any]:
     """What ``ask --json`` prints: the answer, its usage, cost (a string; ``null`` when
-    unpriced), latency and the provider's request id."""
+    unpriced), latency and the provider's request id; with ``structured`` the validated
+    ``output`` and how it was asked for."""
+    extra: dict[str, Any] = {}
+    if structured:
+        extra = {
+            "output": jsonable(resp.output),
+            "output_mode": resp.output_mode,
+            "output_fallback": resp.output_fallback,
+        }
     return {
         "text": resp.text,
         "model_id": resp.model_id,
@@ -322,13 +434,19 @@ def response_json(resp: ChatResponse) -> dict[str, Any]:
         "request_id": resp.request_id,
         "finish_reason": resp.finish_reason,
         "attempts": resp.attempts,
+        **extra,
     }
 
 
-def _stream_json(final: tuple[str, StreamEvent | None], name: str) -> dict[str, Any]:
+def _stream_json(
+    final: tuple[str, StreamEvent | None], name: str, structured: bool = False
+) -> dict[str, Any]:
     text, event = final
     if event is None:
         return {"text": text, "model_id": name}
+    extra: dict[str, Any] = {}
+    if structured:
+        extra = {"output": jsonable(event.output), "output_mode": event.output_mode}
     return {
         "text": text,
         "model_id": event.model_id or name,
@@ -338,13 +456,14 @@ def _stream_json(final: tuple[str, StreamEvent | None], name: str) -> dict[str, 
         "ttft_ms": event.ttft_ms,
         "request_id": event.request_id,
         "finish_reason": event.finish_reason,
+        **extra,
     }
 
 
 def _stream(
     service: ModelService,
     name: str,
-    prompt: str,
+    prompt: Prompt,
     caller: str | None,
     params: dict[str, Any],
     *,
@@ -363,6 +482,11 @@ def _stream(
     if not echo:
         return "".join(parts), final
     typer.echo()
+    _stream_footer(final, name)
+    return "".join(parts), final
+
+
+def _stream_footer(final: StreamEvent | None, name: str) -> None:
     if final is not None and final.usage is not None:
         _footer(
             final.model_id or name,
@@ -371,7 +495,6 @@ def _stream(
             money(final.cost_usd),
             final.latency_ms or 0,
         )
-    return "".join(parts), final
 
 
 def _footer(model_id: str, tin: int, tout: int, cost: str, latency_ms: float) -> None:

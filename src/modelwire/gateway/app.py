@@ -249,7 +249,12 @@ class Gateway:
         except Exception as exc:
             return self.error_response(exc, api, token, key, call.model if call else None)
         if api == "openai":
-            body = openai_wire.completion_body(response, _new_id("chatcmpl-"), int(time.time()))
+            body = openai_wire.completion_body(
+                response,
+                _new_id("chatcmpl-"),
+                int(time.time()),
+                structured="output" in call.params,
+            )
         else:
             body = anthropic_wire.message_body(response, _new_id("msg_"))
         headers = {"x-modelwire-model": response.model_id}

@@ -13,7 +13,9 @@ status  when
 404     no model, alias or group of that name
 413     the body is larger than the gateway accepts
 429     a key's budget or request rate (``Retry-After``)
-502     the provider failed after routing (an error answer, rejected credentials)
+502     the provider failed after routing (an error answer, rejected credentials), or
+        its answer is not valid output of the requested ``response_format``
+        (``code: invalid_output``)
 503     the provider is unavailable, overloaded or rate-limiting (``Retry-After``)
 504     the provider did not answer in time
 ======  ==========================================================================
@@ -41,6 +43,7 @@ from modelwire.errors import (
     LimitExceededError,
     ModelNotFoundError,
     ModelwireError,
+    OutputValidationError,
     ProviderError,
     ProviderUnavailableError,
     RateLimitError,
@@ -191,6 +194,8 @@ def classify(exc: BaseException) -> GatewayError:
         return _provider(exc)
     if isinstance(exc, ToolDefinitionError):
         return bad_request("tools", str(exc))
+    if isinstance(exc, OutputValidationError):  # a good request, a bad answer
+        return GatewayError("upstream", f"the model's answer: {exc}", code="invalid_output")
     if isinstance(exc, ValidationError):
         return _validation(exc)
     if isinstance(exc, ModelwireError | ValueError):

@@ -8,10 +8,20 @@ Requests
     message becomes a ``ToolResultPart`` (its tool's name filled from the call it answers).
     ``max_completion_tokens`` (or ``max_tokens``), ``temperature``, ``top_p``, ``stop``,
     ``seed``, ``tools``, ``tool_choice`` and ``parallel_tool_calls`` map to modelwire's
-    parameters; ``response_format`` and OpenAI's sampling extras (``PASSED_THROUGH``) go to
-    the provider untouched as ``provider_params``; ``user``, ``metadata``, ``store`` and the
-    like (``IGNORED``) are accepted and dropped; any other field is a 400 naming it. ``n``
-    must be 1.
+    parameters; OpenAI's sampling extras (``PASSED_THROUGH``) go to the provider untouched as
+    ``provider_params``; ``user``, ``metadata``, ``store`` and the like (``IGNORED``) are
+    accepted and dropped; any other field is a 400 naming it. ``n`` must be 1.
+
+Structured output
+    ``response_format`` is modelwire's own ``output=``, so every backend gets its vendor's
+    best mode: ``json_schema`` becomes ``output=<its schema>`` (titled with its ``name`` when
+    the schema has no title; ``strict`` is accepted: modelwire uses a vendor's strict mode
+    wherever it has one); ``json_object`` becomes ``output={"type": "object"}`` in
+    ``prompted`` mode (instructions in the prompt work on every vendor, and the answer is
+    checked like any other); ``text`` asks for nothing. The answer's ``message.content`` is
+    the JSON text (without the code fence a prompted answer may carry). An answer that does
+    not validate is a 502 (``code: invalid_output``): the request was good, the model's answer
+    was not, and asking again may help (OpenAI's SDKs retry a 502 by themselves).
 
 Answers
     ``usage.prompt_tokens`` is modelwire's ``input_tokens`` (cached included),
@@ -45,6 +55,7 @@ from modelwire.gateway.wire import (
     image_from_url,
     tool_from_schema,
 )
+from modelwire.output import OutputSpec, parse_json_answer
 from modelwire.tools import Tool
 from modelwire.types import ChatResponse, Message, StreamEvent, ToolCallDelta, Usage
 
@@ -61,7 +72,6 @@ __all__ = [
 #: Fields handed to the provider untouched (``provider_params``).
 PASSED_THROUGH = frozenset(
     (
-        "response_format",
         "frequency_penalty",
         "presence_penalty",
         "logit_bias",
@@ -93,8 +103,11 @@ _HANDLED = frozenset(
         "stream",
         "stream_options",
         "n",
+        "response_format",
     )
 )
+#: ``json_object``: any JSON object, asked for in the prompt.
+JSON_OBJECT: dict[str, Any] = {"type": "object"}
 _FINISH = {"stop", "length", "tool_calls", "content_filter"}
 
 
@@ -256,6 +269,38 @@ def _tool_choice(raw: Any) -> str:
     return expect_str(function.get("name"), "tool_choice.function.name", allow_empty=False)
 
 
+def _response_format(raw: Any) -> dict[str, Any]:
+    """The ``output`` parameters ``response_format`` asks for."""
+    fmt = expect_object(raw, "response_format")
+    kind = fmt.get("type")
+    if kind == "text":
+        return {}
+    if kind == "json_object":
+        return {"output": OutputSpec.of(JSON_OBJECT), "output_mode": "prompted"}
+    if kind != "json_schema":
+        raise bad_request(
+            "response_format.type", f"expected text, json_object or json_schema, got {kind!r}"
+        )
+    spec = expect_object(fmt.get("json_schema"), "response_format.json_schema")
+    name = expect_str(spec.get("name"), "response_format.json_schema.name", allow_empty=False)
+    if spec.get("strict") is not None:
+        expect_bool(spec["strict"], "response_format.json_schema.strict")
+    schema = spec.get("schema")
+    if schema is None:  # OpenAI's default: any JSON object
+        schema = JSON_OBJECT
+    schema = expect_object(schema, "response_format.json_schema.schema")
+    if "title" not in schema:
+        schema = {"title": name, **schema}
+    description = spec.get("description")
+    if isinstance(description, str) and description and "description" not in schema:
+        schema = {**schema, "description": description}
+    try:
+        return {"output": OutputSpec.of(schema)}  # checked, and cached per schema
+    except TypeError as exc:
+        message = str(exc).removeprefix("output: ")
+        raise bad_request("response_format.json_schema.schema", message) from None
+
+
 def parse_request(body: dict[str, Any]) -> WireCall:
     """The call a Chat Completions request body asks for (400 naming the field otherwise)."""
     passed: dict[str, Any] = {}
@@ -298,6 +343,8 @@ def parse_request(body: dict[str, Any]) -> WireCall:
         params["parallel_tool_calls"] = expect_bool(
             body["parallel_tool_calls"], "parallel_tool_calls"
         )
+    if body.get("response_format") is not None:
+        params.update(_response_format(body["response_format"]))
     if body.get("n") is not None and expect_int(body["n"], "n", 1, 128) != 1:
         raise bad_request("n", "only n=1 is supported")
     if passed:
@@ -342,12 +389,16 @@ def _tool_call_body(call: ToolCall) -> dict[str, Any]:
     }
 
 
-def completion_body(response: ChatResponse, completion_id: str, created: int) -> dict[str, Any]:
-    """A ``chat.completion`` object for a modelwire answer."""
-    message: dict[str, Any] = {"role": "assistant", "content": response.text}
+def completion_body(
+    response: ChatResponse, completion_id: str, created: int, *, structured: bool = False
+) -> dict[str, Any]:
+    """A ``chat.completion`` object for a modelwire answer (``structured``: the request asked
+    for output, and the content is its JSON text)."""
+    text = parse_json_answer(response.text) if structured else response.text
+    message: dict[str, Any] = {"role": "assistant", "content": text}
     if response.tool_calls:
         message["tool_calls"] = [_tool_call_body(c) for c in response.tool_calls]
-        if not response.text:
+        if not text:
             message["content"] = None
     return {
         "id": completion_id,

@@ -2,6 +2,8 @@
 
     fast = service.bind("mini", temperature=0).max_tokens(50).system("Be brief.")
     fast("Hello").text
+    extract = service.bind("mini").output(City, retries=1)
+    extract("The largest city of Japan?").output   # City(name='Tokyo', ...)
 
 Each setter returns a new ``BoundModel``; the original is unchanged, so bound models can be shared
 between threads.
@@ -13,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from modelwire.output import OutputMode
     from modelwire.registry import ModelRegistry
     from modelwire.service.batch import BatchResult
     from modelwire.service.requests import Prompt
@@ -117,6 +120,38 @@ class BoundModel:
         """Tag the calls' usage rows with a caller name."""
         return self.with_params(caller=name)
 
+    def output(
+        self, output: Any, *, mode: OutputMode | None = None, retries: int | None = None
+    ) -> BoundModel:
+        """Ask for structured output: ``output`` is a pydantic model, any type pydantic
+        validates, or a JSON-schema dict (``resp.output`` is the validated value); ``mode`` sets
+        ``output_mode`` and ``retries`` sets ``output_retries``."""
+        from modelwire.output import OutputSpec
+
+        bound: dict[str, Any] = {"output": OutputSpec.of(output)}  # a bad type fails here
+        if mode is not None:
+            bound["output_mode"] = mode
+        if retries is not None:
+            bound["output_retries"] = retries
+        return self.with_params(**bound)
+
+    def tools(
+        self,
+        *tools: Any,
+        choice: str | None = None,
+        parallel: bool | None = None,
+    ) -> BoundModel:
+        """Offer ``tools`` (callables, pydantic models or ``Tool``s) on every call; ``choice``
+        sets ``tool_choice`` and ``parallel`` sets ``parallel_tool_calls``."""
+        from modelwire.tools import as_tools
+
+        bound: dict[str, Any] = {"tools": as_tools(tools)}  # a bad tool fails here
+        if choice is not None:
+            bound["tool_choice"] = choice
+        if parallel is not None:
+            bound["parallel_tool_calls"] = parallel
+        return self.with_params(**bound)
+
     def provider_params(self, **params: Any) -> BoundModel:
         """Add parameters passed to the provider untouched."""
         merged = {**self._params.get("provider_params", {}), **params}
@@ -124,6 +159,12 @@ class BoundModel:
 
     def _merged(self, params: Mapping[str, Any]) -> dict[str, Any]:
         return {**self._params, **params}
+
+    def _streamed(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        # a stream validates its final event but cannot ask again: a bound output_retries
+        # (meant for invoke) is left out; one given to this call still fails loudly.
+        bound = {k: v for k, v in self._params.items() if k != "output_retries"}
+        return {**bound, **params}
 
     def invoke(self, prompt: Prompt, **params: Any) -> ChatResponse:
         """Call the model."""
@@ -136,12 +177,12 @@ class BoundModel:
         return await self._service.ainvoke_model(self._model, prompt, **self._merged(params))
 
     def stream(self, prompt: Prompt, **params: Any) -> Iterator[StreamEvent]:
-        """Stream the answer."""
-        return self._service.stream_model(self._model, prompt, **self._merged(params))
+        """Stream the answer (with ``output``, the final event carries the validated value)."""
+        return self._service.stream_model(self._model, prompt, **self._streamed(params))
 
     def astream(self, prompt: Prompt, **params: Any) -> AsyncIterator[StreamEvent]:
         """Stream the answer from asyncio."""
-        return self._service.astream_model(self._model, prompt, **self._merged(params))
+        return self._service.astream_model(self._model, prompt, **self._streamed(params))
 
     def batch(self, prompts: Sequence[Prompt], *, max_concurrency: int = 8) -> list[BatchResult]:
         """Call the model with many prompts."""
