@@ -16,7 +16,7 @@ from modelwire.errors import InvalidRequestError, OutputValidationError, Unsuppo
 from modelwire.output import OutputSpec
 from modelwire.providers.base import ProviderContext
 from modelwire.providers.openai.model import OpenAICompatibleChatModel
-from modelwire.providers.openai.schema import StrictSchemaError, answer_json, strict_schema
+from modelwire.providers.openai.schema import answer_json, strict_schema
 from modelwire.tools import Tool
 from modelwire.types import ChatRequest, ModelInfo
 from tools.fake_provider import FakeProviderServer
@@ -283,5 +283,5 @@ def test_a_null_for_an_optional_field_that_takes_none_stays_and_one_that_does_no
 
 @pytest.mark.parametrize("output", [dict[str, int], Any, list[Any]])
 def test_outputs_with_no_strict_form(output: Any) -> None:
-    with pytest.raises(StrictSchemaError, match="output schema"):
+    with pytest.raises(UnsupportedFeatureError, match="output schema"):
         strict_schema(OutputSpec.of(output))

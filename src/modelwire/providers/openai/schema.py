@@ -23,8 +23,8 @@ The rules (OpenAI's Structured Outputs guide, "Supported schemas"):
   service validates every answer against the original type.
 
 A schema strict mode cannot express at all (a map such as ``dict[str, int]``, an open object,
-an ``allOf`` of several schemas) raises ``StrictSchemaError``; ``output_mode="auto"`` then
-falls back to another mode and says why on the response.
+an ``allOf`` of several schemas) raises ``UnsupportedFeatureError`` naming what and where;
+``output_mode="auto"`` then falls back to another mode and says why on the response.
 
 Rewrites are cached per output spec (specs are cached per type), and the constraints a rewrite
 removed are logged once per type at INFO on the ``modelwire.output`` logger.
@@ -39,11 +39,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from modelwire.errors import UnsupportedFeatureError
 from modelwire.output import OutputSpec, RewrittenSchema
 
 __all__ = [
     "STRICT_FORMATS",
-    "StrictSchemaError",
     "answer_json",
     "strict_schema",
 ]
@@ -67,21 +67,22 @@ _BY_TYPE["integer"] = _BY_TYPE["number"]
 _SILENT = frozenset(("default", "examples", "discriminator", "$schema", "$id", "$comment"))
 
 
-class StrictSchemaError(ValueError):
-    """The output schema has something OpenAI's strict mode cannot express (a map, an open
-    object, an ``allOf`` of several schemas); the message says what and where."""
-
-
 @dataclass(frozen=True)
 class _Strict:
-    rewritten: RewrittenSchema
+    rewritten: RewrittenSchema | None
     #: Whether optional properties were made nullable (answers then lose such nulls).
-    nulls_added: bool
+    nulls_added: bool = False
+    #: Why the schema has no strict form (``rewritten`` is then ``None``).
+    error: str = ""
 
 
 def strict_schema(spec: OutputSpec) -> RewrittenSchema:
-    """``spec``'s schema in OpenAI's strict subset (cached per spec; ``StrictSchemaError``)."""
-    return _strict(spec).rewritten
+    """``spec``'s schema in OpenAI's strict subset (cached per spec, a failure too);
+    ``UnsupportedFeatureError`` when it has none."""
+    strict = _strict(spec)
+    if strict.rewritten is None:
+        raise UnsupportedFeatureError(strict.error)
+    return strict.rewritten
 
 
 def answer_json(spec: OutputSpec, text: str) -> str:
@@ -90,13 +91,14 @@ def answer_json(spec: OutputSpec, text: str) -> str:
     property whose type does not take ``null``. Text that is not JSON is returned as it is
     (the service's validation reports it)."""
     strict = _strict(spec)
-    if not strict.rewritten.wrapped and not strict.nulls_added:
+    wrapped = strict.rewritten is not None and strict.rewritten.wrapped
+    if not wrapped and not strict.nulls_added:
         return text
     try:
         value = json.loads(text)
     except ValueError:
         return text
-    if strict.rewritten.wrapped:
+    if wrapped:
         if not isinstance(value, dict) or "result" not in value:
             return text
         value = value["result"]
@@ -108,10 +110,25 @@ def answer_json(spec: OutputSpec, text: str) -> str:
 @functools.lru_cache(maxsize=256)
 def _strict(spec: OutputSpec) -> _Strict:
     rewriter = _Rewriter(spec.schema)
-    root = dict(spec.schema)
+    try:
+        rewritten = _rewrite(spec.schema, rewriter)
+    except UnsupportedFeatureError as exc:
+        return _Strict(None, error=str(exc))
+    if rewritten.removed:
+        logger.info(
+            "output %s: OpenAI's strict schema cannot carry %s; the answer is checked against "
+            "them after the call",
+            spec.name,
+            ", ".join(rewritten.removed),
+        )
+    return _Strict(rewritten, rewriter.nulls_added)
+
+
+def _rewrite(schema: Mapping[str, Any], rewriter: _Rewriter) -> RewrittenSchema:
+    root = dict(schema)
     defs = root.pop("$defs", None)
     legacy = root.pop("definitions", None)
-    target = _pointer(spec.schema, root["$ref"]) if set(root) == {"$ref"} else None
+    target = _pointer(schema, root["$ref"]) if set(root) == {"$ref"} else None
     if target is not None and target.get("type") == "object":  # a recursive model's root
         root = dict(target)
     body = rewriter.node(root, ())
@@ -126,15 +143,7 @@ def _strict(spec: OutputSpec) -> _Strict:
     for key, found in (("$defs", defs), ("definitions", legacy)):
         if isinstance(found, Mapping):
             body[key] = {name: rewriter.node(sub, (key, name)) for name, sub in found.items()}
-    rewritten = RewrittenSchema(body, tuple(rewriter.removed), wrapped)
-    if rewritten.removed:
-        logger.info(
-            "output %s: OpenAI's strict schema cannot carry %s; the answer is checked against "
-            "them after the call",
-            spec.name,
-            ", ".join(rewritten.removed),
-        )
-    return _Strict(rewritten, rewriter.nulls_added)
+    return RewrittenSchema(body, tuple(rewriter.removed), wrapped)
 
 
 class _Rewriter:
@@ -150,9 +159,9 @@ class _Rewriter:
 
     def node(self, schema: Any, path: tuple[str, ...]) -> dict[str, Any]:
         if schema is True or schema == {}:
-            raise StrictSchemaError(f"{_where(path)}: any value (an open schema)")
+            raise UnsupportedFeatureError(f"{_where(path)}: any value (an open schema)")
         if not isinstance(schema, Mapping):
-            raise StrictSchemaError(f"{_where(path)}: not a schema: {schema!r}")
+            raise UnsupportedFeatureError(f"{_where(path)}: not a schema: {schema!r}")
         schema = dict(schema)
         if "$ref" in schema:
             for key in schema:
@@ -162,7 +171,7 @@ class _Rewriter:
         all_of = schema.pop("allOf", None)
         if all_of is not None:
             if len(all_of) != 1:
-                raise StrictSchemaError(f"{_where(path)}: allOf of {len(all_of)} schemas")
+                raise UnsupportedFeatureError(f"{_where(path)}: allOf of {len(all_of)} schemas")
             return self.node({**all_of[0], **schema}, path)
         one_of = schema.pop("oneOf", None)
         if one_of is not None:
@@ -205,14 +214,14 @@ class _Rewriter:
         if "array" in kind_list:
             self.array(schema, out, path)
         if not out.keys() - _ANNOTATIONS:
-            raise StrictSchemaError(f"{_where(path)}: any value (an open schema)")
+            raise UnsupportedFeatureError(f"{_where(path)}: any value (an open schema)")
         return out
 
     def object(self, schema: dict[str, Any], out: dict[str, Any], path: tuple[str, ...]) -> None:
         properties = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         if extra not in (None, False) or not properties:
-            raise StrictSchemaError(
+            raise UnsupportedFeatureError(
                 f"{_where(path)}: a map or an open object (strict mode takes only objects with "
                 "named properties)"
             )
@@ -237,10 +246,10 @@ class _Rewriter:
             unique = list({json.dumps(b, sort_keys=True): b for b in branches}.values())
             out["items"] = unique[0] if len(unique) == 1 else {"anyOf": unique}
             if items not in (None, False):
-                raise StrictSchemaError(f"{_where(path)}: a tuple with extra items")
+                raise UnsupportedFeatureError(f"{_where(path)}: a tuple with extra items")
             return
         if items is None or items is True:
-            raise StrictSchemaError(f"{_where(path)}: an array of any values")
+            raise UnsupportedFeatureError(f"{_where(path)}: an array of any values")
         out["items"] = self.node(items, (*path, "items"))
 
     def admits_null(self, node: Mapping[str, Any], depth: int = 0) -> bool:

@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from modelwire.errors import OutputValidationError, UnsupportedFeatureError
 from modelwire.output import OutputSpec, output_instructions
-from modelwire.providers.openai.schema import StrictSchemaError, answer_json, strict_schema
+from modelwire.providers.openai.schema import answer_json, strict_schema
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo
 
 __all__ = [
@@ -109,7 +109,7 @@ def _plan(
     try:
         strict_schema(spec)
         strict_error = None
-    except StrictSchemaError as exc:
+    except UnsupportedFeatureError as exc:
         strict_error = str(exc)
     if asked == "prompted":
         return OutputPlan(spec, "prompted")
