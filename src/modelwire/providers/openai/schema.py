@@ -74,6 +74,7 @@ class _Strict:
     nulls_added: bool = False
     #: Why the schema has no strict form (``rewritten`` is then ``None``).
     error: str = ""
+    nulls: _NullDropper | None = None
 
 
 def strict_schema(spec: OutputSpec) -> RewrittenSchema:
@@ -92,8 +93,8 @@ def answer_json(spec: OutputSpec, text: str) -> str:
     (the service's validation reports it)."""
     strict = _strict(spec)
     wrapped = strict.rewritten is not None and strict.rewritten.wrapped
-    if not wrapped and not strict.nulls_added:
-        return text
+    if not wrapped and (not strict.nulls_added or "null" not in text):
+        return text  # nothing to turn back: no parse
     try:
         value = json.loads(text)
     except ValueError:
@@ -102,8 +103,8 @@ def answer_json(spec: OutputSpec, text: str) -> str:
         if not isinstance(value, dict) or "result" not in value:
             return text
         value = value["result"]
-    if strict.nulls_added:
-        _drop_added_nulls(value, spec.schema, spec.schema, 0)
+    if strict.nulls is not None and "null" in text:
+        strict.nulls.drop(value, spec.schema)
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -121,7 +122,8 @@ def _strict(spec: OutputSpec) -> _Strict:
             spec.name,
             ", ".join(rewritten.removed),
         )
-    return _Strict(rewritten, rewriter.nulls_added)
+    nulls = _NullDropper(spec.schema) if rewriter.nulls_added else None
+    return _Strict(rewritten, rewriter.nulls_added, nulls=nulls)
 
 
 def _rewrite(schema: Mapping[str, Any], rewriter: _Rewriter) -> RewrittenSchema:
@@ -294,40 +296,62 @@ def _pointer(root: Mapping[str, Any], ref: str) -> Mapping[str, Any] | None:
     return target if isinstance(target, Mapping) else None
 
 
-def _drop_added_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int) -> None:
-    """Remove, in place, the ``null`` of each optional property whose original schema does
-    not take ``null`` (the rewrite made it nullable so that strict mode could require it)."""
-    if depth > 64 or not isinstance(schema, Mapping):
-        return
-    seen = 0
-    while "$ref" in schema and seen < 32:
-        schema = _pointer(root, schema["$ref"]) or {}
-        seen += 1
-    if isinstance(value, list):
-        items = schema.get("items")
-        prefix = schema.get("prefixItems") or ()
-        for i, item in enumerate(value):
-            sub = prefix[i] if i < len(prefix) else items
-            _drop_added_nulls(item, sub, root, depth + 1)
-        return
-    if not isinstance(value, dict):
-        return
-    branches = [schema, *schema.get("anyOf", ()), *schema.get("oneOf", ())]
-    for part in schema.get("allOf", ()):
-        branches.append(part)
-    for branch in branches:
-        while isinstance(branch, Mapping) and "$ref" in branch:
-            branch = _pointer(root, branch["$ref"]) or {}
-        properties = branch.get("properties") if isinstance(branch, Mapping) else None
-        if not properties or not set(value) <= set(properties):
-            continue
-        required = set(branch.get("required") or ())
-        checker = _Rewriter(root)
-        for name in list(value):
-            sub = properties[name]
-            sub_schema = sub if isinstance(sub, Mapping) else {}
-            if value[name] is None and name not in required and not checker.admits_null(sub_schema):
-                del value[name]
+class _NullDropper:
+    """Removes, in place, the ``null`` of each optional property whose original schema does not
+    take ``null`` (the rewrite made it nullable so that strict mode could require it). What to
+    drop is worked out once per object schema and kept."""
+
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+        self.checker = _Rewriter(root)
+        self.droppable: dict[int, frozenset[str]] = {}
+
+    def resolve(self, schema: Any) -> Any:
+        for _ in range(32):
+            if not isinstance(schema, Mapping) or "$ref" not in schema:
+                break
+            schema = _pointer(self.root, schema["$ref"]) or {}
+        return schema
+
+    def names(self, branch: Mapping[str, Any], properties: Mapping[str, Any]) -> frozenset[str]:
+        found = self.droppable.get(id(branch))
+        if found is None:
+            required = set(branch.get("required") or ())
+            found = frozenset(
+                name
+                for name, sub in properties.items()
+                if name not in required
+                and not self.checker.admits_null(sub if isinstance(sub, Mapping) else {})
+            )
+            self.droppable[id(branch)] = found
+        return found
+
+    def drop(self, value: Any, schema: Any, depth: int = 0) -> None:
+        if depth > 64:
+            return
+        schema = self.resolve(schema)
+        if not isinstance(schema, Mapping):
+            return
+        if type(value) is list:
+            items = schema.get("items")
+            prefix = schema.get("prefixItems") or ()
+            for i, item in enumerate(value):
+                if type(item) is dict or type(item) is list:
+                    self.drop(item, prefix[i] if i < len(prefix) else items, depth + 1)
+            return
+        if type(value) is not dict:
+            return
+        branches = [schema, *schema.get("anyOf", ()), *schema.get("oneOf", ())]
+        branches += schema.get("allOf", ())
+        for candidate in branches:
+            branch = self.resolve(candidate)
+            properties = branch.get("properties") if isinstance(branch, Mapping) else None
+            if not properties or not value.keys() <= properties.keys():
                 continue
-            _drop_added_nulls(value[name], sub, root, depth + 1)
-        return
+            for name in self.names(branch, properties):
+                if name in value and value[name] is None:
+                    del value[name]
+            for name, item in value.items():
+                if type(item) is dict or type(item) is list:
+                    self.drop(item, properties[name], depth + 1)
+            return
