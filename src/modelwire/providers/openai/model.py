@@ -247,13 +247,13 @@ class OpenAIChatModel(ChatModel):
         """How the server is asked for structured output (``None``: OpenAI's own modes)."""
         return None
 
-    def _params(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
+    def _structured_params(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
         return build_params(
             self.info,
             request,
             stream=stream,
             limits=self.content_limits,
-            structured=self.structured_setting if request.output is not None else None,
+            structured=self.structured_setting,
         )
 
     def output_plan(self, request: ChatRequest) -> OutputPlan:
@@ -263,7 +263,11 @@ class OpenAIChatModel(ChatModel):
     def send(self, request: ChatRequest, *, stream: bool = False) -> Any:
         """Start the Chat Completions call for ``request`` (see ``_post_args``)."""
         client = self.sync_client(self.provider)
-        params = self._params(request, stream)
+        params = (
+            build_params(self.info, request, stream=stream, limits=self.content_limits)
+            if request.output is None
+            else self._structured_params(request, stream)
+        )
         if not _direct(request, params):
             return client.chat.completions.create(**params, **self._call_options(request))
         return client.post("/chat/completions", **_post_args(params, request, stream, False))
@@ -271,7 +275,11 @@ class OpenAIChatModel(ChatModel):
     async def asend(self, request: ChatRequest, *, stream: bool = False) -> Any:
         """The same as ``send``, for asyncio."""
         client = self.async_client(self.provider)
-        params = self._params(request, stream)
+        params = (
+            build_params(self.info, request, stream=stream, limits=self.content_limits)
+            if request.output is None
+            else self._structured_params(request, stream)
+        )
         if not _direct(request, params):
             return await client.chat.completions.create(**params, **self._call_options(request))
         return await client.post("/chat/completions", **_post_args(params, request, stream, True))
