@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelwire.config.schema import OpenAICompatibleConfig
 from modelwire.errors import InvalidRequestError, OutputValidationError, UnsupportedFeatureError
@@ -285,3 +285,19 @@ def test_a_null_for_an_optional_field_that_takes_none_stays_and_one_that_does_no
 def test_outputs_with_no_strict_form(output: Any) -> None:
     with pytest.raises(UnsupportedFeatureError, match="output schema"):
         strict_schema(OutputSpec.of(output))
+
+
+def test_an_empty_model_and_a_model_allowing_extras_have_strict_forms() -> None:
+    class Nothing(BaseModel):
+        pass
+
+    class Open(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        a: int
+
+    empty = strict_schema(OutputSpec.of(Nothing))
+    assert empty.schema["properties"] == {} and empty.schema["additionalProperties"] is False
+    extras = strict_schema(OutputSpec.of(Open))
+    assert extras.removed == ("(root): additionalProperties",)
+    for rewritten in (empty, extras):
+        assert strict_problem(rewritten.schema, "response_format 'x'") is None

@@ -17,7 +17,8 @@ The rules (OpenAI's Structured Outputs guide, "Supported schemas"):
   ``maxItems``;
 * removed (and named in ``RewrittenSchema.removed``): every other keyword, e.g.
   ``minLength``/``maxLength``, other formats, ``uniqueItems``, ``default``, ``examples``,
-  ``minProperties``/``maxProperties``, ``propertyNames``, ``not``, ``if``/``then``/``else``.
+  ``minProperties``/``maxProperties``, ``propertyNames``, ``not``, ``if``/``then``/``else``,
+  and the ``additionalProperties`` of a model that allows extras (the answer has its fields).
   ``oneOf`` becomes ``anyOf``, a single-entry ``allOf`` is merged, tuples' ``prefixItems``
   become ``items`` that take any of their types. A removed constraint is still checked: the
   service validates every answer against the original type.
@@ -220,13 +221,14 @@ class _Rewriter:
         return out
 
     def object(self, schema: dict[str, Any], out: dict[str, Any], path: tuple[str, ...]) -> None:
-        properties = schema.get("properties") or {}
-        extra = schema.get("additionalProperties")
-        if extra not in (None, False) or not properties:
+        if "properties" not in schema:
             raise UnsupportedFeatureError(
                 f"{_where(path)}: a map or an open object (strict mode takes only objects with "
                 "named properties)"
             )
+        properties = schema["properties"] or {}
+        if schema.get("additionalProperties") not in (None, False):  # a model that allows extras
+            self.drop(path, "additionalProperties")
         required = set(schema.get("required") or ())
         rewritten: dict[str, Any] = {}
         for name, sub in properties.items():
