@@ -48,6 +48,7 @@ __all__ = [
     "output_plan",
     "refusal_error",
     "structured_response",
+    "tool_arguments_text",
 ]
 
 CompatibleMode = Literal["json_schema", "json_object", "prompted"]
