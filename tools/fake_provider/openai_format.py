@@ -30,14 +30,31 @@ Content parts and tools, as Chat Completions takes them:
   ``tools``; a tool-call id over 40 characters; an assistant's tool calls not followed by a tool
   message for each id; a tool message answering no pending call; an image in a tool message; an
   image URL that is neither ``http(s)://`` nor ``data:image/...;base64,``.
+
+Structured output:
+
+* a ``strict`` schema (``response_format`` ``json_schema``, or a function tool with
+  ``"strict": true``) that breaks OpenAI's strict rules gets the API's 400
+  (``openai_strict.strict_problem``); ``json_object`` needs the word "json" in the messages;
+* a ``json_schema`` request is answered with JSON valid against its schema, made up by
+  ``modelwire.providers.mock_tools.example_value`` seeded by the last user message; so is a
+  ``json_object`` or plain request whose system message carries modelwire's output
+  instructions (the schema after ``INSTRUCTIONS_MARKER``), and a strict tool forced by a
+  named ``tool_choice`` (its arguments);
+* in such a request, a last user message containing ``INVALID_JSON_LINE`` gets broken JSON,
+  and one containing ``REFUSE_LINE`` gets a ``refusal`` (``content`` null) instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 import re
 from typing import Any
 
+from modelwire.providers.mock_tools import example_value
+from tools.fake_provider.openai_strict import strict_problem
 from tools.fake_provider.server import (
     FakeProviderServer,
     FakeRequest,
@@ -76,6 +93,13 @@ DEFAULT_MODELS: tuple[str, ...] = (
 _REASONING = re.compile(r"^(o\d|gpt-5)|reason")
 _CALL_LINE = re.compile(r"^\s*call\s+([A-Za-z_][A-Za-z0-9_-]*)(?:\s+(.*?))?\s*$")
 _IMAGE_URL = re.compile(r"^(https?://|data:image/[a-z.+-]+;base64,)")
+_SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: What modelwire's output instructions say just before the schema.
+INSTRUCTIONS_MARKER = "It must validate against this JSON schema"
+INVALID_JSON_LINE = "answer invalid json"
+REFUSE_LINE = "please refuse"
+REFUSAL = "I'm sorry, I can't help with that request."
+BROKEN_JSON = '{"answer": '
 
 
 def error_body(status: int, message: str, code: str | None) -> dict[str, Any]:
@@ -188,16 +212,45 @@ def chat_completions(request: FakeRequest, server: FakeProviderServer) -> Reply:
     refused = refusal(body)
     if refused is not None:
         return Reply(400, error_body(400, refused, None))
+    problem = structured_problem(body)
+    if problem is not None:
+        message, param = problem
+        return Reply(400, _with_param(error_body(400, message, None), param))
     number = len(server.requests)
     cid = f"chatcmpl-fake{number}"
     calls = planned_calls(body)
     if calls:
         return _tool_call_reply(cid, model, body, calls, number)
-    text, finish = _answer(body)
-    usage = _usage(model, body["messages"], text)
+    structured = structured_answer(body)
+    refusing = structured is not None and REFUSE_LINE in _prompt(body["messages"]).lower()
+    if refusing:
+        text, finish = "", "stop"
+    elif structured is not None:
+        text, finish = structured, "stop"
+    else:
+        text, finish = _answer(body)
+    usage = _usage(model, body["messages"], text or REFUSAL)
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return Reply(events=_stream(cid, model, text, finish, usage if include_usage else None))
+        use = usage if include_usage else None
+        if refusing:
+            return Reply(events=_refusal_stream(cid, model, use))
+        return Reply(events=_stream(cid, model, text, finish, use))
+    if refusing:
+        message = {"role": "assistant", "content": None, "refusal": REFUSAL}
+        return Reply(
+            body={
+                "id": cid,
+                "object": "chat.completion",
+                "created": CREATED,
+                "model": model,
+                "choices": [
+                    {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+                ],
+                "usage": usage,
+                "system_fingerprint": "fp_fake",
+            }
+        )
     return Reply(
         body={
             "id": cid,
@@ -273,6 +326,94 @@ def refusal(body: dict[str, Any]) -> str | None:
     return None
 
 
+def _with_param(body: dict[str, Any], param: str) -> dict[str, Any]:
+    body["error"]["param"] = param
+    return body
+
+
+def structured_problem(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The message and ``param`` of the 400 OpenAI gives a structured-output body it refuses:
+    a strict schema that breaks the strict rules, a bad schema name, ``json_object`` without
+    the word "json" in the messages."""
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict):
+        kind = response_format.get("type")
+        if kind == "json_schema":
+            spec = response_format.get("json_schema") or {}
+            name = str(spec.get("name") or "")
+            if not _SCHEMA_NAME.match(name):
+                return (
+                    "Invalid 'response_format.json_schema.name': string does not match pattern. "
+                    "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+                    "response_format.json_schema.name",
+                )
+            if spec.get("strict"):
+                found = strict_problem(spec.get("schema"), f"response_format '{name}'")
+                if found is not None:
+                    return found, "response_format"
+        elif kind == "json_object":
+            said = " ".join(content_text(m.get("content")) for m in body.get("messages") or ())
+            if "json" not in said.lower():
+                return (
+                    "'messages' must contain the word 'json' in some form, to use "
+                    "'response_format' of type 'json_object'.",
+                    "messages",
+                )
+        elif kind != "text":
+            return (
+                f"Invalid value: '{kind}'. Supported values are: 'json_object', 'json_schema', "
+                "and 'text'.",
+                "response_format.type",
+            )
+    for i, tool in enumerate(body.get("tools") or ()):
+        function = (tool or {}).get("function") or {}
+        if function.get("strict"):
+            found = strict_problem(function.get("parameters"), f"function '{function.get('name')}'")
+            if found is not None:
+                return found, f"tools[{i}].function.parameters"
+    return None
+
+
+def _instructed_schema(messages: list[Any]) -> Any:
+    """The schema of modelwire's output instructions in a system message, if any."""
+    for message in messages:
+        if message.get("role") not in ("system", "developer"):
+            continue
+        text = content_text(message.get("content"))
+        at = text.find(INSTRUCTIONS_MARKER)
+        if at < 0:
+            continue
+        start = text.find("{", at)
+        try:
+            schema, _ = json.JSONDecoder().raw_decode(text, start)
+        except ValueError:
+            return None
+        return schema
+    return None
+
+
+def _made_up(schema: Any, prompt: str) -> str:
+    """JSON valid against ``schema``, the same for the same prompt (broken on request)."""
+    if INVALID_JSON_LINE in prompt.lower():
+        return BROKEN_JSON
+    digest = hashlib.blake2b(prompt.encode(), digest_size=8).digest()
+    return json.dumps(example_value(schema, random.Random(digest)))
+
+
+def structured_answer(body: dict[str, Any]) -> str | None:
+    """The fake model's JSON answer to a structured request, or ``None`` for any other."""
+    messages = body.get("messages") or []
+    response_format = body.get("response_format")
+    schema: Any = None
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+    if schema is None:
+        schema = _instructed_schema(messages)
+    if schema is None:
+        return None
+    return _made_up(schema, _prompt(messages))
+
+
 def planned_calls(body: dict[str, Any]) -> list[tuple[str, str]]:
     """The tool calls the fake model makes for ``body``: ``(name, raw arguments)`` pairs."""
     tools = [t.get("function") or {} for t in body.get("tools") or () if isinstance(t, dict)]
@@ -287,12 +428,22 @@ def planned_calls(body: dict[str, Any]) -> list[tuple[str, str]]:
             calls.append((found.group(1), found.group(2) or "{}"))
     if isinstance(choice, dict):
         forced = str((choice.get("function") or {}).get("name"))
-        calls = [c for c in calls if c[0] == forced] or [(forced, "{}")]
+        calls = [c for c in calls if c[0] == forced] or [(forced, _forced_arguments(body, forced))]
     elif choice == "required" and not calls:
         calls = [(str(tools[0].get("name")), "{}")]
     if body.get("parallel_tool_calls") is False:
         calls = calls[:1]
     return calls
+
+
+def _forced_arguments(body: dict[str, Any], name: str) -> str:
+    """The arguments of a forced call the user did not spell out: made up from a strict tool's
+    schema (a structured output's tool), ``{}`` for any other."""
+    for tool in body.get("tools") or ():
+        function = (tool or {}).get("function") or {}
+        if function.get("name") == name and function.get("strict"):
+            return _made_up(function.get("parameters") or {}, _prompt(body.get("messages") or []))
+    return "{}"
 
 
 def _tool_call_reply(
@@ -377,6 +528,12 @@ def _stream(
     events = [_chunk(cid, model, {"role": "assistant", "content": ""}, None)]
     events += [_chunk(cid, model, {"content": piece}, None) for piece in split_stream(text)]
     return _finish_stream(events, cid, model, finish, usage)
+
+
+def _refusal_stream(cid: str, model: str, usage: dict[str, Any] | None) -> list[SseEvent]:
+    events = [_chunk(cid, model, {"role": "assistant", "content": None, "refusal": ""}, None)]
+    events += [_chunk(cid, model, {"refusal": piece}, None) for piece in split_stream(REFUSAL)]
+    return _finish_stream(events, cid, model, "stop", usage)
 
 
 def _finish_stream(

@@ -21,7 +21,13 @@ from modelwire.config.bounds import (
 )
 from modelwire.config.secrets import mask_url
 
-__all__ = ["HuggingFaceLocalConfig", "MockErrorKind", "MockProviderConfig", "ProviderConfig"]
+__all__ = [
+    "HuggingFaceLocalConfig",
+    "MockErrorKind",
+    "MockProviderConfig",
+    "OpenAICompatibleConfig",
+    "ProviderConfig",
+]
 
 
 class ProviderConfig(Strict):
@@ -37,6 +43,18 @@ class ProviderConfig(Strict):
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
             yield name, mask_url(value) if name == "base_url" and value else value
+
+
+class OpenAICompatibleConfig(ProviderConfig):
+    """A server speaking OpenAI's Chat Completions (``openai_compatible``, ``huggingface``).
+
+    ``structured_output``: how the server is asked for structured output (``output=``) —
+    ``json_schema`` (a strict JSON schema in ``response_format``; an output the strict subset
+    cannot express falls back to the next), ``json_object`` (JSON mode, with the schema as
+    instructions in the system prompt), or ``prompted`` (the instructions only).
+    """
+
+    structured_output: Literal["json_schema", "json_object", "prompted"] = "json_schema"
 
 
 MockErrorKind = Literal["rate_limit", "server", "timeout", "auth"]

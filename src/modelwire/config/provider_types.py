@@ -19,6 +19,7 @@ from typing import Any
 from modelwire.config.provider_settings import (
     HuggingFaceLocalConfig,
     MockProviderConfig,
+    OpenAICompatibleConfig,
     ProviderConfig,
 )
 
@@ -78,10 +79,17 @@ BUILTIN_TYPES: dict[str, ProviderType] = {
     for t in (
         _builtin("mock", "mock:MockChatModel", MockProviderConfig, open_set=True),
         _builtin("openai", "openai.model:OpenAIChatModel"),
-        _builtin("openai_compatible", "openai.model:OpenAICompatibleChatModel", open_set=True),
+        _builtin(
+            "openai_compatible",
+            "openai.model:OpenAICompatibleChatModel",
+            OpenAICompatibleConfig,
+            open_set=True,
+        ),
         _builtin("anthropic", "anthropic.model:AnthropicChatModel"),
         _builtin("google", "google.model:GeminiChatModel"),
-        _builtin("huggingface", "huggingface:HuggingFaceChatModel", open_set=True),
+        _builtin(
+            "huggingface", "huggingface:HuggingFaceChatModel", OpenAICompatibleConfig, open_set=True
+        ),
         _builtin(
             "huggingface_local",
             "hf_local.provider:HuggingFaceLocalChatModel",

@@ -39,6 +39,7 @@ from modelwire.config.provider_settings import (
     HuggingFaceLocalConfig,
     MockErrorKind,
     MockProviderConfig,
+    OpenAICompatibleConfig,
     ProviderConfig,
 )
 from modelwire.config.provider_types import BUILTIN_TYPES, PROVIDER_TYPES
@@ -66,6 +67,7 @@ __all__ = [
     "MockErrorKind",
     "MockProviderConfig",
     "ModelEntry",
+    "OpenAICompatibleConfig",
     "ProviderConfig",
     "RequestDefaults",
     "RetryConfig",

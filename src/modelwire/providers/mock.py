@@ -14,6 +14,14 @@ its JSON schema (``mock_tools``), unless the last message holds tool results, wh
 with text that quotes them. ``tool_calls`` (``auto``/``always``/``never``) and
 ``malformed_tool_calls`` change that, in the entry or per call in ``provider_params``. Images,
 documents and tool definitions count as input tokens.
+
+Structured output: a request with ``output`` (and no tool to call) is answered with JSON valid
+against the requested type's schema, made up by ``mock_tools.example_value`` from a generator
+seeded by the conversation (the same request gets the same answer), in ``output_mode``
+"native" whatever mode was asked for. Its limits are the generator's: ``pattern`` is met for
+simple regular expressions only (literals, classes, groups, alternation, repeats); a pattern
+it cannot satisfy, or a constraint the schema does not carry (a validator written in Python),
+gives an answer that fails validation, as a real model's could.
 """
 
 from __future__ import annotations
@@ -48,9 +56,17 @@ from modelwire.errors import (
     TimeoutError,
 )
 from modelwire.providers.base import ChatModel, ProviderContext
-from modelwire.providers.mock_tools import example_arguments
+from modelwire.providers.mock_tools import example_arguments, example_value
 from modelwire.tools import Tool
-from modelwire.types import ChatRequest, ChatResponse, Message, ModelInfo, ToolCallDelta, Usage
+from modelwire.types import (
+    ChatRequest,
+    ChatResponse,
+    Message,
+    ModelInfo,
+    StreamEvent,
+    ToolCallDelta,
+    Usage,
+)
 
 __all__ = ["MockChatModel", "estimate_tokens_from_text"]
 
@@ -127,6 +143,8 @@ class _MockAnswer:
     text: str
     usage: Usage
     calls: tuple[_PlannedCall, ...] = ()
+    #: "native" for an answer to a request with ``output`` (its text is the JSON).
+    output_mode: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +410,10 @@ class MockChatModel(ChatModel):
             + _tool_definition_tokens(request.tools)
         )
         tools = self._tools_to_call(request, options)
+        if not tools and request.output is not None:
+            text = self._output_answer(request, transcript)
+            usage = self._usage(input_tokens, estimate_tokens_from_text(text))
+            return _MockAnswer(text, usage, output_mode="native")
         if not tools:
             text = self._text_answer(request, transcript)
             return _MockAnswer(text, self._usage(input_tokens, estimate_tokens_from_text(text)))
@@ -456,6 +478,24 @@ class MockChatModel(ChatModel):
             ) from None
         return _PlannedCall(f"call_{digest.hexdigest()}", tool.name, json.dumps(arguments))
 
+    def _output_answer(self, request: ChatRequest, transcript: _Transcript) -> str:
+        """JSON valid against the requested output's schema, drawn from a generator seeded by
+        the conversation (the same request gets the same answer; ``max_tokens`` does not cut
+        it)."""
+        spec = request.output
+        assert spec is not None
+        seed = f"{self.settings.seed}|{self.info.name}|{request.system or ''}|{transcript.text}"
+        digest = hashlib.blake2b(f"{seed}|output|{spec.name}".encode(), digest_size=12).digest()
+        try:
+            value = example_value(spec.schema, random.Random(digest))
+        except ValueError as exc:
+            raise InvalidRequestError(
+                f"output {spec.name}: the mock cannot make a value for its schema: {exc}",
+                provider=self.provider.name,
+                model_id=self.info.id,
+            ) from None
+        return json.dumps(value, ensure_ascii=False)
+
     def _malformed(self, rate: float) -> bool:
         if rate <= 0 or rate >= 1:
             return rate >= 1
@@ -501,6 +541,7 @@ class MockChatModel(ChatModel):
                 usage=answer.usage,
                 finish_reason="stop",
                 request_id=f"mock-{next(self._counter)}",
+                output_mode=answer.output_mode,
             )
         calls = tuple(self.decode_call(c) for c in answer.calls)
         return ChatResponse(
@@ -586,6 +627,13 @@ class MockChatModel(ChatModel):
     def stream_state(self, chunks: Any) -> _MockStreamState:
         """An accumulator that finishes once the whole reply has been read."""
         return _MockStreamState(chunks, self)
+
+    def stream_end(self, totals: Any, request_id: str | None) -> StreamEvent:
+        """The closing event, with the output mode of a structured answer."""
+        event = super().stream_end(totals, request_id)
+        if isinstance(totals, _MockStreamState):
+            event.output_mode = totals.answer.output_mode
+        return event
 
     @classmethod
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:

@@ -124,7 +124,9 @@ class Attempt:
             ttft_ms=self.ttft_ms,
             tool_calls=final.tool_calls if final else (),
             parts=final.parts if final else (),
-            full_text=text,
+            # a provider that reshapes a structured answer (unwraps it) says so on its last event
+            full_text=text if final is None or final.full_text is None else final.full_text,
+            output_mode=final.output_mode if final else None,
         )
 
     def failed(self, error: BaseException, status: UsageStatus = "error") -> None:

@@ -41,6 +41,15 @@ from modelwire.providers.openai.messages import (
     wire_tool_choice,
     wire_tools,
 )
+from modelwire.providers.openai.structured import (
+    CompatibleMode,
+    OutputPlan,
+    apply_output,
+    output_plan,
+    refusal_error,
+    structured_response,
+    tool_arguments_text,
+)
 from modelwire.providers.openai.tool_calls import (
     StreamedCalls,
     finish_reason,
@@ -59,6 +68,7 @@ __all__ = [
     "is_chat_model",
     "is_reasoning_model",
     "response_from_completion",
+    "structured_from_completion",
     "usage_from_openai",
     "wire_id",
 ]
@@ -103,11 +113,13 @@ def build_params(
     *,
     stream: bool = False,
     limits: ContentLimits | None = None,
+    structured: CompatibleMode | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments of ``chat.completions.create`` for ``request`` (timeout excluded).
 
     ``limits``: the most images and documents the server takes (``UnsupportedFeatureError``
-    beyond them, before any request)."""
+    beyond them, before any request). ``structured``: an OpenAI-compatible entry's
+    ``structured_output`` setting (``structured`` describes the modes)."""
     params: dict[str, Any] = {"model": info.name, "messages": wire_messages(request, info, limits)}
     reasoning = is_reasoning_model(info)
     if request.max_tokens is not None:
@@ -128,6 +140,8 @@ def build_params(
         parallel = request.parallel_tool_calls
         if parallel is not None and _takes_parallel_flag(info):
             params["parallel_tool_calls"] = parallel
+    if request.output is not None:
+        apply_output(params, output_plan(info, request, structured))
     if stream:
         params["stream"] = True
         params["stream_options"] = {"include_usage": True}
@@ -210,6 +224,25 @@ def response_from_completion(
     return response
 
 
+def structured_from_completion(
+    completion: Any, info: ModelInfo, plan: OutputPlan, request_id: str | None = None
+) -> ChatResponse:
+    """The ``ChatResponse`` of a structured request (``structured.structured_response``); in
+    tool mode the output tool's call is the answer, not a tool call."""
+    if plan.wire != "tool":
+        response = response_from_completion(completion, info, request_id)
+    else:
+        response = assemble.response(
+            "",
+            info.id,
+            usage_from_openai(_get(completion, "usage")),
+            "stop",
+            request_id or _get(completion, "_request_id"),
+            completion,
+        )
+    return structured_response(response, completion, plan)
+
+
 def _parts(text: str, tool_calls: tuple[ToolCall, ...]) -> tuple[Part, ...]:
     """An answer with tool calls as parts: its text (if any), then its calls."""
     return (TextPart(text=text), *tool_calls) if text else tool_calls
@@ -231,11 +264,18 @@ class StreamState:
         "deltas",
         "finish_reason",
         "info",
+        "output",
+        "refusal",
         "request_id",
         "usage",
     )
 
-    def __init__(self, request_id: str | None = None, info: ModelInfo | None = None) -> None:
+    def __init__(
+        self,
+        request_id: str | None = None,
+        info: ModelInfo | None = None,
+        output: OutputPlan | None = None,
+    ) -> None:
         self.request_id = request_id
         self.info = info or _UNKNOWN_MODEL
         self.chars = 0
@@ -245,6 +285,10 @@ class StreamState:
         self._text: list[str] = []
         self._calls: StreamedCalls | None = None
         self._complete: tuple[ToolCall, ...] | None = None
+        #: The structured output's plan (``None``: not a structured request), and the
+        #: refusal the model streamed instead of an answer.
+        self.output = output
+        self.refusal = ""
 
     def feed(self, chunk: Any) -> str:
         """Take one chunk (SDK object or dict); return its new text (possibly empty)."""
@@ -266,6 +310,12 @@ class StreamState:
             text, pieces, legacy = delta.content, getattr(delta, "tool_calls", None), None
             if not pieces:
                 legacy = getattr(delta, "function_call", None)
+        if self.output is not None:
+            refusal = _get(delta, "refusal") if delta is not None else None
+            if refusal:
+                self.refusal += str(refusal)
+            if pieces and self.output.wire == "tool":  # the output tool's arguments are the text
+                text, pieces = tool_arguments_text(pieces), None
         if pieces or legacy:
             calls = self._calls
             if calls is None:
@@ -288,6 +338,16 @@ class StreamState:
     def finished(self) -> bool:
         """True once a chunk carried a finish reason."""
         return self.finish_reason is not None
+
+    def answer(self) -> tuple[str, str] | None:
+        """For a structured request: the answer's JSON as the requested type and the mode
+        that ran (``OutputValidationError`` for a refusal); ``None`` otherwise."""
+        plan = self.output
+        if plan is None:
+            return None
+        if self.refusal:
+            raise refusal_error(plan.spec, self.refusal)
+        return plan.answer("".join(self._text)), plan.mode
 
     @property
     def tool_calls(self) -> tuple[ToolCall, ...]:

@@ -20,7 +20,7 @@ import functools
 import os
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from modelwire.config.schema import ProviderConfig
+from modelwire.config.schema import OpenAICompatibleConfig, ProviderConfig
 from modelwire.errors import AuthenticationError, ConfigError, ProviderError
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients
@@ -34,8 +34,10 @@ from modelwire.providers.openai.mapping import (
     build_params,
     is_chat_model,
     response_from_completion,
+    structured_from_completion,
 )
-from modelwire.types import ChatRequest, ChatResponse, ModelInfo
+from modelwire.providers.openai.structured import CompatibleMode, OutputPlan, output_plan
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
@@ -118,6 +120,34 @@ def _direct(request: ChatRequest, params: dict[str, Any]) -> bool:
     if request.provider_params:
         return False
     return not request.tools or is_plain_json(params["tools"])
+
+
+class _StructuredStream:
+    """An SDK stream of a structured request, with the request's output plan (what the stream's
+    state needs to turn the answer into the requested JSON)."""
+
+    __slots__ = ("plan", "response", "stream")
+
+    def __init__(self, stream: Any, plan: OutputPlan) -> None:
+        self.stream = stream
+        self.plan = plan
+        self.response = stream.response
+
+    def __iter__(self) -> _StructuredStream:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self.stream)
+
+    def __aiter__(self) -> _StructuredStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self.stream.__anext__()
+
+    def close(self) -> Any:
+        """Close the SDK stream (a coroutine for an async one)."""
+        return self.stream.close()
 
 
 def _close_sync(client: OpenAI) -> None:
@@ -212,10 +242,32 @@ class OpenAIChatModel(ChatModel):
     def _call_options(self, request: ChatRequest) -> dict[str, Any]:
         return {"timeout": request.timeout} if request.timeout is not None else {}
 
+    @property
+    def structured_setting(self) -> CompatibleMode | None:
+        """How the server is asked for structured output (``None``: OpenAI's own modes)."""
+        return None
+
+    def _structured_params(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
+        return build_params(
+            self.info,
+            request,
+            stream=stream,
+            limits=self.content_limits,
+            structured=self.structured_setting,
+        )
+
+    def output_plan(self, request: ChatRequest) -> OutputPlan:
+        """How a request with ``output`` asks for it (``openai.structured``)."""
+        return output_plan(self.info, request, self.structured_setting)
+
     def send(self, request: ChatRequest, *, stream: bool = False) -> Any:
         """Start the Chat Completions call for ``request`` (see ``_post_args``)."""
         client = self.sync_client(self.provider)
-        params = build_params(self.info, request, stream=stream, limits=self.content_limits)
+        params = (
+            build_params(self.info, request, stream=stream, limits=self.content_limits)
+            if request.output is None
+            else self._structured_params(request, stream)
+        )
         if not _direct(request, params):
             return client.chat.completions.create(**params, **self._call_options(request))
         return client.post("/chat/completions", **_post_args(params, request, stream, False))
@@ -223,28 +275,53 @@ class OpenAIChatModel(ChatModel):
     async def asend(self, request: ChatRequest, *, stream: bool = False) -> Any:
         """The same as ``send``, for asyncio."""
         client = self.async_client(self.provider)
-        params = build_params(self.info, request, stream=stream, limits=self.content_limits)
+        params = (
+            build_params(self.info, request, stream=stream, limits=self.content_limits)
+            if request.output is None
+            else self._structured_params(request, stream)
+        )
         if not _direct(request, params):
             return await client.chat.completions.create(**params, **self._call_options(request))
         return await client.post("/chat/completions", **_post_args(params, request, stream, True))
 
     def open_stream(self, request: ChatRequest) -> Any:
         """The SDK's stream of chunks for ``request``."""
-        return self.send(request, stream=True)
+        chunks = self.send(request, stream=True)
+        if request.output is None:
+            return chunks
+        return _StructuredStream(chunks, self.output_plan(request))
 
     async def aopen_stream(self, request: ChatRequest) -> Any:
         """The same as ``open_stream``, for asyncio."""
-        return await self.asend(request, stream=True)
+        chunks = await self.asend(request, stream=True)
+        if request.output is None:
+            return chunks
+        return _StructuredStream(chunks, self.output_plan(request))
 
     # -- the pure parts --------------------------------------------------------------------------
 
     def parse_response(self, answer: Any, request: ChatRequest) -> ChatResponse:
-        """A ``ChatCompletion`` as a ``ChatResponse``."""
-        return response_from_completion(answer, self.info)
+        """A ``ChatCompletion`` as a ``ChatResponse`` (for ``output``: its JSON as the
+        requested type, see ``openai.structured``)."""
+        if request.output is None:
+            return response_from_completion(answer, self.info)
+        return structured_from_completion(answer, self.info, self.output_plan(request))
 
     def stream_state(self, chunks: Any) -> StreamState:
         """An accumulator for the chunks, with the request id of the stream's response."""
-        return StreamState(_http.request_id_from_headers(chunks.response.headers), self.info)
+        request_id = _http.request_id_from_headers(chunks.response.headers)
+        if type(chunks) is _StructuredStream:
+            return StreamState(request_id, self.info, chunks.plan)
+        return StreamState(request_id, self.info)
+
+    def stream_end(self, totals: Any, request_id: str | None) -> StreamEvent:
+        """The closing event; for ``output`` its ``full_text`` is the answer's JSON as the
+        requested type and ``output_mode`` the mode that ran."""
+        event = super().stream_end(totals, request_id)
+        answer = totals.answer() if isinstance(totals, StreamState) else None
+        if answer is not None:
+            event.full_text, event.output_mode = answer
+        return event
 
     def map_error(
         self, error: Exception, request: ChatRequest, stream: Any | None = None
@@ -325,3 +402,12 @@ class OpenAICompatibleChatModel(OpenAIChatModel):
     placeholder_key: ClassVar[str | None] = "not-needed"
     needs_base_url: ClassVar[bool] = True
     content_limits: ClassVar[ContentLimits | None] = None
+    config_model: ClassVar[type[ProviderConfig]] = OpenAICompatibleConfig
+
+    @property
+    def structured_setting(self) -> CompatibleMode | None:
+        """The entry's ``structured_output`` setting (``json_schema`` when it has none)."""
+        config = self.provider.config
+        if isinstance(config, OpenAICompatibleConfig):
+            return config.structured_output
+        return "json_schema"
