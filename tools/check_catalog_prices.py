@@ -109,9 +109,9 @@ def compare_prices(record: CatalogModel, name: str, entry: Mapping[str, Any]) ->
             yield Finding(
                 "price", record.id, name, f"{ours_field} ours {ours} vs reference {theirs}"
             )
-    tier = record.price.long_context
-    if tier is None:
+    if not record.price.tiers:
         return
+    tier = record.price.tiers[0]
     suffix = f"_above_{tier.above_tokens // 1000}k_tokens"
     for ours_field, ref_field in PRICE_FIELDS:
         ours = _norm(getattr(tier, ours_field))
