@@ -15,9 +15,12 @@ import sys
 from copy import deepcopy
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from syrupy.assertion import SnapshotAssertion
 
 from modelwire.catalog import load_catalog, read_bundled_catalog
@@ -138,6 +141,7 @@ GOLDEN = {
     "openai:o3": "dated history (the June 2025 price cut), file- and web-search fees",
     "openai:gpt-5.5": "input-size tier",
     "google:gemini-2.5-flash": "audio input price (audio cache reads not modelled)",
+    "google:gemini-2.5-pro": "input-size tier",
     "google:gemini-3.6-flash": "a price scheduled after the catalog date",
     "google:gemini-1.5-flash-8b": "priced from a source entry named explicitly in the flags",
 }
@@ -155,3 +159,23 @@ def test_generated_price_entries_golden(snapshot: SnapshotAssertion) -> None:
         for model_id, why in GOLDEN.items()
     }
     assert picked == snapshot
+
+
+prices = st.decimals(min_value=0, max_value=10**6, places=6, allow_nan=False, allow_infinity=False)
+
+
+@given(prices)
+def test_written_prices_keep_their_value(value: Decimal) -> None:
+    text = gen._money(value)
+    assert Decimal(text) == value
+    assert "E" not in text and "e" not in text
+    cents = text.partition(".")[2]
+    assert len(cents) >= 2
+
+
+@given(prices)
+def test_fees_per_thousand_become_exact_fees_per_use(per_thousand: Decimal) -> None:
+    out = gen.convert_price(
+        SimpleNamespace(web_searches_kcount=per_thousand, input_mtok=Decimal(1)), "test"
+    )
+    assert Decimal(out["tool_fees"]["web_search"]) * 1000 == per_thousand
