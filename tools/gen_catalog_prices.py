@@ -110,11 +110,19 @@ def load_flags(path: Path = FLAGS_PATH) -> dict[str, Any]:
 # -- names ----------------------------------------------------------------------------------
 
 
+#: A prefix or substring clause holds a whole name only when it ends in a date
+#: (``gemini-2.5-flash-preview-05-20``); others are fragments (``claude-sonnet-4-2025``).
+_DATED = re.compile(r"-(\d{2}-\d{2}|\d{4}-\d{2}-\d{2}|\d{8})$")
+
+
 def _clause_values(clause: Any) -> Iterator[str]:
-    # Only whole names: prefix and substring clauses hold fragments (``claude-sonnet-4-2025``).
     for attr in ("equals", "ends_with"):
         value = getattr(clause, attr, None)
         if isinstance(value, str):
+            yield value
+    for attr in ("starts_with", "contains"):
+        value = getattr(clause, attr, None)
+        if isinstance(value, str) and _DATED.search(value):
             yield value
     for attr in ("or_", "and_"):
         for sub in getattr(clause, attr, None) or ():
