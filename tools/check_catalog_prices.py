@@ -117,12 +117,12 @@ def compare_prices(record: CatalogModel, name: str, entry: Mapping[str, Any]) ->
         ours = _norm(getattr(tier, ours_field))
         if ref_field + suffix not in entry:
             if ours is not None:
-                msg = f"long_context {ours_field} {ours}: reference has no {ref_field}{suffix}"
+                msg = f"tier {ours_field} {ours}: reference has no {ref_field}{suffix}"
                 yield Finding("tier", record.id, name, msg)
             continue
         theirs = per_mtok(entry[ref_field + suffix])
         if ours != theirs:
-            msg = f"long_context {ours_field} ours {ours} vs reference {theirs}"
+            msg = f"tier {ours_field} ours {ours} vs reference {theirs}"
             yield Finding("price", record.id, name, msg)
 
 

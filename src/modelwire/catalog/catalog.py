@@ -157,7 +157,7 @@ class Catalog:
 
     @property
     def records(self) -> Mapping[str, CatalogModel]:
-        """The raw records (snapshots, status, notes, long-context prices), keyed like entries."""
+        """The raw records (snapshots, status, notes, derived, price history), keyed like entries."""
         return self._records
 
     @property
