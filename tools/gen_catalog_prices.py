@@ -289,8 +289,7 @@ def audit(flags: Mapping[str, Any], providers: Mapping[str, Any]) -> Audit:
                 problems.append(f"{key[0]}/{source_id} is skipped twice")
             skipped[key] = group["reason"]
     records: dict[tuple[str, str], str] = {}
-    reviewed = [m for m in flags["models"]]
-    for m in reviewed:
+    for m in flags["models"]:
         provider = providers[m["vendor"]]
         source_id = m.get("source_model")
         model = (
