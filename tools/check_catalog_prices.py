@@ -109,20 +109,20 @@ def compare_prices(record: CatalogModel, name: str, entry: Mapping[str, Any]) ->
             yield Finding(
                 "price", record.id, name, f"{ours_field} ours {ours} vs reference {theirs}"
             )
-    tier = record.price.long_context
-    if tier is None:
+    if not record.price.tiers:
         return
+    tier = record.price.tiers[0]
     suffix = f"_above_{tier.above_tokens // 1000}k_tokens"
     for ours_field, ref_field in PRICE_FIELDS:
         ours = _norm(getattr(tier, ours_field))
         if ref_field + suffix not in entry:
             if ours is not None:
-                msg = f"long_context {ours_field} {ours}: reference has no {ref_field}{suffix}"
+                msg = f"tier {ours_field} {ours}: reference has no {ref_field}{suffix}"
                 yield Finding("tier", record.id, name, msg)
             continue
         theirs = per_mtok(entry[ref_field + suffix])
         if ours != theirs:
-            msg = f"long_context {ours_field} ours {ours} vs reference {theirs}"
+            msg = f"tier {ours_field} ours {ours} vs reference {theirs}"
             yield Finding("price", record.id, name, msg)
 
 

@@ -91,6 +91,7 @@ _LAZY: dict[str, str] = {
     "UsageSink": "modelwire.usage.events",
     "InMemoryUsageSink": "modelwire.usage.events",
     "compute_cost": "modelwire.catalog.pricing",
+    "price_of": "modelwire.registry.prices",
     "UsageLedger": "modelwire.usage.ledger",
     # discovery and routing
     "ModelDiscoveryService": "modelwire.discovery",
@@ -173,6 +174,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
     from modelwire.providers.base import ChatModel, ProviderContext
     from modelwire.providers.factory import ModelFactory
     from modelwire.registry import ModelRegistry
+    from modelwire.registry.prices import price_of
     from modelwire.routing.group import ModelGroup
     from modelwire.routing.tasks import TaskType, detect_task_type
     from modelwire.service import BatchResult, BoundModel, ModelService, ToolRun

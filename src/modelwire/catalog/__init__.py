@@ -14,7 +14,8 @@ from modelwire.catalog.schema import (
     CatalogFile,
     CatalogModel,
     CatalogPrice,
-    LongContextPrice,
+    CatalogTier,
+    DatedPrice,
 )
 
 __all__ = [
@@ -24,7 +25,8 @@ __all__ = [
     "CatalogFile",
     "CatalogModel",
     "CatalogPrice",
-    "LongContextPrice",
+    "CatalogTier",
+    "DatedPrice",
     "load_catalog",
     "read_bundled_catalog",
 ]

@@ -17,21 +17,55 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelwire.catalog.matching import candidate_names
-from modelwire.catalog.schema import CatalogError, CatalogFile, CatalogModel
-from modelwire.types import ModelCost, ModelInfo
+from modelwire.catalog.schema import (
+    CatalogError,
+    CatalogFile,
+    CatalogModel,
+    CatalogPrice,
+    DatedPrice,
+)
+from modelwire.types import ModelCost, ModelInfo, PriceTier
 
-__all__ = ["Catalog"]
+__all__ = ["Catalog", "model_cost"]
 
 
-def _to_info(record: CatalogModel) -> ModelInfo:
-    p = record.price
-    cost = ModelCost(
+def _cost(
+    p: DatedPrice, earlier: tuple[ModelCost, ...] = (), source: str | None = None
+) -> ModelCost:
+    return ModelCost(
         input_per_mtok=p.input,
         output_per_mtok=p.output,
         cache_read_per_mtok=p.cache_read,
         cache_write_per_mtok=p.cache_write,
         effective_date=p.effective_date,
+        cache_write_1h_per_mtok=p.cache_write_1h,
+        input_audio_per_mtok=p.input_audio,
+        input_image_per_mtok=p.input_image,
+        output_audio_per_mtok=p.output_audio,
+        output_image_per_mtok=p.output_image,
+        tool_use_fees=dict(p.tool_fees),
+        tiers=tuple(
+            PriceTier(
+                above_input_tokens=t.above_tokens,
+                input_per_mtok=t.input,
+                output_per_mtok=t.output,
+                cache_read_per_mtok=t.cache_read,
+                cache_write_per_mtok=t.cache_write,
+            )
+            for t in p.tiers
+        ),
+        earlier=earlier,
+        source=source,
     )
+
+
+def model_cost(price: CatalogPrice) -> ModelCost:
+    """The ``ModelCost`` of a catalog price, with its tiers, fees and dated history."""
+    return _cost(price, tuple(_cost(p, source=price.source) for p in price.earlier), price.source)
+
+
+def _to_info(record: CatalogModel) -> ModelInfo:
+    cost = model_cost(record.price)
     retired = record.retired_on is not None
     return ModelInfo(
         id=record.id,
@@ -123,8 +157,13 @@ class Catalog:
 
     @property
     def records(self) -> Mapping[str, CatalogModel]:
-        """The raw records (snapshots, status, notes, long-context prices), keyed like entries."""
+        """The raw records (snapshots, status, notes, derived, price history), keyed like entries."""
         return self._records
+
+    @property
+    def source(self) -> str | None:
+        """Where the prices came from (``"genai-prices 0.2.5"``), or ``None`` for a hand-written file."""
+        return self._data.source
 
     @property
     def catalog_date(self) -> date:

@@ -34,7 +34,8 @@ __all__ = [
     "CatalogFile",
     "CatalogModel",
     "CatalogPrice",
-    "LongContextPrice",
+    "CatalogTier",
+    "DatedPrice",
 ]
 
 VENDORS: tuple[str, ...] = ("openai", "anthropic", "google")
@@ -68,25 +69,76 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class LongContextPrice(_Frozen):
-    """The price of prompts longer than ``above_tokens`` (Gemini, Claude's 1M-context beta)."""
+class CatalogTier(_Frozen):
+    """Prices that replace the base prices for a request whose input exceeds ``above_tokens``
+    (Gemini's and GPT-5.4's long-prompt prices, Claude's 1M-context beta); ``None`` keeps the
+    base price."""
 
-    above_tokens: int = Field(ge=1)
-    input: ExactPrice
-    output: ExactPrice
+    above_tokens: int = Field(ge=0)
+    input: ExactPrice = None
+    output: ExactPrice = None
     cache_read: ExactPrice = None
     cache_write: ExactPrice = None
 
 
-class CatalogPrice(_Frozen):
-    """Per-million-token prices and the day they took effect; ``None`` = not offered/published."""
+def _fee(value: Any) -> Decimal:
+    price = _price(value)
+    if price is None:
+        raise ValueError("a tool fee must be a price, not null")
+    return price
+
+
+ExactFee = Annotated[Decimal, BeforeValidator(_fee)]
+
+
+class DatedPrice(_Frozen):
+    """One set of prices and the day it took effect (``None``: not dated by the source)."""
 
     input: ExactPrice
     output: ExactPrice
     cache_read: ExactPrice = None
     cache_write: ExactPrice = None
-    effective_date: date
-    long_context: LongContextPrice | None = None
+    cache_write_1h: ExactPrice = None
+    input_audio: ExactPrice = None
+    input_image: ExactPrice = None
+    output_audio: ExactPrice = None
+    output_image: ExactPrice = None
+    #: USD per ONE use of a server-side tool, by kind (``web_search``, ``file_search``).
+    tool_fees: Mapping[str, ExactFee] = Field(default_factory=dict)
+    tiers: tuple[CatalogTier, ...] = ()
+    effective_date: date | None = None
+    #: Prices the source publishes that ``ModelCost`` does not carry (``input_video``, …).
+    not_modelled: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _ascending_tiers(self) -> DatedPrice:
+        starts = [t.above_tokens for t in self.tiers]
+        if starts != sorted(set(starts)):
+            raise ValueError("tiers must be in ascending order of above_tokens, each once")
+        return self
+
+
+class CatalogPrice(DatedPrice):
+    """Per-million-token prices in force from ``effective_date``; ``None`` = not offered.
+
+    ``earlier`` holds the prices in force before, newest first; ``source`` names where the
+    prices came from (``"genai-prices 0.2.5: openai/gpt-4o"``).
+    """
+
+    earlier: tuple[DatedPrice, ...] = ()
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _dated_history(self) -> CatalogPrice:
+        dates = [self.effective_date, *(p.effective_date for p in self.earlier)]
+        if self.earlier:
+            known = [d for d in dates[:-1]]
+            if any(d is None for d in known):
+                raise ValueError("every price but the oldest needs an effective_date")
+            dated = [d for d in dates if d is not None]
+            if dated != sorted(set(dated), reverse=True):
+                raise ValueError("earlier prices must be older than the price after them")
+        return self
 
 
 class CatalogModel(_Frozen):
@@ -107,6 +159,9 @@ class CatalogModel(_Frozen):
     #: vendor documents it; absent: not known.
     features: tuple[Feature, ...] | None = None
     notes: str | None = None
+    #: Where the record's non-price fields came from: ``{"flags": "reviewed" | "like <name>",
+    #: "context_window": "reviewed" | "genai-prices" | "like <name>"}`` (see docs/catalog.md).
+    derived: Mapping[str, str] = Field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -147,6 +202,10 @@ class CatalogFile(_Frozen):
     catalog_date: date
     currency: Literal["USD"] = "USD"
     price_unit: Literal["per million tokens"] = "per million tokens"
+    #: The price source and its version (``"genai-prices 0.2.5"``); ``None``: written by hand.
+    source: str | None = None
+    #: The command that wrote the file, when it was generated.
+    generated_by: str | None = None
     models: tuple[CatalogModel, ...]
 
     @model_validator(mode="after")

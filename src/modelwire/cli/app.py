@@ -45,11 +45,13 @@ from modelwire.cli import discover_cmd as _discover  # noqa: E402
 from modelwire.cli import health_cmd as _health  # noqa: E402
 from modelwire.cli import keys_cmd as _keys  # noqa: E402
 from modelwire.cli import models_cmd as _models  # noqa: E402
+from modelwire.cli import prices_cmd as _prices  # noqa: E402
 from modelwire.cli import serve_cmd as _serve  # noqa: E402
 from modelwire.cli import usage_cmd as _usage  # noqa: E402
 
 app.command()(_demo.demo)
 app.command()(_models.models)
+app.command()(_prices.prices)
 app.command()(_ask.ask)
 app.command()(_health.health)
 app.command()(_discover.discover)

@@ -21,7 +21,9 @@ def info_from_entry(
     if entry.cost is not None:
         old = base.cost.model_dump() if base and base.cost else {}
         new = entry.cost.model_dump(exclude_unset=True)
-        data["cost"] = ModelCost.model_validate({**old, **new})
+        over = old.get("source")
+        source = f"configuration (over {over})" if over else "configuration"
+        data["cost"] = ModelCost.model_validate({**old, **new, "source": source})
     for field in ("context_window", "max_output_tokens", "reasoning"):
         if field in set_fields and getattr(entry, field) is not None:
             data[field] = getattr(entry, field)

@@ -61,6 +61,7 @@ __all__ = [
     "BreakerConfig",
     "Config",
     "CostConfig",
+    "DatedCostConfig",
     "DiscoveryConfig",
     "GroupConfig",
     "HuggingFaceLocalConfig",
@@ -71,6 +72,7 @@ __all__ = [
     "ProviderConfig",
     "RequestDefaults",
     "RetryConfig",
+    "TierConfig",
     "UsageConfig",
     "check_price",
     "provider_settings_class",
@@ -103,14 +105,56 @@ def provider_settings_class(ptype: str) -> type[ProviderConfig]:
     return PROVIDER_TYPES.settings_class(ptype)
 
 
-class CostConfig(_Strict):
-    """Prices in USD per million tokens."""
+def _fees_known(fees: dict[str, Price]) -> dict[str, Price]:
+    for kind, fee in fees.items():
+        if fee is None:
+            raise ValueError(f"tool_use_fees.{kind}: give a price per use, not null")
+    return fees
+
+
+class TierConfig(_Strict):
+    """Prices for a request whose input exceeds ``above_input_tokens`` (unset: the base price)."""
+
+    above_input_tokens: int = Field(ge=0, le=100_000_000)
+    input_per_mtok: BoundedPrice = None
+    output_per_mtok: BoundedPrice = None
+    cache_read_per_mtok: BoundedPrice = None
+    cache_write_per_mtok: BoundedPrice = None
+
+
+class DatedCostConfig(_Strict):
+    """Prices in USD per million tokens (fees: USD per use), in force from ``effective_date``."""
 
     input_per_mtok: BoundedPrice = None
     output_per_mtok: BoundedPrice = None
     cache_read_per_mtok: BoundedPrice = None
     cache_write_per_mtok: BoundedPrice = None
     effective_date: date | None = None
+    cache_write_1h_per_mtok: BoundedPrice = None
+    input_audio_per_mtok: BoundedPrice = None
+    input_image_per_mtok: BoundedPrice = None
+    output_audio_per_mtok: BoundedPrice = None
+    output_image_per_mtok: BoundedPrice = None
+    tool_use_fees: Annotated[dict[str, BoundedPrice], AfterValidator(_fees_known)] = Field(
+        default_factory=dict
+    )
+    tiers: list[TierConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ascending_tiers(self) -> DatedCostConfig:
+        starts = [t.above_input_tokens for t in self.tiers]
+        if starts != sorted(set(starts)):
+            raise ValueError("tiers: give each above_input_tokens once, in ascending order")
+        return self
+
+
+class CostConfig(DatedCostConfig):
+    """A model's prices; each field set here replaces the catalog's (see docs/configuration.md).
+
+    ``earlier``: the prices in force before ``effective_date``, newest first.
+    """
+
+    earlier: list[DatedCostConfig] | None = None
 
 
 class RetryConfig(_Strict):
