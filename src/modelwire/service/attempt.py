@@ -125,6 +125,7 @@ class Attempt:
             tool_calls=final.tool_calls if final else (),
             parts=final.parts if final else (),
             full_text=text,
+            output_mode=final.output_mode if final else None,
         )
 
     def failed(self, error: BaseException, status: UsageStatus = "error") -> None:
