@@ -45,6 +45,7 @@ from modelwire.content import Part, ToolCall
 from modelwire.errors import MalformedToolCallError
 from modelwire.providers import _http
 from modelwire.providers.google.parts import PartsAssembler, build_contents
+from modelwire.providers.google.schema import apply_output, plan_output
 from modelwire.types import ChatRequest, ModelInfo, ToolCallDelta, Usage
 
 __all__ = [
@@ -139,8 +140,11 @@ def build_config(
     request: ChatRequest,
     system_instruction: str | None,
     config_fields: Collection[str] = CONFIG_FIELDS,
+    info: ModelInfo | None = None,
 ) -> dict[str, Any]:
     """The ``GenerateContentConfig`` (as a dict) for ``request``.
+
+    ``info``: the model, which decides how a structured output is asked for (``google.schema``).
 
     ``config_fields`` are the config's field names (the provider passes the installed SDK's);
     ``provider_params`` keys among them go into the config, the others into the raw body. A
@@ -179,6 +183,10 @@ def build_config(
             config[key] = value
         else:
             extra_body[key] = value
+    if request.output is not None and info is not None:
+        plan = plan_output(request, info)
+        if plan is not None:
+            apply_output(config, plan)
     if extra_body:
         http_options["extra_body"] = extra_body
     if request.timeout is not None:
@@ -389,6 +397,7 @@ class StreamState:
         "deltas",
         "finished",
         "info",
+        "output_mode",
         "request_id",
         "response_id",
         "started",
@@ -405,6 +414,8 @@ class StreamState:
         self.finished = False
         self.chars = 0
         self.deltas: list[ToolCallDelta] = []
+        #: How a structured output was asked for (set by the model for such a request).
+        self.output_mode: str | None = None
 
     def feed(self, chunk: Any) -> str:
         """Take one chunk; return its new text (often empty)."""

@@ -26,6 +26,7 @@ from modelwire.providers.google.mapping import (
     request_id_of,
     usage_from,
 )
+from modelwire.providers.google.schema import plan_output
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo
 
 __all__ = ["DEFAULT_BASE_URL", "GeminiChatModel", "map_google_error"]
@@ -107,7 +108,7 @@ class GeminiChatModel(ChatModel):
         """The keyword arguments of ``models.generate_content`` for ``request``."""
         contents, system = build_contents(request, self.info)
         kwargs: dict[str, Any] = {"model": self.info.name, "contents": contents}
-        config = build_config(request, system, _config_fields())
+        config = build_config(request, system, _config_fields(), self.info)
         if config:
             from google.genai import types
             from pydantic import ValidationError
@@ -173,7 +174,19 @@ class GeminiChatModel(ChatModel):
         if tool_calls or parts:  # validated once already: set, not validated again
             response.tool_calls = tool_calls
             response.parts = parts
+        if request.output is not None:
+            plan = plan_output(request, self.info)
+            if plan is not None:
+                response.output_mode = plan.mode
+                response.output_fallback = plan.fallback
         return response
+
+    def output_state(self, state: Any, request: ChatRequest) -> Any:
+        """The stream's state told which output mode the request uses."""
+        plan = plan_output(request, self.info)
+        if isinstance(state, StreamState) and plan is not None:
+            state.output_mode = plan.mode
+        return state
 
     def stream_state(self, chunks: Any) -> StreamState:
         """An accumulator for the chunks; the usage is the last chunk's, the request id the
