@@ -390,14 +390,19 @@ def _output_problem(body: dict[str, Any]) -> str | None:
     schema = fmt.get("schema")
     if not isinstance(schema, dict):
         return "output_config.format.schema: Field required"
+    problem = schema_problem(schema)
+    return f"output_config.format.schema: {problem}" if problem else None
+
+
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """What the API refuses in an ``output_config.format`` schema (``None``: nothing)."""
     defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
     for name, sub in defs.items():
         problem = _schema_problem(sub, f"$defs.{name}", defs, (name,))
         if problem:
-            return f"output_config.format.schema: {problem}"
+            return problem
     top = {k: v for k, v in schema.items() if k not in ("$defs", "definitions")}
-    problem = _schema_problem(top, "schema", defs, ())
-    return f"output_config.format.schema: {problem}" if problem else None
+    return _schema_problem(top, "schema", defs, ())
 
 
 def _structured_text(body: dict[str, Any]) -> str | None:

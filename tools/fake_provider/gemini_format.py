@@ -464,14 +464,19 @@ def _output_problem(body: dict[str, Any], model: str) -> str | None:
         return None
     if not isinstance(schema, dict):
         return "generationConfig.responseJsonSchema: a schema must be an object"
+    problem = json_schema_problem(schema)
+    return f"generationConfig.responseJsonSchema: {problem}" if problem else None
+
+
+def json_schema_problem(schema: dict[str, Any]) -> str | None:
+    """What Gemini refuses in a ``responseJsonSchema`` (``None``: nothing)."""
     defs = schema.get("$defs") or {}
     for name, sub in defs.items():
         problem = _json_schema_problem(sub, f"$defs.{name}", defs, name)
         if problem:
-            return f"generationConfig.responseJsonSchema: {problem}"
+            return problem
     top = {k: v for k, v in schema.items() if k != "$defs"}
-    problem = _json_schema_problem(top, "schema", defs, None)
-    return f"generationConfig.responseJsonSchema: {problem}" if problem else None
+    return _json_schema_problem(top, "schema", defs, None)
 
 
 def _structured_text(body: dict[str, Any]) -> str | None:
