@@ -26,7 +26,8 @@ Deterministic behaviour the tests rely on:
   ``$ref`` only, no recursion; 400 naming the path) and answered with a text block of JSON made
   for the schema (``schema_answers.sample``); a forced call of the request's only tool gets
   arguments made the same way; a system prompt with modelwire's prompted-mode instructions gets
-  JSON for the schema in them;
+  JSON for the schema in them; a forced ``tool_choice`` with thinking enabled is refused, as the
+  API does;
 * ``server.script("anthropic", Answer(...))`` queues answers the next requests get instead:
   content blocks built with ``text_block``, ``tool_use`` (arguments as a dict, or raw JSON text
   for a malformed call), ``thinking_block`` and ``redacted_block``, JSON or streamed;
@@ -462,6 +463,9 @@ def _plan(body: dict[str, Any]) -> tuple[str, str, str | None, int, bool, Any] |
     if not isinstance(max_tokens, int) or max_tokens < 1:
         return _fail(400, "max_tokens: field required")
     problem = _tools_problem(body) or _messages_problem(messages) or _output_problem(body)
+    forced = (body.get("tool_choice") or {}).get("type") in ("any", "tool")
+    if not problem and forced and _thinking(body, ""):
+        problem = "Thinking may not be enabled when tool_choice forces tool use."
     if problem:
         return _fail(400, problem)
     prompt_tokens = count_tokens(_text(body.get("system"))) + sum(

@@ -208,3 +208,32 @@ def test_stream_state_unwraps_a_held_answer() -> None:
         out.append(state.feed({"type": "content_block_delta", "index": 0, "delta": delta}))
     out.append(state.feed({"type": "message_stop"}))
     assert out == ["", "", "", "", "[1, 2]"]
+
+
+def test_extended_thinking_rules_out_the_forced_tool(
+    service: mw.ModelService, server: FakeProviderServer
+) -> None:
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    resp = service.invoke_model(OLDER, "go", output=Person, provider_params=thinking)
+    assert resp.output_mode == "prompted" and isinstance(resp.output, Person)
+    assert resp.output_fallback is not None and "extended thinking" in resp.output_fallback
+    with pytest.raises(InvalidRequestError, match="extended thinking"):
+        service.invoke_model(
+            NATIVE, "go", output=Person, output_mode="tool", provider_params=thinking
+        )
+    tool = {"name": "f", "input_schema": {"type": "object"}}
+    forced = {**thinking, "tools": [tool], "tool_choice": {"type": "any"}}
+    with pytest.raises(InvalidRequestError, match="Thinking may not be enabled"):  # the fake too
+        service.invoke_model(NATIVE, "go", provider_params=forced)
+
+
+def test_prompted_instructions_join_system_blocks(
+    service: mw.ModelService, server: FakeProviderServer
+) -> None:
+    blocks = [{"type": "text", "text": "Be brief."}]
+    resp = service.invoke_model(
+        NATIVE, "go", output=Person, output_mode="prompted", provider_params={"system": blocks}
+    )
+    assert isinstance(resp.output, Person)
+    system = _last(server)["system"]
+    assert system[0] == blocks[0] and "JSON schema (Person)" in system[1]["text"]

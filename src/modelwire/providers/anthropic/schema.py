@@ -10,8 +10,9 @@ Modes (``output_mode``):
 * ``tool``: a forced tool call, ``tools=[{"name": spec.name, "input_schema": ...}]`` with
   ``tool_choice={"type": "tool", "name": ...}``; the tool's input is the answer. Tool schemas
   take full JSON Schema, so nothing is removed. With the caller's own tools in the request a
-  forced call would keep the model from calling them: ``tool`` is then refused, and ``auto``
-  uses ``native`` where the model has it, else ``prompted``.
+  forced call would keep the model from calling them, and the API refuses a forced call with
+  extended thinking: in either case ``tool`` is refused, and ``auto`` uses ``native`` where the
+  model has it, else ``prompted`` (a recursive schema: ``prompted``).
 * ``prompted``: ``output_instructions(spec)`` appended to the system prompt.
 * ``auto``: ``native`` where the model ``supports("structured_output")``, else ``tool``.
 
@@ -206,38 +207,41 @@ def plan_output(request: ChatRequest, info: ModelInfo) -> OutputPlan | None:
     spec = request.output
     if spec is None:
         return None
-    return _plan(
-        spec, request.output_mode, bool(request.tools), info.supports("structured_output"), info.id
-    )
+    thinking = request.provider_params.get("thinking")
+    blocked = None
+    if request.tools:
+        blocked = "a forced output tool would keep the model from calling the request's tools"
+    elif isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+        blocked = "Anthropic refuses a forced tool call with extended thinking"
+    native = info.supports("structured_output")
+    return _plan(spec, request.output_mode, blocked, native, info.id)
 
 
 @functools.lru_cache(maxsize=512)
-def _plan(spec: OutputSpec, asked: str, tools: bool, native: bool, model_id: str) -> OutputPlan:
+def _plan(
+    spec: OutputSpec, asked: str, blocked: str | None, native: bool, model_id: str
+) -> OutputPlan:
+    """``blocked``: why a forced tool call cannot be used for this request, if it cannot."""
     if asked == "prompted":
         return OutputPlan(spec, "prompted")
     if asked == "tool":
-        if tools:
+        if blocked:
             raise InvalidRequestError(
-                'output_mode="tool": a forced output tool would keep the model from calling '
-                'the request\'s own tools; use output_mode="native" or "prompted"',
+                f'output_mode="tool": {blocked}; use output_mode="native" or "prompted"',
                 provider=model_id.partition(":")[0],
                 model_id=model_id,
             )
         return _tool_plan(spec, None)
     if asked == "auto" and not native:
-        if tools:
-            return OutputPlan(
-                spec,
-                "prompted",
-                f"{model_id} has no native structured output "
-                "and a forced tool would keep it from calling the request's tools",
-            )
+        if blocked:
+            why = f"{model_id} has no native structured output, and {blocked}"
+            return OutputPlan(spec, "prompted", why)
         return _tool_plan(spec, None)
     rewritten = native_schema(spec)
     if rewritten is None:  # recursive: the API refuses it
         why = "native: Anthropic's structured outputs refuse recursive schemas"
-        if tools:
-            return OutputPlan(spec, "prompted", why)
+        if blocked:
+            return OutputPlan(spec, "prompted", f"{why}, and {blocked}")
         return _tool_plan(spec, why)
     return OutputPlan(spec, "native", None, rewritten.wrapped, rewritten)
 
@@ -264,7 +268,10 @@ def apply_output(body: dict[str, Any], plan: OutputPlan) -> None:
     else:
         instructions = output_instructions(plan.spec)
         system = body.get("system")
-        body["system"] = f"{system}\n\n{instructions}" if system else instructions
+        if isinstance(system, list):  # system blocks (provider_params): one more text block
+            body["system"] = [*system, {"type": "text", "text": instructions}]
+        else:
+            body["system"] = f"{system}\n\n{instructions}" if system else instructions
 
 
 def unwrap(text: str) -> str:
