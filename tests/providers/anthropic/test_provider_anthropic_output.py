@@ -237,3 +237,14 @@ def test_prompted_instructions_join_system_blocks(
     assert isinstance(resp.output, Person)
     system = _last(server)["system"]
     assert system[0] == blocks[0] and "JSON schema (Person)" in system[1]["text"]
+
+
+def test_run_tools_with_an_output_type(service: mw.ModelService) -> None:
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return f"sunny in {city}"
+
+    for model, mode in ((NATIVE, "native"), (OLDER, "prompted")):
+        run = service.run_tools(model, "weather?", tools=[get_weather], output=Person)
+        assert isinstance(run.response.output, Person)
+        assert run.response.output_mode == mode

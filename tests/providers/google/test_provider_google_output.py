@@ -165,3 +165,17 @@ def test_json_with_function_calling_is_refused_before_gemini_3(service: mw.Model
     params = {"response_mime_type": "application/json"}
     with pytest.raises(InvalidRequestError, match="Function calling with a response mime type"):
         service.invoke_model(FLASH, "go", tools=[lookup], provider_params=params)
+
+
+def test_run_tools_on_gemini_3_ends_with_a_validated_output(
+    service: mw.ModelService, server: FakeProviderServer
+) -> None:
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return f"sunny in {city}"
+
+    run = service.run_tools(GEMINI_3, "weather in Paris?", tools=[get_weather], output=Person)
+    assert isinstance(run.response.output, Person)
+    assert run.response.output_mode == "native"
+    assert len(run.messages) == 4  # the prompt, the call, its result, the answer
+    assert "responseJsonSchema" in _config(server)
