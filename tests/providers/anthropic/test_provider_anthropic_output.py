@@ -248,3 +248,21 @@ def test_run_tools_with_an_output_type(service: mw.ModelService) -> None:
         run = service.run_tools(model, "weather?", tools=[get_weather], output=Person)
         assert isinstance(run.response.output, Person)
         assert run.response.output_mode == mode
+
+
+class Scores(BaseModel):
+    by_name: dict[str, int]
+    pair: tuple[int, str]
+
+
+def test_values_the_native_subset_cannot_hold_use_the_tool(
+    service: mw.ModelService, server: FakeProviderServer
+) -> None:
+    resp = service.invoke_model(NATIVE, "scores", output=Scores)
+    assert isinstance(resp.output, Scores)
+    assert resp.output_mode == "tool"
+    assert resp.output_fallback == (
+        "native: Anthropic's structured outputs cannot express additionalProperties"
+    )
+    schema = _last(server)["tools"][0]["input_schema"]
+    assert schema["properties"]["by_name"]["additionalProperties"] == {"type": "integer"}

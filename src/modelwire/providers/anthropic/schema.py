@@ -5,8 +5,10 @@ Modes (``output_mode``):
 * ``native``: ``output_config.format = {"type": "json_schema", "schema": ...}`` (Anthropic's
   structured outputs, generally available on the models with the catalog feature
   ``structured_output``); the answer is a text block of JSON. The schema is rewritten to the
-  subset the API accepts (``rewrite_schema``); a recursive schema cannot be sent (the API refuses
-  recursion) and falls back to ``tool``.
+  subset the API accepts (``rewrite_schema``); a recursive schema (the API refuses recursion),
+  and one whose values the subset cannot hold (a ``dict[str, int]``: objects must have
+  ``additionalProperties: false``; a tuple's ``prefixItems``), fall back to ``tool``
+  (``native_refusal`` says why).
 * ``tool``: a forced tool call, ``tools=[{"name": spec.name, "input_schema": ...}]`` with
   ``tool_choice={"type": "tool", "name": ...}``; the tool's input is the answer. Tool schemas
   take full JSON Schema, so nothing is removed. With the caller's own tools in the request a
@@ -45,8 +47,11 @@ from modelwire.types import ChatRequest, ModelInfo
 
 __all__ = [
     "STRING_FORMATS",
+    "STRUCTURAL",
     "OutputPlan",
     "apply_output",
+    "native_refusal",
+    "native_schema",
     "plan_output",
     "rewrite_schema",
     "tool_schema",
@@ -166,10 +171,48 @@ def _wrap(schema: Mapping[str, Any]) -> dict[str, Any]:
     return wrapped
 
 
+#: Keywords that shape the value itself: a schema that needs one cannot be sent natively (the
+#: answer could not hold the value), and goes to a forced tool, whose schema takes them.
+STRUCTURAL = ("prefixItems", "patternProperties", "not", "if", "dependentSchemas")
+
+
+def _structural(node: Any) -> str | None:
+    """The first keyword of ``node`` the native subset cannot express without losing values
+    (a ``dict[str, int]``'s ``additionalProperties`` schema, a tuple's ``prefixItems``...)."""
+    if isinstance(node, Mapping):
+        for key in STRUCTURAL:
+            if key in node:
+                return key
+        if isinstance(node.get("additionalProperties"), Mapping):
+            return "additionalProperties"
+        nodes: Any = node.values()
+    elif isinstance(node, list):
+        nodes = node
+    else:
+        return None
+    for sub in nodes:
+        found = _structural(sub)
+        if found:
+            return found
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def native_refusal(spec: OutputSpec) -> str | None:
+    """Why ``spec`` cannot use native mode (``None``: it can)."""
+    if recursive_defs(spec.schema):
+        return "native: Anthropic's structured outputs refuse recursive schemas"
+    keyword = _structural(spec.schema)
+    if keyword:
+        return f"native: Anthropic's structured outputs cannot express {keyword}"
+    return None
+
+
 @functools.lru_cache(maxsize=256)
 def native_schema(spec: OutputSpec) -> RewrittenSchema | None:
-    """The rewritten schema of ``spec`` for ``native`` mode; ``None`` for a recursive one."""
-    if recursive_defs(spec.schema):
+    """The rewritten schema of ``spec`` for ``native`` mode; ``None`` when it cannot be sent
+    natively (``native_refusal`` says why)."""
+    if native_refusal(spec) is not None:
         return None
     wrapped = not spec.is_object
     rewritten = rewrite_schema(_wrap(spec.schema) if wrapped else spec.schema)
@@ -238,8 +281,8 @@ def _plan(
             return OutputPlan(spec, "prompted", why)
         return _tool_plan(spec, None)
     rewritten = native_schema(spec)
-    if rewritten is None:  # recursive: the API refuses it
-        why = "native: Anthropic's structured outputs refuse recursive schemas"
+    if rewritten is None:  # recursive, or a value the subset cannot hold
+        why = native_refusal(spec) or "native"
         if blocked:
             return OutputPlan(spec, "prompted", f"{why}, and {blocked}")
         return _tool_plan(spec, why)
