@@ -32,7 +32,9 @@ Tools, as Gemini does them:
 * a request that declares ``functionDeclarations`` and ends with a user prompt (not function
   responses) gets a call of the first declared function (the first of ``allowedFunctionNames``
   with mode ``ANY``; none with mode ``NONE``), its required arguments filled by type (strings get
-  the prompt); ``finishReason`` is ``STOP`` and the call has no ``id``, like Gemini's;
+  the prompt); ``finishReason`` is ``STOP`` and the call has no ``id``, like Gemini's; a call
+  forced by ``ANY`` to the request's only function (how structured output asks for a call) gets
+  arguments made for its schema (``schema_answers.sample``);
 * a request ending with function responses is answered in text: ``fake_reply`` of the responses
   (``name -> {response JSON}``), as with any other prompt;
 * ``server.script("gemini", answer, ...)`` queues answers for the next requests: ``answer`` is
@@ -341,13 +343,15 @@ def _default_calls(body: dict[str, Any], model: str, n: int) -> list[dict[str, A
     if chosen is None:
         return None
     schema = _f(chosen, "parametersJsonSchema") or chosen.get("parameters") or {}
+    signed = None if _legacy(model) else signature(n)
+    if mode == "ANY" and len(declarations) == 1 and allowed:  # structured output as a call
+        return [function_call(str(chosen.get("name")), sample(schema), thought_signature=signed)]
     properties = schema.get("properties") or {}
     prompt = " ".join(_parts_text(contents[-1]).split())
     args = {}
     for key in schema.get("required") or ():
         kind = str((properties.get(key) or {}).get("type", "string")).lower()
         args[key] = _BY_TYPE.get(kind, prompt)
-    signed = None if _legacy(model) else signature(n)
     return [function_call(str(chosen.get("name")), args, thought_signature=signed)]
 
 

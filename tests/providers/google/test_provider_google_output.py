@@ -54,7 +54,7 @@ def _config(server: FakeProviderServer) -> dict[str, Any]:
 
 
 TYPES = [Person, Profile, Paint, Pet, list[Address], Room, Tree, int]
-MODES = [("auto", "native", None), ("prompted", "prompted", None), ("tool", "native", "tool: ")]
+MODES = [("auto", "native", None), ("prompted", "prompted", None), ("tool", "tool", None)]
 
 
 @pytest.mark.parametrize(("asked", "mode", "fallback"), MODES)
@@ -75,6 +75,28 @@ def test_invoke_validates_in_each_mode(
     config = _config(server)
     assert ("responseJsonSchema" in config) == (mode == "native")
     assert config.get("responseMimeType") == ("application/json" if mode == "native" else None)
+    body = server.requests[-1].body
+    assert isinstance(body, dict)
+    assert ("toolConfig" in body) == (mode == "tool")
+    assert resp.tool_calls == () and resp.finish_reason == "stop"
+
+
+def test_a_forced_output_call_streams_as_text(service: mw.ModelService) -> None:
+    for kind in (Person, list[Address]):
+        events = list(service.stream_model(FLASH, "go", output=kind, output_mode="tool"))
+        *pieces, last = events
+        assert last.output_mode == "tool" and last.tool_calls == ()
+        assert all(e.tool_call_delta is None for e in pieces)
+        assert last.output == OutputSpec.of(kind).validate_json(last.full_text or "")
+
+
+def test_tool_mode_beside_the_requests_tools_is_refused(service: mw.ModelService) -> None:
+    def lookup(q: str) -> str:
+        """Look something up."""
+        return q
+
+    with pytest.raises(InvalidRequestError, match='output_mode="tool"'):
+        service.invoke_model(FLASH, "go", output=Person, tools=[lookup], output_mode="tool")
 
 
 def test_stream_and_async(service: mw.ModelService) -> None:

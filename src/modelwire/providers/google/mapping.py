@@ -348,10 +348,15 @@ def _plain_text(parts: Any) -> str | None:
 
 
 def read_response(
-    response: Any, info: ModelInfo | None = None, request_id: str | None = None
+    response: Any,
+    info: ModelInfo | None = None,
+    request_id: str | None = None,
+    output_tool: tuple[str, bool] | None = None,
 ) -> Answer:
     """The text, finish reason, tool calls and parts of a ``GenerateContentResponse`` (its
-    first candidate); a blocked prompt is an empty ``content_filter`` answer."""
+    first candidate); a blocked prompt is an empty ``content_filter`` answer. ``output_tool``:
+    the forced output function of a structured request (``google.schema``), whose call is the
+    answer's text."""
     candidate = _first_candidate(response)
     if candidate is None:
         feedback = _get(response, "prompt_feedback")
@@ -368,6 +373,7 @@ def read_response(
     if text is not None:
         return Answer(text, reason, (), ())
     assembler = PartsAssembler(info)
+    assembler.output_tool = output_tool
     text = assembler.feed(parts, request_id)
     if assembler.tool_calls and reason == "stop":
         reason = "tool_calls"
@@ -416,6 +422,15 @@ class StreamState:
         self.deltas: list[ToolCallDelta] = []
         #: How a structured output was asked for (set by the model for such a request).
         self.output_mode: str | None = None
+
+    @property
+    def output_tool(self) -> tuple[str, bool] | None:
+        """The forced output function whose call is the answer's text (``tool`` mode)."""
+        return self._assembler.output_tool
+
+    @output_tool.setter
+    def output_tool(self, value: tuple[str, bool] | None) -> None:
+        self._assembler.output_tool = value
 
     def feed(self, chunk: Any) -> str:
         """Take one chunk; return its new text (often empty)."""

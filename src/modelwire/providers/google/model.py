@@ -162,7 +162,9 @@ class GeminiChatModel(ChatModel):
     def parse_response(self, answer: Any, request: ChatRequest) -> ChatResponse:
         """A ``GenerateContentResponse`` as a ``ChatResponse``."""
         request_id = request_id_of(answer)
-        text, reason, tool_calls, parts = read_response(answer, self.info, request_id)
+        plan = plan_output(request, self.info) if request.output is not None else None
+        output_tool = plan.output_tool if plan is not None else None
+        text, reason, tool_calls, parts = read_response(answer, self.info, request_id, output_tool)
         response = ChatResponse(
             text=text,
             model_id=self.info.id,
@@ -174,11 +176,9 @@ class GeminiChatModel(ChatModel):
         if tool_calls or parts:  # validated once already: set, not validated again
             response.tool_calls = tool_calls
             response.parts = parts
-        if request.output is not None:
-            plan = plan_output(request, self.info)
-            if plan is not None:
-                response.output_mode = plan.mode
-                response.output_fallback = plan.fallback
+        if plan is not None:
+            response.output_mode = plan.mode
+            response.output_fallback = plan.fallback
         return response
 
     def output_state(self, state: Any, request: ChatRequest) -> Any:
@@ -186,6 +186,7 @@ class GeminiChatModel(ChatModel):
         plan = plan_output(request, self.info)
         if isinstance(state, StreamState) and plan is not None:
             state.output_mode = plan.mode
+            state.output_tool = plan.output_tool
         return state
 
     def stream_state(self, chunks: Any) -> StreamState:

@@ -9,8 +9,12 @@ Modes (``output_mode``):
   top (no wrapping). Gemini combines a response schema with function calling only from Gemini 3
   on: with the request's own tools, older models use ``prompted`` (and say so in
   ``output_fallback``).
-* ``tool``: Gemini's structured output is its response schema; ``tool`` is sent as ``native``
-  and says so in ``output_fallback``.
+* ``tool``: a forced function call, one function declaration named after the type
+  (``parameters_json_schema``: the schema as it is, wrapped as ``{"result": ...}`` when it is
+  not an object) and ``tool_config.function_calling_config = {"mode": "ANY",
+  "allowed_function_names": [name]}``; the call's arguments are the answer. Never chosen by
+  ``auto`` (every Gemini model has the response schema); refused beside the request's own
+  tools, which a forced call would keep the model from calling.
 * ``prompted``: ``output_instructions(spec)`` appended to the system instruction.
 
 ``rewrite_schema`` keeps the keywords ``response_json_schema`` documents (``GEMINI_KEYWORDS``:
@@ -34,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from modelwire.errors import InvalidRequestError
 from modelwire.output import OutputSpec, RewrittenSchema, output_instructions
 from modelwire.providers.schema_refs import def_name, reachable, recursive_defs, refs_in
 from modelwire.types import ChatRequest, ModelInfo
@@ -179,11 +184,18 @@ def native_schema(spec: OutputSpec) -> RewrittenSchema:
 
 @dataclass(frozen=True, slots=True)
 class OutputPlan:
-    """How one request asks for its output: the mode and why it is not the one asked for."""
+    """How one request asks for its output: the mode, why it is not the one asked for, and for
+    ``tool`` whether the arguments are wrapped as ``{"result": ...}``."""
 
     spec: OutputSpec
     mode: str
     fallback: str | None = None
+    wrapped: bool = False
+
+    @property
+    def output_tool(self) -> tuple[str, bool] | None:
+        """``(name, wrapped)`` of the forced output function (``tool`` mode), else ``None``."""
+        return (self.spec.name, self.wrapped) if self.mode == "tool" else None
 
 
 def _combines_with_tools(info: ModelInfo) -> bool:
@@ -199,6 +211,15 @@ def plan_output(request: ChatRequest, info: ModelInfo) -> OutputPlan | None:
     asked = request.output_mode
     if asked == "prompted":
         return OutputPlan(spec, "prompted")
+    if asked == "tool":
+        if request.tools:
+            raise InvalidRequestError(
+                'output_mode="tool": a forced output call would keep the model from calling '
+                'the request\'s own tools; use output_mode="native" or "prompted"',
+                provider=info.provider,
+                model_id=info.id,
+            )
+        return OutputPlan(spec, "tool", wrapped=not spec.is_object)
     if request.tools and not _combines_with_tools(info):
         return OutputPlan(
             spec,
@@ -208,9 +229,22 @@ def plan_output(request: ChatRequest, info: ModelInfo) -> OutputPlan | None:
         )
     if asked == "auto" and not info.supports("structured_output"):
         return OutputPlan(spec, "prompted", f"{info.id} has no native structured output")
-    if asked == "tool":
-        return OutputPlan(spec, "native", "tool: Gemini's structured output is its response schema")
     return OutputPlan(spec, "native")
+
+
+@functools.lru_cache(maxsize=256)
+def _declaration(spec: OutputSpec) -> dict[str, Any]:
+    schema: dict[str, Any] = dict(spec.schema)
+    if not spec.is_object:
+        inner = {k: v for k, v in schema.items() if k != "$defs"}
+        wrapped = {"type": "object", "properties": {"result": inner}, "required": ["result"]}
+        if "$defs" in schema:
+            wrapped["$defs"] = schema["$defs"]
+        schema = wrapped
+    declaration: dict[str, Any] = {"name": spec.name, "parameters_json_schema": schema}
+    if spec.description:
+        declaration["description"] = spec.description
+    return declaration
 
 
 def apply_output(config: dict[str, Any], plan: OutputPlan) -> None:
@@ -219,6 +253,10 @@ def apply_output(config: dict[str, Any], plan: OutputPlan) -> None:
         config["response_mime_type"] = "application/json"
         config["response_json_schema"] = native_schema(plan.spec).schema
         config.pop("response_schema", None)
+    elif plan.mode == "tool":
+        config["tools"] = [{"function_declarations": [_declaration(plan.spec)]}]
+        calling = {"mode": "ANY", "allowed_function_names": [plan.spec.name]}
+        config["tool_config"] = {"function_calling_config": calling}
     else:
         instructions = output_instructions(plan.spec)
         system = config.get("system_instruction")
