@@ -128,3 +128,16 @@ def test_gemini_takes_recursive_properties_out_of_required() -> None:
     assert json_schema_problem(dict(rewritten.schema)) is None
     assert rewritten.schema["$defs"]["Tree"]["required"] == ["label"]
     assert "$defs.Tree: required kids (recursive)" in rewritten.removed
+
+
+def test_rewrites_are_cached_per_type() -> None:
+    from modelwire.providers.anthropic.schema import native_schema as anthropic_native
+    from modelwire.providers.google.schema import native_schema as gemini_native
+
+    class Once(BaseModel):
+        name: str = Field(max_length=5)
+
+    first = anthropic_native(OutputSpec.of(Once)), gemini_native(OutputSpec.of(Once))
+    again = anthropic_native(OutputSpec.of(Once)), gemini_native(OutputSpec.of(Once))
+    assert first[0] is again[0] and first[1] is again[1]
+    assert first[0] is not None and first[0].removed == ("properties.name: maxLength",)
