@@ -53,8 +53,10 @@ def make_tokenizer(chat_template: str | None, *, pad: bool = True) -> Any:
     return tok
 
 
-def build_gpt2(path: Path, *, chat_template: str | None = CHAT_TEMPLATE, pad: bool = True) -> Path:
-    """A 2-layer GPT-2 with a 64-token context (``pad``: see ``make_tokenizer``)."""
+def build_gpt2(
+    path: Path, *, chat_template: str | None = CHAT_TEMPLATE, pad: bool = True, context: int = 64
+) -> Path:
+    """A 2-layer GPT-2 with a 64-token context by default (``pad``: see ``make_tokenizer``)."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -62,7 +64,7 @@ def build_gpt2(path: Path, *, chat_template: str | None = CHAT_TEMPLATE, pad: bo
     torch.manual_seed(0)
     config = GPT2Config(
         vocab_size=len(tok),
-        n_positions=64,
+        n_positions=context,
         n_embd=32,
         n_layer=2,
         n_head=2,

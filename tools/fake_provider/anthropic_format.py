@@ -20,6 +20,14 @@ Deterministic behaviour the tests rely on:
 * with ``tools`` and ``tool_choice`` ``any`` or ``tool``, unless the last user message holds tool
   results, the model calls the named (or first) tool instead, with stub arguments made from the
   schema's required properties (``stub_arguments``) and ``stop_reason="tool_use"``;
+* structured outputs: ``output_config.format`` schemas are checked against the documented
+  subset (``OUTPUT_KEYWORDS``: no ``minimum``, ``pattern`` or ``default``, objects with
+  ``additionalProperties: false``, known string formats, ``minItems`` 0 or 1, plain enums, local
+  ``$ref`` only, no recursion; 400 naming the path) and answered with a text block of JSON made
+  for the schema (``schema_answers.sample``); a forced call of the request's only tool gets
+  arguments made the same way; a system prompt with modelwire's prompted-mode instructions gets
+  JSON for the schema in them; a forced ``tool_choice`` with thinking enabled is refused, as the
+  API does;
 * ``server.script("anthropic", Answer(...))`` queues answers the next requests get instead:
   content blocks built with ``text_block``, ``tool_use`` (arguments as a dict, or raw JSON text
   for a malformed call), ``thinking_block`` and ``redacted_block``, JSON or streamed;
@@ -46,6 +54,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tools.fake_provider.schema_answers import prompted_schema, sample
 from tools.fake_provider.server import (
     FakeProviderServer,
     FakeRequest,
@@ -297,6 +306,115 @@ def _tools_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
+# -- structured outputs: what ``output_config.format`` accepts ----------------------------------
+
+#: Keywords a structured-outputs schema may use (the documented subset).
+OUTPUT_KEYWORDS = frozenset(
+    (
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "enum",
+        "const",
+        "anyOf",
+        "allOf",
+        "$ref",
+        "$defs",
+        "definitions",
+        "description",
+        "title",
+        "format",
+        "minItems",
+    )
+)
+OUTPUT_FORMATS = frozenset(
+    ("date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid")
+)
+
+
+def _schema_problem(
+    node: Any, path: str, defs: dict[str, Any], trail: tuple[str, ...]
+) -> str | None:
+    if not isinstance(node, dict):
+        return f"{path}: a schema must be an object"
+    for key in node:
+        if key not in OUTPUT_KEYWORDS:
+            return f"{path}: keyword {key!r} is not supported"
+    ref = node.get("$ref")
+    if ref is not None:
+        name = str(ref).rsplit("/", 1)[-1]
+        if not str(ref).startswith(("#/$defs/", "#/definitions/")) or name not in defs:
+            return f"{path}.$ref: only local references to $defs are supported"
+        if name in trail:
+            return f"{path}.$ref: recursive schemas are not supported"
+        return _schema_problem(defs[name], f"$defs.{name}", defs, (*trail, name))
+    kind = node.get("type")
+    if kind == "object" or "properties" in node:
+        if node.get("additionalProperties") is not False:
+            return f"{path}: additionalProperties must be false for objects"
+        for name, sub in (node.get("properties") or {}).items():
+            problem = _schema_problem(sub, f"{path}.properties.{name}", defs, trail)
+            if problem:
+                return problem
+    if "format" in node and node["format"] not in OUTPUT_FORMATS:
+        return f"{path}.format: {node['format']!r} is not a supported string format"
+    if "minItems" in node and node["minItems"] not in (0, 1):
+        return f"{path}.minItems: only 0 and 1 are supported"
+    enum = node.get("enum")
+    if enum is not None and not all(
+        v is None or isinstance(v, str | int | float | bool) for v in enum
+    ):
+        return f"{path}.enum: only strings, numbers, booleans and null are supported"
+    for key in ("anyOf", "allOf"):
+        for i, sub in enumerate(node.get(key) or ()):
+            problem = _schema_problem(sub, f"{path}.{key}.{i}", defs, trail)
+            if problem:
+                return problem
+    if "items" in node:
+        return _schema_problem(node["items"], f"{path}.items", defs, trail)
+    return None
+
+
+def _output_problem(body: dict[str, Any]) -> str | None:
+    config = body.get("output_config")
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        return "output_config: Input should be an object"
+    fmt = config.get("format")
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return "output_config.format.type: Input should be 'json_schema'"
+    schema = fmt.get("schema")
+    if not isinstance(schema, dict):
+        return "output_config.format.schema: Field required"
+    problem = schema_problem(schema)
+    return f"output_config.format.schema: {problem}" if problem else None
+
+
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """What the API refuses in an ``output_config.format`` schema (``None``: nothing)."""
+    defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
+    for name, sub in defs.items():
+        problem = _schema_problem(sub, f"$defs.{name}", defs, (name,))
+        if problem:
+            return problem
+    top = {k: v for k, v in schema.items() if k not in ("$defs", "definitions")}
+    return _schema_problem(top, "schema", defs, ())
+
+
+def _structured_text(body: dict[str, Any]) -> str | None:
+    """The JSON answer of a structured request (native format, or prompted instructions)."""
+    fmt = (body.get("output_config") or {}).get("format")
+    if isinstance(fmt, dict):
+        return json.dumps(sample(fmt["schema"]))
+    schema = prompted_schema(_text(body.get("system")))
+    return None if schema is None else json.dumps(sample(schema))
+
+
 # -- the answer ------------------------------------------------------------------------------
 
 
@@ -330,6 +448,8 @@ def _forced_call(body: dict[str, Any], last_user: Any, text: str) -> dict[str, A
     ):
         return None
     tool = next((t for t in tools if t.get("name") == choice.get("name")), tools[0])
+    if len(tools) == 1 and choice.get("type") == "tool":  # structured output as a tool call
+        return tool_use(tool["name"], sample(tool.get("input_schema")))
     return tool_use(tool["name"], stub_arguments(tool.get("input_schema"), text))
 
 
@@ -342,7 +462,10 @@ def _plan(body: dict[str, Any]) -> tuple[str, str, str | None, int, bool, Any] |
         return _fail(400, "model: field required; messages: field required")
     if not isinstance(max_tokens, int) or max_tokens < 1:
         return _fail(400, "max_tokens: field required")
-    problem = _tools_problem(body) or _messages_problem(messages)
+    problem = _tools_problem(body) or _messages_problem(messages) or _output_problem(body)
+    forced = (body.get("tool_choice") or {}).get("type") in ("any", "tool")
+    if not problem and forced and _thinking(body, ""):
+        problem = "Thinking may not be enabled when tool_choice forces tool use."
     if problem:
         return _fail(400, problem)
     prompt_tokens = count_tokens(_text(body.get("system"))) + sum(
@@ -427,9 +550,13 @@ def messages(request: FakeRequest, server: FakeProviderServer) -> Reply:
     else:
         content = [thinking_block("Let me think.")] if thinking else []
         call = _forced_call(body, last_user, _text(last_user))
+        structured = None if call is not None else _structured_text(body)
         if call is not None:
             content.append(call)
             stop_reason, stop_sequence = "tool_use", None
+        elif structured is not None:
+            content.append(text_block(structured))
+            stop_reason, stop_sequence = "end_turn", None
         else:
             content.append(text_block(text))
     for i, block in enumerate(content):

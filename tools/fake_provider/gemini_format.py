@@ -19,12 +19,22 @@ Deterministic behaviour the tests rely on:
 * ``GET /v1beta/models`` pages with ``pageSize``/``pageToken`` (``server.page_size`` caps the
   page) and lists some non-chat models (``embedContent`` only) too.
 
+Structured output: ``generationConfig.responseJsonSchema`` is checked as Gemini documents it
+(only ``JSON_SCHEMA_KEYWORDS``, nothing beside a ``$ref`` but ``$`` keys, ``enum`` of strings and
+numbers, cycles of references only through non-required properties; it needs ``responseMimeType``
+``application/json`` and no ``responseSchema``; Gemini 1.x/2.x refuse a JSON mime type together
+with function declarations), each refusal a 400 naming the path; the answer is JSON made for the
+schema (``schema_answers.sample``), as it is for a system instruction holding modelwire's
+prompted-mode instructions.
+
 Tools, as Gemini does them:
 
 * a request that declares ``functionDeclarations`` and ends with a user prompt (not function
   responses) gets a call of the first declared function (the first of ``allowedFunctionNames``
   with mode ``ANY``; none with mode ``NONE``), its required arguments filled by type (strings get
-  the prompt); ``finishReason`` is ``STOP`` and the call has no ``id``, like Gemini's;
+  the prompt); ``finishReason`` is ``STOP`` and the call has no ``id``, like Gemini's; a call
+  forced by ``ANY`` to the request's only function (how structured output asks for a call) gets
+  arguments made for its schema (``schema_answers.sample``);
 * a request ending with function responses is answered in text: ``fake_reply`` of the responses
   (``name -> {response JSON}``), as with any other prompt;
 * ``server.script("gemini", answer, ...)`` queues answers for the next requests: ``answer`` is
@@ -49,6 +59,7 @@ import json
 import re
 from typing import Any
 
+from tools.fake_provider.schema_answers import prompted_schema, sample
 from tools.fake_provider.server import (
     FakeProviderServer,
     FakeRequest,
@@ -332,14 +343,152 @@ def _default_calls(body: dict[str, Any], model: str, n: int) -> list[dict[str, A
     if chosen is None:
         return None
     schema = _f(chosen, "parametersJsonSchema") or chosen.get("parameters") or {}
+    signed = None if _legacy(model) else signature(n)
+    if mode == "ANY" and len(declarations) == 1 and allowed:  # structured output as a call
+        return [function_call(str(chosen.get("name")), sample(schema), thought_signature=signed)]
     properties = schema.get("properties") or {}
     prompt = " ".join(_parts_text(contents[-1]).split())
     args = {}
     for key in schema.get("required") or ():
         kind = str((properties.get(key) or {}).get("type", "string")).lower()
         args[key] = _BY_TYPE.get(kind, prompt)
-    signed = None if _legacy(model) else signature(n)
     return [function_call(str(chosen.get("name")), args, thought_signature=signed)]
+
+
+# -- structured output: responseJsonSchema as Gemini documents it ------------------------------
+
+#: The keywords ``responseJsonSchema`` takes.
+JSON_SCHEMA_KEYWORDS = frozenset(
+    (
+        "$id",
+        "$defs",
+        "$ref",
+        "$anchor",
+        "type",
+        "format",
+        "title",
+        "description",
+        "enum",
+        "items",
+        "prefixItems",
+        "minItems",
+        "maxItems",
+        "minimum",
+        "maximum",
+        "anyOf",
+        "oneOf",
+        "properties",
+        "additionalProperties",
+        "required",
+        "propertyOrdering",
+    )
+)
+
+
+def _refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            found.add(ref[len("#/$defs/") :])
+        for key, value in node.items():
+            if key != "$defs":
+                found |= _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _refs(item)
+    return found
+
+
+def _reaches(defs: dict[str, Any], start: set[str], target: str) -> bool:
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name == target:
+            return True
+        if name not in seen:
+            seen.add(name)
+            todo.extend(_refs(defs.get(name)))
+    return False
+
+
+def _json_schema_problem(
+    node: Any, path: str, defs: dict[str, Any], owner: str | None
+) -> str | None:
+    if not isinstance(node, dict):
+        return f"{path}: a schema must be an object"
+    for key in node:
+        if key not in JSON_SCHEMA_KEYWORDS:
+            return f"{path}: unsupported keyword {key!r}"
+    if "$ref" in node:
+        others = [k for k in node if not k.startswith("$")]
+        if others:
+            return f"{path}: no other properties may be set beside $ref: {', '.join(others)}"
+        ref = node["$ref"]
+        if not isinstance(ref, str) or ref[len("#/$defs/") :] not in defs:
+            return f"{path}.$ref: unresolvable reference {ref!r}"
+    enum = node.get("enum")
+    if enum is not None and not all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in enum
+    ):
+        return f"{path}.enum: only strings and numbers are supported"
+    props = node.get("properties") or {}
+    if owner is not None:
+        for name in node.get("required") or ():
+            if _reaches(defs, _refs(props.get(name)), owner):
+                return (
+                    f"{path}.required: {name}: cyclic references may only be used within "
+                    "non-required properties"
+                )
+    subs: list[tuple[str, Any]] = [(f"properties.{k}", v) for k, v in props.items()]
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            subs.append((key, node[key]))
+    for key in ("anyOf", "oneOf", "prefixItems"):
+        subs += [(f"{key}.{i}", v) for i, v in enumerate(node.get(key) or ())]
+    for where, sub in subs:
+        problem = _json_schema_problem(sub, f"{path}.{where}", defs, owner)
+        if problem:
+            return problem
+    return None
+
+
+def _output_problem(body: dict[str, Any], model: str) -> str | None:
+    config = body.get("generationConfig") or {}
+    schema = config.get("responseJsonSchema")
+    json_mime = config.get("responseMimeType") == "application/json"
+    if schema is not None and config.get("responseSchema") is not None:
+        return "responseSchema and responseJsonSchema cannot both be set"
+    if schema is not None and not json_mime:
+        return "responseJsonSchema requires responseMimeType 'application/json'"
+    if json_mime and _declarations(body) and _legacy(model):
+        return "Function calling with a response mime type: 'application/json' is unsupported"
+    if schema is None:
+        return None
+    if not isinstance(schema, dict):
+        return "generationConfig.responseJsonSchema: a schema must be an object"
+    problem = json_schema_problem(schema)
+    return f"generationConfig.responseJsonSchema: {problem}" if problem else None
+
+
+def json_schema_problem(schema: dict[str, Any]) -> str | None:
+    """What Gemini refuses in a ``responseJsonSchema`` (``None``: nothing)."""
+    defs = schema.get("$defs") or {}
+    for name, sub in defs.items():
+        problem = _json_schema_problem(sub, f"$defs.{name}", defs, name)
+        if problem:
+            return problem
+    top = {k: v for k, v in schema.items() if k != "$defs"}
+    return _json_schema_problem(top, "schema", defs, None)
+
+
+def _structured_text(body: dict[str, Any]) -> str | None:
+    """The JSON answer of a structured request (response schema, or prompted instructions)."""
+    schema = (body.get("generationConfig") or {}).get("responseJsonSchema")
+    if schema is None:
+        schema = prompted_schema(_parts_text(body.get("systemInstruction")))
+    return None if schema is None else json.dumps(sample(schema))
 
 
 def _thinking(config: dict[str, Any], model: str) -> tuple[bool, bool]:
@@ -441,6 +590,15 @@ def generate_content(request: FakeRequest, server: FakeProviderServer) -> Reply:
     if problem is not None:
         return problem
     text, finish, usage, thought_part = plan
+    output_problem = _output_problem(body, model)
+    if output_problem is not None:
+        return _bad_request(output_problem)
+    structured = _structured_text(body)
+    if structured is not None:
+        text, finish = structured, "STOP"
+        extra = count_tokens(text) - usage["candidatesTokenCount"]
+        usage["candidatesTokenCount"] += extra
+        usage["totalTokenCount"] += extra
     rid = f"fake-resp-{len(server.requests)}"
     streamed = request.params["method"] == "streamGenerateContent"
     script = server.next_scripted(NAME)

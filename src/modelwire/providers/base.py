@@ -343,6 +343,8 @@ class ChatModel(ABC):
         try:
             chunks = yield _OpenChunks(self, request)
             state = self.stream_state(chunks)
+            if request.output is not None:
+                state = self.output_state(state, request)
             next_chunk = Next(chunks)
             while (chunk := (yield next_chunk)) is not END:
                 text = state.feed(chunk)
@@ -367,6 +369,11 @@ class ChatModel(ABC):
         assert state is not None  # set before a loop that ended without a failure
         yield Emit(self.stream_end(state, state.request_id))
 
+    def output_state(self, state: StreamState, request: ChatRequest) -> StreamState:
+        """The stream's state for a request with ``output=`` (a provider that asks for
+        structured output in its own way tells its state how; by default unchanged)."""
+        return state
+
     def stream_end(self, totals: StreamState, request_id: str | None) -> StreamEvent:
         """The closing ``done`` event of a stream, or the retryable error for a stream that
         ended before the model finished (a cut connection, a proxy timeout)."""
@@ -387,6 +394,7 @@ class ChatModel(ABC):
             request_id=request_id,
             tool_calls=getattr(totals, "tool_calls", ()),
             parts=getattr(totals, "parts", ()),
+            output_mode=getattr(totals, "output_mode", None),
         )
 
     # -- discovery -----------------------------------------------------------------------------

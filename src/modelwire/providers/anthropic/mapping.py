@@ -49,6 +49,7 @@ from modelwire.providers.anthropic.blocks import (
     wire_tool_choice,
     wire_tools,
 )
+from modelwire.providers.anthropic.schema import OutputPlan, apply_output, plan_output, unwrap
 from modelwire.types import ChatRequest, ModelInfo, ToolCallDelta, Usage
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "max_tokens_for",
     "response_content",
     "response_text",
+    "structured_content",
     "usage_from",
 ]
 
@@ -130,7 +132,46 @@ def build_body(request: ChatRequest, info: ModelInfo) -> dict[str, Any]:
         if choice is not None:
             body["tool_choice"] = choice
     body.update(request.provider_params)
+    if request.output is not None:
+        plan = plan_output(request, info)
+        if plan is not None:
+            apply_output(body, plan)
     return body
+
+
+def structured_content(
+    content: Any, plan: OutputPlan, where: dict[str, Any]
+) -> tuple[str, tuple[ToolCall, ...], tuple[Part, ...], bool]:
+    """The text (the output's JSON), other tool calls and parts of a structured answer, and
+    whether the forced output tool was called. In ``tool`` mode the output tool's input is the
+    text (its call is not a tool call of the answer); a wrapped output is unwrapped."""
+    called = False
+    if plan.mode == "tool":
+        rest: list[Any] = []
+        text = ""
+        for block in content or ():
+            if (
+                not called
+                and _get(block, "type") == "tool_use"
+                and _get(block, "name") == plan.tool_name
+            ):
+                arguments = _get(block, "input")
+                text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+                called = True
+            else:
+                rest.append(block)
+        if not called:
+            text = response_text(content)
+        other, calls, parts = response_content(rest, where)
+        if called and parts:
+            parts = (*parts, TextPart(text=text))
+        elif not called:
+            text = other
+    else:
+        text, calls, parts = response_content(content, where)
+    if plan.wrapped:
+        text = unwrap(text)
+    return text, calls, parts, called
 
 
 def _int(value: Any) -> int:
@@ -234,6 +275,7 @@ class StreamState:
     __slots__ = (
         "_blocks",
         "_calls",
+        "_held",
         "_rich",
         "_usage",
         "_where",
@@ -241,6 +283,8 @@ class StreamState:
         "deltas",
         "finished",
         "message_id",
+        "output",
+        "output_called",
         "request_id",
         "stop_reason",
     )
@@ -263,6 +307,10 @@ class StreamState:
         self._calls = 0
         self._rich = False
         self._where: dict[str, Any] = {"provider": provider, "model_id": model_id}
+        #: How the request asks for structured output (set by the model for such a request).
+        self.output: OutputPlan | None = None
+        self.output_called = False
+        self._held: list[str] = []
 
     def _merge_usage(self, usage: Any) -> None:
         if usage is None:
@@ -290,8 +338,8 @@ class StreamState:
                 block = self._blocks.get(_get(event, "index"))
                 if block is not None:
                     block.pieces.append(text)
-                return text
-            self._block_delta(_get(event, "index"), delta_kind, delta)
+                return self._hold(text) if self.output is not None else text
+            return self._block_delta(_get(event, "index"), delta_kind, delta)
         elif kind == "content_block_start":
             return self._block_start(_get(event, "index"), _get(event, "content_block"))
         elif kind == "message_start":
@@ -306,7 +354,16 @@ class StreamState:
         elif kind == "message_stop":
             self._finish_calls()
             self.finished = True
+            if self.output is not None and self.output.wrapped:
+                return unwrap("".join(self._held))
         return ""
+
+    def _hold(self, text: str) -> str:
+        """Output text as it may go on: a wrapped output is held until the end (unwrapped)."""
+        if self.output is not None and self.output.wrapped:
+            self._held.append(text)
+            return ""
+        return text
 
     def _block_start(self, index: Any, content_block: Any) -> str:
         kind = _get(content_block, "type")
@@ -317,7 +374,10 @@ class StreamState:
             self.chars += len(initial)
             block.pieces.append(initial)
             return initial
-        if kind == "tool_use":
+        if kind == "tool_use" and self._is_output_tool(block):
+            block.kind = "output"  # the forced output tool: its input is the answer's text
+            self.output_called = True
+        elif kind == "tool_use":
             self._rich = True
             block.ordinal = self._calls
             self._calls += 1
@@ -329,10 +389,24 @@ class StreamState:
             self._rich = True
         return ""
 
-    def _block_delta(self, index: Any, kind: Any, delta: Any) -> None:
+    def _is_output_tool(self, block: _Block) -> bool:
+        plan = self.output
+        return (
+            plan is not None
+            and plan.mode == "tool"
+            and not self.output_called
+            and block.name == plan.tool_name
+        )
+
+    def _block_delta(self, index: Any, kind: Any, delta: Any) -> str:
         block = self._blocks.get(index)
         if block is None:
-            return
+            return ""
+        if kind == "input_json_delta" and block.kind == "output":
+            piece: str = _get(delta, "partial_json") or ""
+            block.pieces.append(piece)
+            self.chars += len(piece)
+            return self._hold(piece)
         if kind == "input_json_delta":
             piece = _get(delta, "partial_json") or ""
             if piece:
@@ -342,6 +416,7 @@ class StreamState:
             block.pieces.append(_get(delta, "thinking") or "")
         elif kind == "signature_delta":
             block.signature = (block.signature or "") + (_get(delta, "signature") or "")
+        return ""
 
     def _finish_calls(self) -> None:
         """Decode each tool call's arguments (once the model has said why it stopped)."""
@@ -397,6 +472,11 @@ class StreamState:
                 )
             elif block.kind == "redacted_thinking":
                 out.append(ThinkingPart(redacted=block.data or "", provider=PROVIDER))
+            elif block.kind == "output":
+                raw = "".join(block.pieces)
+                out.append(
+                    TextPart(text=unwrap(raw) if self.output and self.output.wrapped else raw)
+                )
             elif block.call is not None:
                 out.append(block.call)
         return tuple(out)
@@ -408,5 +488,13 @@ class StreamState:
 
     @property
     def finish_reason(self) -> str | None:
-        """The normalised stop reason, once the model has said it."""
+        """The normalised stop reason, once the model has said it (``stop`` when the forced
+        output tool was the only call)."""
+        if self.output_called and not self._calls and self.stop_reason == "tool_use":
+            return "stop"
         return finish_reason(self.stop_reason, self._calls > 0)
+
+    @property
+    def output_mode(self) -> str | None:
+        """How the output was asked for, for the stream's last event."""
+        return self.output.mode if self.output is not None else None

@@ -25,8 +25,10 @@ from modelwire.providers.anthropic.mapping import (
     build_body,
     finish_reason,
     response_content,
+    structured_content,
     usage_from,
 )
+from modelwire.providers.anthropic.schema import plan_output
 from modelwire.providers.base import ChatModel, ProviderContext, discovered_model
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo
 
@@ -254,6 +256,8 @@ class AnthropicChatModel(ChatModel):
         """A ``Message`` as a ``ChatResponse``: text, and for an answer of more than one text
         block its tool calls and parts (thinking kept with its signature)."""
         request_id = getattr(answer, "_request_id", None)
+        if request.output is not None:
+            return self._structured(answer, request, request_id)
         try:
             content = answer.content
             first = content[0] if type(content) is list and len(content) == 1 else None
@@ -285,6 +289,38 @@ class AnthropicChatModel(ChatModel):
             return response
         except Exception as exc:  # a body that parsed but is not a message
             raise self._mapped(exc, request, request_id) from exc
+
+    def _structured(
+        self, answer: Any, request: ChatRequest, request_id: str | None
+    ) -> ChatResponse:
+        """A structured answer: its text is the output's JSON (see ``structured_content``)."""
+        plan = plan_output(request, self.info)
+        assert plan is not None
+        try:
+            where = {"provider": self.provider.name, "model_id": self.info.id}
+            text, calls, parts, called = structured_content(
+                answer.content, plan, {**where, "request_id": request_id}
+            )
+            reason = finish_reason(answer.stop_reason, bool(calls))
+            if called and answer.stop_reason == "tool_use" and not calls:
+                reason = "stop"  # the forced output tool: the answer is complete
+            response = assemble.response(
+                text, self.info.id, usage_from(answer.usage), reason, request_id, answer
+            )
+        except Exception as exc:  # a body that parsed but is not a message
+            raise self._mapped(exc, request, request_id) from exc
+        if parts:
+            response.tool_calls = calls
+            response.parts = parts
+        response.output_mode = plan.mode
+        response.output_fallback = plan.fallback
+        return response
+
+    def output_state(self, state: Any, request: ChatRequest) -> Any:
+        """The stream's state told how the request asks for its output."""
+        if isinstance(state, StreamState):
+            state.output = plan_output(request, self.info)
+        return state
 
     def stream_state(self, chunks: Any) -> StreamState:
         """An accumulator for the events; usage comes from ``message_start`` and

@@ -45,6 +45,7 @@ from modelwire.content import Part, ToolCall
 from modelwire.errors import MalformedToolCallError
 from modelwire.providers import _http
 from modelwire.providers.google.parts import PartsAssembler, build_contents
+from modelwire.providers.google.schema import apply_output, plan_output
 from modelwire.types import ChatRequest, ModelInfo, ToolCallDelta, Usage
 
 __all__ = [
@@ -139,8 +140,11 @@ def build_config(
     request: ChatRequest,
     system_instruction: str | None,
     config_fields: Collection[str] = CONFIG_FIELDS,
+    info: ModelInfo | None = None,
 ) -> dict[str, Any]:
     """The ``GenerateContentConfig`` (as a dict) for ``request``.
+
+    ``info``: the model, which decides how a structured output is asked for (``google.schema``).
 
     ``config_fields`` are the config's field names (the provider passes the installed SDK's);
     ``provider_params`` keys among them go into the config, the others into the raw body. A
@@ -179,6 +183,10 @@ def build_config(
             config[key] = value
         else:
             extra_body[key] = value
+    if request.output is not None and info is not None:
+        plan = plan_output(request, info)
+        if plan is not None:
+            apply_output(config, plan)
     if extra_body:
         http_options["extra_body"] = extra_body
     if request.timeout is not None:
@@ -340,10 +348,15 @@ def _plain_text(parts: Any) -> str | None:
 
 
 def read_response(
-    response: Any, info: ModelInfo | None = None, request_id: str | None = None
+    response: Any,
+    info: ModelInfo | None = None,
+    request_id: str | None = None,
+    output_tool: tuple[str, bool] | None = None,
 ) -> Answer:
     """The text, finish reason, tool calls and parts of a ``GenerateContentResponse`` (its
-    first candidate); a blocked prompt is an empty ``content_filter`` answer."""
+    first candidate); a blocked prompt is an empty ``content_filter`` answer. ``output_tool``:
+    the forced output function of a structured request (``google.schema``), whose call is the
+    answer's text."""
     candidate = _first_candidate(response)
     if candidate is None:
         feedback = _get(response, "prompt_feedback")
@@ -360,6 +373,7 @@ def read_response(
     if text is not None:
         return Answer(text, reason, (), ())
     assembler = PartsAssembler(info)
+    assembler.output_tool = output_tool
     text = assembler.feed(parts, request_id)
     if assembler.tool_calls and reason == "stop":
         reason = "tool_calls"
@@ -389,6 +403,7 @@ class StreamState:
         "deltas",
         "finished",
         "info",
+        "output_mode",
         "request_id",
         "response_id",
         "started",
@@ -405,6 +420,17 @@ class StreamState:
         self.finished = False
         self.chars = 0
         self.deltas: list[ToolCallDelta] = []
+        #: How a structured output was asked for (set by the model for such a request).
+        self.output_mode: str | None = None
+
+    @property
+    def output_tool(self) -> tuple[str, bool] | None:
+        """The forced output function whose call is the answer's text (``tool`` mode)."""
+        return self._assembler.output_tool
+
+    @output_tool.setter
+    def output_tool(self, value: tuple[str, bool] | None) -> None:
+        self._assembler.output_tool = value
 
     def feed(self, chunk: Any) -> str:
         """Take one chunk; return its new text (often empty)."""

@@ -26,6 +26,7 @@ from modelwire.providers.google.mapping import (
     request_id_of,
     usage_from,
 )
+from modelwire.providers.google.schema import plan_output
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo
 
 __all__ = ["DEFAULT_BASE_URL", "GeminiChatModel", "map_google_error"]
@@ -107,7 +108,7 @@ class GeminiChatModel(ChatModel):
         """The keyword arguments of ``models.generate_content`` for ``request``."""
         contents, system = build_contents(request, self.info)
         kwargs: dict[str, Any] = {"model": self.info.name, "contents": contents}
-        config = build_config(request, system, _config_fields())
+        config = build_config(request, system, _config_fields(), self.info)
         if config:
             from google.genai import types
             from pydantic import ValidationError
@@ -161,7 +162,9 @@ class GeminiChatModel(ChatModel):
     def parse_response(self, answer: Any, request: ChatRequest) -> ChatResponse:
         """A ``GenerateContentResponse`` as a ``ChatResponse``."""
         request_id = request_id_of(answer)
-        text, reason, tool_calls, parts = read_response(answer, self.info, request_id)
+        plan = plan_output(request, self.info) if request.output is not None else None
+        output_tool = plan.output_tool if plan is not None else None
+        text, reason, tool_calls, parts = read_response(answer, self.info, request_id, output_tool)
         response = ChatResponse(
             text=text,
             model_id=self.info.id,
@@ -173,7 +176,18 @@ class GeminiChatModel(ChatModel):
         if tool_calls or parts:  # validated once already: set, not validated again
             response.tool_calls = tool_calls
             response.parts = parts
+        if plan is not None:
+            response.output_mode = plan.mode
+            response.output_fallback = plan.fallback
         return response
+
+    def output_state(self, state: Any, request: ChatRequest) -> Any:
+        """The stream's state told which output mode the request uses."""
+        plan = plan_output(request, self.info)
+        if isinstance(state, StreamState) and plan is not None:
+            state.output_mode = plan.mode
+            state.output_tool = plan.output_tool
+        return state
 
     def stream_state(self, chunks: Any) -> StreamState:
         """An accumulator for the chunks; the usage is the last chunk's, the request id the

@@ -356,10 +356,23 @@ class PartsAssembler:
     ``info`` and ``request_id`` name the call in a ``MalformedToolCallError``.
     """
 
-    __slots__ = ("_ids", "_items", "_run", "_thought", "info", "rich", "texts", "tool_calls")
+    __slots__ = (
+        "_ids",
+        "_items",
+        "_run",
+        "_thought",
+        "info",
+        "output_tool",
+        "rich",
+        "texts",
+        "tool_calls",
+    )
 
     def __init__(self, info: ModelInfo | None = None) -> None:
         self.info = info
+        #: Structured output as a forced call: ``(name, wrapped)`` of the output function, whose
+        #: arguments are the answer's text (``{"result": ...}`` unwrapped) rather than a call.
+        self.output_tool: tuple[str, bool] | None = None
         self.texts: list[str] = []
         self.tool_calls: list[ToolCall] = []
         self.rich = False
@@ -374,6 +387,11 @@ class PartsAssembler:
         for part in parts:
             function_call = _get(part, "function_call")
             if function_call is not None:
+                output = self._output(function_call)
+                if output is not None:
+                    new += output
+                    self.add_text(output)
+                    continue
                 self._call(function_call, _get(part, "thought_signature"), request_id)
                 continue
             text = _get(part, "text")
@@ -412,6 +430,16 @@ class PartsAssembler:
         self._thought.append(text)
         if signature:
             self._close_thought(signature_text(signature))
+
+    def _output(self, function_call: Any) -> str | None:
+        """The answer's JSON, when ``function_call`` is the forced output call (once)."""
+        if self.output_tool is None or _get(function_call, "name") != self.output_tool[0]:
+            return None
+        args = _get(function_call, "args")
+        if self.output_tool[1] and isinstance(args, dict) and set(args) == {"result"}:
+            args = args["result"]
+        self.output_tool = None
+        return json.dumps(args if args is not None else {})
 
     def _call(self, function_call: Any, signature: Any, request_id: str | None) -> None:
         name = _get(function_call, "name")

@@ -21,6 +21,12 @@ calls the model writes are read from its output (``tool_calls``: ``<tool_call>``
 JSON). A request with tools (or tool calls and results in its history) for a model whose
 template does not render tools, and any request with images or documents (vision models are not
 supported here), fail with ``UnsupportedFeatureError`` before anything is generated.
+
+Structured output (``output=``) is prompted: the instructions (``output.output_instructions``)
+are appended to the system prompt and the service reads the JSON out of the answer
+(``parse_json_answer`` accepts a fenced block). A local model has no native JSON-schema mode and
+no forced tool call: ``output_mode`` is always ``"prompted"``, and ``output_fallback`` says so
+when ``"native"`` or ``"tool"`` was asked for (``"auto"`` uses prompted without a fallback).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from modelwire.errors import (
     TimeoutError,
     UnsupportedFeatureError,
 )
+from modelwire.output import output_instructions
 from modelwire.providers.base import ChatModel, ProviderContext
 from modelwire.providers.hf_local.architecture import ModelArchitecture
 from modelwire.providers.hf_local.engine import (
@@ -142,6 +149,7 @@ class _LocalStreamState:
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.request_id: str | None = None
+        self.output_mode = "prompted" if job.request.output is not None else None
         self._text: list[str] = []
 
     def feed(self, chunk: str | GenerationResult) -> str:
@@ -173,6 +181,24 @@ class _LocalStreamState:
     @property
     def parts(self) -> tuple[Part, ...]:
         return _parts("".join(self._text), self.tool_calls)
+
+
+def _output_fallback(request: ChatRequest) -> str | None:
+    """Why a structured request is prompted although another mode was asked for."""
+    if request.output_mode in ("native", "tool"):
+        return (
+            f"{request.output_mode}: a local model has neither a JSON-schema mode nor forced "
+            "tool calls; the output is asked for in the prompt"
+        )
+    return None
+
+
+def _prompted(request: ChatRequest) -> ChatRequest:
+    """``request`` with its output's instructions appended to the system prompt."""
+    assert request.output is not None
+    instructions = output_instructions(request.output)
+    system = f"{request.system}\n\n{instructions}" if request.system else instructions
+    return request.model_copy(update={"system": system})
 
 
 def _finish_reason(called: bool, stopped: bool, reason: str) -> str:
@@ -254,6 +280,8 @@ class HuggingFaceLocalChatModel(ChatModel):
     def _job(self, request: ChatRequest, *, stream: bool = False) -> Job:
         """Queue ``request`` on the loaded model's worker (loading it first if needed)."""
         self._refuse_unreadable(request)
+        if request.output is not None:
+            request = _prompted(request)
         engine = self.engine()
         loaded = engine.loaded
         self._refuse_tools(request, loaded)
@@ -402,15 +430,19 @@ class HuggingFaceLocalChatModel(ChatModel):
         usage = Usage(input_tokens=result.input_tokens, output_tokens=result.output_tokens)
         tools = self._tool_scanner(request)
         if tools is None:
-            return ChatResponse(
+            response = ChatResponse(
                 text=text,
                 model_id=self.info.id,
                 usage=usage,
                 finish_reason="stop" if stopped else result.finish_reason,
             )
+            if request.output is not None:
+                response.output_mode = "prompted"
+                response.output_fallback = _output_fallback(request)
+            return response
         text = tools.feed(text) + tools.finish()
         calls = tuple(tools.calls)
-        return ChatResponse(
+        response = ChatResponse(
             text=text,
             model_id=self.info.id,
             usage=usage,
@@ -418,6 +450,10 @@ class HuggingFaceLocalChatModel(ChatModel):
             tool_calls=calls,
             parts=_parts(text, calls),
         )
+        if request.output is not None:
+            response.output_mode = "prompted"
+            response.output_fallback = _output_fallback(request)
+        return response
 
     def stream_state(self, chunks: Any) -> _LocalStreamState:
         """A stop scanner (and a tool-call reader, when the request offers tools) over the
