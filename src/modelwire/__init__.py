@@ -46,6 +46,9 @@ _LAZY: dict[str, str] = {
     "UnsupportedModelError": "modelwire.errors",
     "GatewayError": "modelwire.errors",
     "LimitExceededError": "modelwire.errors",
+    "BudgetExceededError": "modelwire.errors",
+    "RateLimitedError": "modelwire.errors",
+    "LimitsUnavailableError": "modelwire.errors",
     "VirtualKeyError": "modelwire.errors",
     # data
     "ModelInfo": "modelwire.types",
@@ -135,6 +138,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
     from modelwire.errors import (
         AllModelsFailedError,
         AuthenticationError,
+        BudgetExceededError,
         BusyError,
         CatalogError,
         ConfigError,
@@ -149,6 +153,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
         LedgerSchemaError,
         LedgerWriteError,
         LimitExceededError,
+        LimitsUnavailableError,
         MalformedToolCallError,
         MissingCheckpointError,
         MissingDependencyError,
@@ -159,6 +164,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
         ProviderError,
         ProviderInterfaceError,
         ProviderUnavailableError,
+        RateLimitedError,
         RateLimitError,
         TimeoutError,
         ToolDefinitionError,
