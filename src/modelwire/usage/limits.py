@@ -388,8 +388,9 @@ class Limits:
     def _prune(self, conn: Any, sql: Any, limit: Limit, now: int) -> None:
         if limit.is_budget:
             conn.exec_driver_sql(sql.prune_budget, (limit.key, now))
-        else:
-            conn.exec_driver_sql(sql.prune_rate, (limit.key, now - _window_us(limit)))
+        else:  # admissions are kept for a lease at least (they show what was let through)
+            keep = max(_window_us(limit), int(self.lease_s * 1_000_000))
+            conn.exec_driver_sql(sql.prune_rate, (limit.key, now - keep))
 
     def _check_budget(
         self, conn: Any, sql: Any, limit: Limit, start: int, now: int, nanos: int
