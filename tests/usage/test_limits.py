@@ -94,8 +94,12 @@ def test_request_rate_is_a_sliding_window(ledger_url: str) -> None:
         clock.t += 10 * (step < 2)
     with pytest.raises(RateLimitedError) as caught:
         limits.reserve(SCOPE, Decimal(0), 1)
-    assert caught.value.retry_after == pytest.approx(40)  # the first admission ages out then
-    clock.t += 40.001
+    # the first admission's 1-second bucket (of 60 in the window) leaves the window then
+    assert caught.value.retry_after == pytest.approx(41)
+    clock.t += 40.5
+    with pytest.raises(RateLimitedError):  # a bucket counts whole: never more than 3 a minute
+        limits.reserve(SCOPE, Decimal(0), 1)
+    clock.t += 0.5
     assert limits.reserve(SCOPE, Decimal(0), 1) is not None
     with pytest.raises(RateLimitedError):
         limits.reserve(SCOPE, Decimal(0), 1)

@@ -64,8 +64,6 @@ log = logging.getLogger("modelwire.usage")
 OnDatabaseError = Literal["closed", "open"]
 #: Reservations last this long by default (seconds).
 DEFAULT_LEASE_S = 600.0
-#: A PostgreSQL reservation stops waiting for another's lock after this long (ms).
-LOCK_TIMEOUT_MS = 10_000
 #: Every this many reservations a process removes the rows that no longer count.
 _PRUNE_EVERY = 32
 
@@ -136,12 +134,6 @@ def _usd(nanos: int) -> Decimal:
     return Decimal(nanos) / NANOS
 
 
-def _database_error(exc: BaseException) -> bool:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    return isinstance(exc, SQLAlchemyError | OSError)
-
-
 class Limits:
     """The limits of one service (or gateway), kept in one database.
 
@@ -182,6 +174,7 @@ class Limits:
         if engine is not None:
             self.attach(engine)
         self._migrated: Any = None
+        self._own: Engine | None = None
         self._lock = threading.Lock()
         self._limits: tuple[Limit, ...] = ()
         self._cache: dict[CallScope, tuple[Limit, ...]] = {}
@@ -281,7 +274,8 @@ class Limits:
     # -- the database --------------------------------------------------------------------------
 
     def engine(self) -> Engine:
-        """The current engine, its limits' tables created on first use."""
+        """The engine the limits run on (``limits_store.limits_engine``), their tables created
+        on first use."""
         if self._source is None:
             raise ConfigError("these limits have no database")
         engine = self._source()
@@ -289,8 +283,24 @@ class Limits:
             from modelwire.usage import limits_store
 
             limits_store.migrate(engine)
-            self._migrated = engine
-        return engine
+            own = limits_store.limits_engine(engine)
+            if self._own is not None and self._own is not self._migrated:
+                self._own.dispose()
+            self._own, self._migrated = own, engine
+        assert self._own is not None
+        return self._own
+
+    def _with_retry(self, work: Callable[[Engine], Any]) -> Any:
+        """``work(engine)``, once more on a fresh connection when the pooled one was dead."""
+        from modelwire.usage.limits_store import is_disconnect
+
+        engine = self.engine()
+        try:
+            return work(engine)
+        except Exception as exc:
+            if not is_disconnect(engine, exc):
+                raise
+            return work(engine)
 
     def now_us(self) -> int:
         """The clock, in microseconds since the epoch."""
@@ -322,14 +332,17 @@ class Limits:
         usd = amount_usd if amount_usd is not None else Decimal(0)
         nanos = math.ceil(usd * NANOS)
         try:
-            return self._reserve(limits, nanos, max(int(tokens), 0))
+            held: Reservation = self._with_retry(
+                lambda engine: self._reserve(engine, limits, nanos, max(int(tokens), 0))
+            )
         except LimitExceededError:
             raise
         except Exception as exc:
-            if not _database_error(exc):
+            if not _is_database_error(self._own, exc):
                 raise
             self._unreachable(exc, scope)
             return None
+        return held
 
     def _unreachable(self, exc: BaseException, scope: CallScope) -> None:
         from modelwire.usage.writer import describe_error
@@ -349,53 +362,53 @@ class Limits:
         )
         return None
 
-    def _reserve(self, limits: Sequence[Limit], nanos: int, tokens: int) -> Reservation:
-        from modelwire.usage.limits_store import sql_for
+    def _reserve(
+        self, engine: Engine, limits: Sequence[Limit], nanos: int, tokens: int
+    ) -> Reservation:
+        from modelwire.usage.limits_store import sql_for, transaction
 
-        engine = self.engine()
         sql = sql_for(engine)
         rid = secrets.token_hex(16)
         prune = next(self._count) % _PRUNE_EVERY == 0
-        with engine.connect() as raw:
-            conn = raw.execution_options(
-                modelwire_begin="IMMEDIATE", modelwire_lock_timeout_ms=LOCK_TIMEOUT_MS
+        with transaction(engine) as conn:
+            if sql.postgres:  # one advisory lock per limit, in key order: no deadlock
+                conn.run(sql.locks(len(limits)), [x.lock_id for x in limits])
+            now = self.now_us()  # read once the locks are ours (SQLite: BEGIN IMMEDIATE)
+            holds = []
+            for limit in limits:
+                if prune:
+                    self._prune(conn, sql, limit, now)
+                if limit.is_budget:
+                    start, _ = window_bounds(limit.window, now, self.tz)
+                    self._check_budget(conn, sql, limit, start, now, nanos)
+                    holds.append(Hold(limit, start, nanos))
+                else:
+                    amount = 1 if limit.kind == "requests" else tokens
+                    bucket = self._check_rate(conn, sql, limit, now, amount)
+                    holds.append(Hold(limit, bucket, amount))
+            expires = now + int(self.lease_s * 1_000_000)
+            bumps = [
+                (h.limit.key, h.window_start_us, h.amount) for h in holds if not h.limit.is_budget
+            ]
+            conn.many(sql.bump, bumps)
+            conn.many(
+                sql.hold,
+                [(rid, h.limit.key, h.window_start_us, now, expires, h.amount) for h in holds],
             )
-            with conn.begin():
-                now = self.now_us()  # read once the lock is ours (SQLite: at BEGIN IMMEDIATE)
-                if sql.postgres:
-                    for limit in limits:
-                        conn.exec_driver_sql(sql.lock, (limit.lock_id,))
-                    now = self.now_us()
-                holds = []
-                for limit in limits:
-                    if prune:
-                        self._prune(conn, sql, limit, now)
-                    if limit.is_budget:
-                        start, _ = window_bounds(limit.window, now, self.tz)
-                        self._check_budget(conn, sql, limit, start, now, nanos)
-                        holds.append(Hold(limit, start, nanos))
-                    else:
-                        amount = 1 if limit.kind == "requests" else tokens
-                        self._check_rate(conn, sql, limit, now, amount)
-                        holds.append(Hold(limit, 0, amount))
-                expires = now + int(self.lease_s * 1_000_000)
-                conn.exec_driver_sql(
-                    sql.hold,
-                    [(rid, h.limit.key, h.window_start_us, now, expires, h.amount) for h in holds],
-                )
         return Reservation(rid, tuple(holds), now, _usd(nanos), tokens)
 
     def _prune(self, conn: Any, sql: Any, limit: Limit, now: int) -> None:
         if limit.is_budget:
-            conn.exec_driver_sql(sql.prune_budget, (limit.key, now))
+            conn.run(sql.prune_budget, (limit.key, now))
         else:  # admissions are kept for a lease at least (they show what was let through)
             keep = max(_window_us(limit), int(self.lease_s * 1_000_000))
-            conn.exec_driver_sql(sql.prune_rate, (limit.key, now - keep))
+            conn.run(sql.prune_rate, (limit.key, now - keep))
+            conn.run(sql.prune_buckets, (limit.key, _first_bucket(limit, now)))
 
     def _check_budget(
         self, conn: Any, sql: Any, limit: Limit, start: int, now: int, nanos: int
     ) -> None:
-        spent, reserved = sql.one(conn, sql.budget_used, (limit.key, start, limit.key, start, now))
+        spent, reserved = conn.one(sql.budget_used, (limit.key, start, limit.key, start, now))
         spent, reserved = int(spent or 0), int(reserved or 0)
         if spent + reserved + nanos <= limit.amount_units:
             return
@@ -416,22 +429,24 @@ class Limits:
             resets_at=resets,
         )
 
-    def _check_rate(self, conn: Any, sql: Any, limit: Limit, now: int, amount: int) -> None:
-        since = now - _window_us(limit)
-        used, _ = sql.one(conn, sql.rate_used, (limit.key, since))
+    def _check_rate(self, conn: Any, sql: Any, limit: Limit, now: int, amount: int) -> int:
+        """Refuse when ``amount`` does not fit the last window; the bucket it goes into."""
+        first = _first_bucket(limit, now)
+        (used,) = conn.one(sql.rate_used, (limit.key, first))
         used = int(used or 0)
         cap = limit.amount_units
         if used + amount <= cap:
-            return
+            return now // _bucket_us(limit)
         if amount > cap:
             retry = math.inf
-        else:  # when enough of the window's oldest admissions have aged out
-            rows = conn.exec_driver_sql(sql.rate_rows, (limit.key, since)).all()
-            need, retry = used + amount - cap, 0.0
-            for created, held in rows:
+        else:  # when enough of the window's oldest buckets have left it
+            rows = conn.all(sql.rate_rows, (limit.key, first))
+            need, retry = used + amount - cap, _window_us(limit) / 1_000_000
+            for bucket, held in rows:
                 need -= int(held)
                 if need <= 0:
-                    retry = max((int(created) - since) / 1_000_000, 0.001)
+                    leaves = (int(bucket) + 1) * _bucket_us(limit) + _window_us(limit)
+                    retry = max((leaves - now) / 1_000_000, 0.001)
                     break
         what = "requests" if limit.kind == "requests" else "tokens"
         detail = (
@@ -466,9 +481,9 @@ class Limits:
         nanos = math.ceil((actual_usd or Decimal(0)) * NANOS)
         tokens = max(int(actual_tokens), 0)
         try:
-            self._settle(reservation, nanos, tokens)
+            self._with_retry(lambda engine: self._settle(engine, reservation, nanos, tokens))
         except Exception as exc:
-            if not _database_error(exc):
+            if not _is_database_error(self._own, exc):
                 raise
             from modelwire.usage.writer import describe_error
 
@@ -482,37 +497,38 @@ class Limits:
                 _text(_usd(nanos)),
             )
 
-    def _settle(self, reservation: Reservation, nanos: int, tokens: int) -> None:
-        from modelwire.usage.limits_store import sql_for
+    def _settle(self, engine: Engine, reservation: Reservation, nanos: int, tokens: int) -> None:
+        from modelwire.usage.limits_store import sql_for, transaction
 
-        engine = self.engine()
         sql = sql_for(engine)
         rid = reservation.id
         budgets = [h for h in reservation.holds if h.limit.is_budget]
         rates = [h for h in reservation.holds if not h.limit.is_budget]
-        with engine.connect() as raw:
-            conn = raw.execution_options(modelwire_begin="IMMEDIATE")
-            with conn.begin():
-                if budgets:
-                    conn.exec_driver_sql(sql.release, [(rid, h.limit.key) for h in budgets])
-                    conn.exec_driver_sql(
-                        sql.count,
-                        [(h.limit.key, h.window_start_us, nanos, tokens, 1) for h in budgets],
-                    )
-                if rates:
-                    conn.exec_driver_sql(
-                        sql.settle_rate,
-                        [
-                            (tokens if h.limit.kind == "tokens" else 1, rid, h.limit.key)
-                            for h in rates
-                        ],
-                    )
+        with transaction(engine) as conn:
+            if budgets:
+                conn.many(sql.release, [(rid, h.limit.key) for h in budgets])
+                conn.many(
+                    sql.count,
+                    [(h.limit.key, h.window_start_us, nanos, tokens, 1) for h in budgets],
+                )
+            if rates:
+                conn.many(
+                    sql.settle_rate,
+                    [(tokens if h.limit.kind == "tokens" else 1, rid, h.limit.key) for h in rates],
+                )
+                changed = [
+                    (h.limit.key, h.window_start_us, tokens - h.amount)
+                    for h in rates
+                    if h.limit.kind == "tokens" and tokens != h.amount
+                ]
+                if changed:  # the estimate replaced by the actual count, in its bucket
+                    conn.many(sql.bump, changed)
 
     # -- looking ------------------------------------------------------------------------------
 
     def status(self) -> builtins.list[LimitStatus]:
         """Each limit now: window, spent, reserved, left, resets at."""
-        from modelwire.usage.limits_store import sql_for
+        from modelwire.usage.limits_store import sql_for, transaction
 
         limits = self._limits
         if not limits:
@@ -521,25 +537,27 @@ class Limits:
         sql = sql_for(engine)
         now = self.now_us()
         out = []
-        with engine.connect() as conn:
+        with transaction(engine, write=False) as conn:
             for limit in limits:
                 if limit.is_budget:
                     start, end = window_bounds(limit.window, now, self.tz)
-                    spent, reserved = sql.one(
-                        conn, sql.budget_used, (limit.key, start, limit.key, start, now)
+                    spent, reserved = conn.one(
+                        sql.budget_used, (limit.key, start, limit.key, start, now)
                     )
                     used, held = _usd(int(spent or 0)), _usd(int(reserved or 0))
                     window: str = limit.window
                     resets = _moment(end).astimezone(self.tz) if end is not None else None
                 else:
-                    since = now - _window_us(limit)
-                    rows = conn.exec_driver_sql(sql.rate_rows, (limit.key, since)).all()
+                    rows = conn.all(sql.rate_rows, (limit.key, _first_bucket(limit, now)))
                     used = Decimal(sum(int(a) for _, a in rows))
                     held = Decimal(0)
                     window = f"last {limit.window_s:g}s"
+                    oldest = [int(b) for b, a in rows if int(a)]
                     resets = (
-                        _moment(int(rows[0][0]) + _window_us(limit)).astimezone(self.tz)
-                        if rows
+                        _moment((oldest[0] + 1) * _bucket_us(limit) + _window_us(limit)).astimezone(
+                            self.tz
+                        )
+                        if oldest
                         else None
                     )
                 left = max(limit.amount - used - held, Decimal(0))
@@ -570,9 +588,25 @@ def limit_of(rule: LimitRuleConfig) -> Limit:
     return Limit.tokens(rule.tokens_per_minute, window_s=rule.window_s, **scope)
 
 
+def _is_database_error(engine: Engine | None, exc: BaseException) -> bool:
+    from modelwire.usage.limits_store import is_database_error
+
+    return is_database_error(engine, exc)
+
+
 def _key(limit: Limit) -> str:
     return limit.key
 
 
 def _window_us(limit: Limit) -> int:
     return int(limit.window_s * 1_000_000)
+
+
+def _bucket_us(limit: Limit) -> int:
+    """A rate's window is counted in 60 buckets (1 s each for a minute)."""
+    return max(_window_us(limit) // 60, 1)
+
+
+def _first_bucket(limit: Limit, now: int) -> int:
+    """The oldest bucket overlapping the window that ends now (counted whole)."""
+    return (now - _window_us(limit)) // _bucket_us(limit)
