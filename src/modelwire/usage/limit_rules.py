@@ -17,7 +17,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -96,6 +96,8 @@ class Limit:
     group: str | None = None
     name: str | None = None
     window_s: float = 60.0
+    _key: str = field(default="", init=False, repr=False, compare=False)
+    _units: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         amount = self.amount
@@ -123,6 +125,13 @@ class Limit:
                 raise ValueError(f"window_s {self.window_s}: use 0.001 to 86400 seconds")
         else:
             raise ValueError(f"limit kind {self.kind!r}: use budget, requests or tokens")
+        ident = self.name or "|".join(
+            [self.kind, self.window, f"{self.window_s:g}"]
+            + [f"{f}={getattr(self, f) or ''}" for f in SCOPE_FIELDS]
+        )
+        object.__setattr__(self, "_key", hashlib.sha256(ident.encode()).hexdigest()[:32])
+        units = int(amount * NANOS) if self.kind == "budget" else int(amount)
+        object.__setattr__(self, "_units", units)
 
     # -- constructors --------------------------------------------------------------------------
 
@@ -231,11 +240,7 @@ class Limit:
     @property
     def key(self) -> str:
         """The id of this limit's rows in the database (32 hex digits)."""
-        ident = self.name or "|".join(
-            [self.kind, self.window, f"{self.window_s:g}"]
-            + [f"{f}={getattr(self, f) or ''}" for f in SCOPE_FIELDS]
-        )
-        return hashlib.sha256(ident.encode()).hexdigest()[:32]
+        return self._key
 
     @property
     def lock_id(self) -> int:
@@ -245,7 +250,7 @@ class Limit:
     @property
     def amount_units(self) -> int:
         """The amount in stored units: nano-dollars for budgets, requests or tokens for rates."""
-        return int(self.amount * NANOS) if self.is_budget else int(self.amount)
+        return self._units
 
     def applies(self, caller: str | None, model: str, provider: str, group: str | None) -> bool:
         """Whether a call with these scope values is under this limit."""

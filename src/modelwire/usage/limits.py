@@ -374,17 +374,29 @@ class Limits:
             if sql.postgres:  # one advisory lock per limit, in key order: no deadlock
                 conn.run(sql.locks(len(limits)), [x.lock_id for x in limits])
             now = self.now_us()  # read once the locks are ours (SQLite: BEGIN IMMEDIATE)
-            holds = []
+            params: list[Any] = []
+            starts = []
             for limit in limits:
                 if prune:
                     self._prune(conn, sql, limit, now)
                 if limit.is_budget:
                     start, _ = window_bounds(limit.window, now, self.tz)
-                    self._check_budget(conn, sql, limit, start, now, nanos)
+                    params += (limit.key, start, limit.key, start, now)
+                else:
+                    start = _first_bucket(limit, now)
+                    params += (limit.key, start)
+                starts.append(start)
+            used = iter(conn.one(sql.check(tuple(x.is_budget for x in limits)), params))
+            holds = []
+            for limit, start in zip(limits, starts, strict=True):
+                if limit.is_budget:
+                    spent, reserved = int(next(used) or 0), int(next(used) or 0)
+                    self._check_budget(limit, now, nanos, spent, reserved)
                     holds.append(Hold(limit, start, nanos))
                 else:
                     amount = 1 if limit.kind == "requests" else tokens
-                    bucket = self._check_rate(conn, sql, limit, now, amount)
+                    count = int(next(used) or 0)
+                    bucket = self._check_rate(conn, sql, limit, now, amount, count)
                     holds.append(Hold(limit, bucket, amount))
             expires = now + int(self.lease_s * 1_000_000)
             bumps = [
@@ -405,11 +417,7 @@ class Limits:
             conn.run(sql.prune_rate, (limit.key, now - keep))
             conn.run(sql.prune_buckets, (limit.key, _first_bucket(limit, now)))
 
-    def _check_budget(
-        self, conn: Any, sql: Any, limit: Limit, start: int, now: int, nanos: int
-    ) -> None:
-        spent, reserved = conn.one(sql.budget_used, (limit.key, start, limit.key, start, now))
-        spent, reserved = int(spent or 0), int(reserved or 0)
+    def _check_budget(self, limit: Limit, now: int, nanos: int, spent: int, reserved: int) -> None:
         if spent + reserved + nanos <= limit.amount_units:
             return
         _, end = window_bounds(limit.window, now, self.tz)
@@ -429,11 +437,11 @@ class Limits:
             resets_at=resets,
         )
 
-    def _check_rate(self, conn: Any, sql: Any, limit: Limit, now: int, amount: int) -> int:
+    def _check_rate(
+        self, conn: Any, sql: Any, limit: Limit, now: int, amount: int, used: int
+    ) -> int:
         """Refuse when ``amount`` does not fit the last window; the bucket it goes into."""
         first = _first_bucket(limit, now)
-        (used,) = conn.one(sql.rate_used, (limit.key, first))
-        used = int(used or 0)
         cap = limit.amount_units
         if used + amount <= cap:
             return now // _bucket_us(limit)

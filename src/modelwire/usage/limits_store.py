@@ -121,15 +121,12 @@ class LimitSql:
         p = "?" if paramstyle == "qmark" else "%s"
         self.postgres = dialect == "postgresql"
         self.p = p
+        self._checks: dict[tuple[bool, ...], str] = {}
         self.budget_used = (
             f"SELECT (SELECT spent_nanos FROM limit_counters WHERE limit_key = {p} "
             f"AND window_start_us = {p}), "
             f"(SELECT COALESCE(SUM(amount), 0) FROM limit_holds WHERE limit_key = {p} "
             f"AND window_start_us = {p} AND settled = 0 AND expires_us > {p})"
-        )
-        self.rate_used = (
-            f"SELECT COALESCE(SUM(amount), 0) FROM limit_buckets "
-            f"WHERE limit_key = {p} AND bucket >= {p}"
         )
         self.rate_rows = (
             f"SELECT bucket, amount FROM limit_buckets WHERE limit_key = {p} "
@@ -162,6 +159,32 @@ class LimitSql:
         self.prune_budget = (
             f"DELETE FROM limit_holds WHERE limit_key = {p} AND settled = 0 AND expires_us <= {p}"
         )
+
+    def check(self, budgets: tuple[bool, ...]) -> str:
+        """One SELECT of what every limit holds now, in order: a budget's spent and reserved
+        (parameters: key, window start, key, window start, now), a rate's admitted amount
+        (key, first bucket)."""
+        found = self._checks.get(budgets)
+        if found is None:
+            p = self.p
+            parts = []
+            for budget in budgets:
+                if budget:
+                    parts.append(
+                        f"(SELECT spent_nanos FROM limit_counters WHERE limit_key = {p} "
+                        f"AND window_start_us = {p})"
+                    )
+                    parts.append(
+                        f"(SELECT COALESCE(SUM(amount), 0) FROM limit_holds WHERE limit_key = "
+                        f"{p} AND window_start_us = {p} AND settled = 0 AND expires_us > {p})"
+                    )
+                else:
+                    parts.append(
+                        f"(SELECT COALESCE(SUM(amount), 0) FROM limit_buckets "
+                        f"WHERE limit_key = {p} AND bucket >= {p})"
+                    )
+            found = self._checks[budgets] = "SELECT " + ", ".join(parts)
+        return found
 
     def locks(self, n: int) -> str:
         """One statement taking ``n`` advisory locks, left to right."""
