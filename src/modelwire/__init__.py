@@ -95,6 +95,8 @@ _LAZY: dict[str, str] = {
     "InMemoryUsageSink": "modelwire.usage.events",
     "compute_cost": "modelwire.catalog.pricing",
     "UsageLedger": "modelwire.usage.ledger",
+    "Limit": "modelwire.usage.limit_rules",
+    "Limits": "modelwire.usage.limits",
     # discovery and routing
     "ModelDiscoveryService": "modelwire.discovery",
     "DiscoveryResult": "modelwire.discovery",
@@ -196,3 +198,5 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
     )
     from modelwire.usage.events import InMemoryUsageSink, UsageEvent, UsageSink
     from modelwire.usage.ledger import UsageLedger
+    from modelwire.usage.limit_rules import Limit
+    from modelwire.usage.limits import Limits

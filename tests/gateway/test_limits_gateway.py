@@ -4,6 +4,7 @@ provider call, and a budget's settled spend never past it."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import httpx
@@ -14,6 +15,16 @@ from tests.gateway.harness import RunningGateway
 from tests.gateway.test_errors_http import APIS, body, error_of, path, post
 
 
+def known(gateway: RunningGateway, token: str) -> dict[str, str]:
+    """The key's headers, once the gateway knows the new key (``/v1/models``: no limits)."""
+    headers = gateway.headers(token)
+    for _ in range(300):  # a key is read at most once a second on a miss
+        if httpx.get(gateway.url + "/v1/models", headers=headers, timeout=30).status_code == 200:
+            return headers
+        time.sleep(0.05)
+    raise AssertionError("the gateway never knew the new key")
+
+
 def test_the_default_hook_is_the_ledgers_limits(gateway: RunningGateway) -> None:
     hook = gateway.app.state.gateway.limits
     assert isinstance(hook, LedgerKeyLimits) and hook.enforced
@@ -22,7 +33,7 @@ def test_the_default_hook_is_the_ledgers_limits(gateway: RunningGateway) -> None
 @pytest.mark.parametrize("api", APIS)
 def test_a_keys_rpm_is_enforced_with_429(gateway: RunningGateway, api: str) -> None:
     key, token = gateway.store.create(f"rpm-{api}", rpm=2)
-    headers = gateway.headers(token)
+    headers = known(gateway, token)
     assert [post(gateway, api, body(api), headers=headers).status_code for _ in range(2)] == [
         200,
         200,
@@ -49,7 +60,7 @@ def test_a_keys_rpm_is_enforced_with_429(gateway: RunningGateway, api: str) -> N
 def test_a_keys_budget_is_never_exceeded(gateway: RunningGateway) -> None:
     budget = Decimal("0.0002")
     key, token = gateway.store.create("budgeted", budget=f"{budget}/day")
-    headers = gateway.headers(token)
+    headers = known(gateway, token)
     statuses = []
     for _ in range(200):
         reply = post(gateway, "openai", body("openai", max_tokens=64), headers=headers)

@@ -203,3 +203,34 @@ def test_limits_need_a_ledger() -> None:
     svc = ModelService(mock_registry("mock:a"), None, limits=[Limit.requests(5)])
     with pytest.raises(mw.ModelwireError, match="ledger"):
         svc.invoke_model("mock:a", "hi")
+
+
+UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
+
+
+def test_an_unreachable_limits_database_refuses_by_default(service: ModelService) -> None:
+    from modelwire.usage.limits import Limits
+    from modelwire.usage.store import make_engine
+
+    service.limits = Limits(make_engine(UNREACHABLE), [Limit.requests(5)])
+    service._recorder.limits = service.limits
+    with pytest.raises(mw.LimitsUnavailableError, match="unreachable") as caught:
+        service.invoke_model("mock:a", "hi")
+    assert "127.0.0.1" in str(caught.value) or "connection" in str(caught.value).lower()
+    assert _rows(service) == [("mock:a", "error", "LimitsUnavailableError", None)]
+
+
+def test_an_unreachable_limits_database_lets_calls_through_when_open(
+    service: ModelService, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from modelwire.usage.limits import Limits
+    from modelwire.usage.store import make_engine
+
+    limits = Limits(make_engine(UNREACHABLE), [Limit.requests(5)], on_database_error="open")
+    svc = ModelService(service.registry, service.ledger, limits=limits)
+    with caplog.at_level(logging.WARNING, "modelwire.usage"):
+        assert svc.invoke_model("mock:a", "hi").text
+    assert limits.stats()["failed_open"] == 1 and "UNCHECKED" in caplog.text
+    assert [r[1] for r in _rows(service)] == ["ok"]

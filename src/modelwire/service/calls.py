@@ -21,7 +21,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelwire.errors import LimitExceededError, ProviderError
+from modelwire.errors import LimitExceededError, LimitsUnavailableError, ProviderError
 from modelwire.machines import Emit, Machine
 from modelwire.output import parse_json_answer
 from modelwire.routing.group import Sleep
@@ -83,7 +83,7 @@ def _reserve(
     nothing) and raised."""
     try:
         held: Reservation | None = yield Reserve(limits, model, request, caller, group, wait_s)
-    except LimitExceededError as err:
+    except (LimitExceededError, LimitsUnavailableError) as err:
         recorder.start(model, request, caller, group, attempt, stream, run_id).refused(err)
         raise
     return held
