@@ -16,6 +16,7 @@ anything is sent. ``LimitsNotEnforced`` admits every request and says so.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Protocol
 
@@ -78,6 +79,7 @@ class LedgerKeyLimits:
         self.limits = limits
         self._lock = threading.Lock()
         self._by_name: dict[str, tuple[str, tuple[Limit, ...]]] = {}
+        self._seen: dict[str, VirtualKey] = {}
 
     def sync(self, keys: list[VirtualKey]) -> None:
         """Enforce the settings of ``keys`` (the active ones) from now on."""
@@ -85,19 +87,21 @@ class LedgerKeyLimits:
             self._apply(key)
 
     def _apply(self, key: VirtualKey) -> None:
-        wanted = limits_of(key)
-        current = self._by_name.get(key.name)
-        if current == (key.id, wanted) or (current is None and not wanted):
+        if self._seen.get(key.name) is key:  # the same key object as last time: nothing new
             return
+        wanted = limits_of(key)
         with self._lock:
             current = self._by_name.get(key.name)
-            if current is not None:
-                for old in current[1]:
-                    if old not in wanted:
-                        self.limits.remove(old)
-            for limit in wanted:
-                self.limits.add(limit)
-            self._by_name[key.name] = (key.id, wanted)
+            if current != (key.id, wanted):
+                if current is not None:
+                    for old in current[1]:
+                        if old not in wanted:
+                            with contextlib.suppress(KeyError):  # removed in code meanwhile
+                                self.limits.remove(old)
+                for limit in wanted:
+                    self.limits.add(limit)
+                self._by_name[key.name] = (key.id, wanted)
+            self._seen[key.name] = key
 
     async def admit(self, key: VirtualKey, model: str) -> None:
         """Make sure the key's limits are the service's; the call reserves against them."""

@@ -12,7 +12,11 @@ plainly or as a stream, so the rules below hold identically in every call style:
 * a cancellation (``KeyboardInterrupt``, ``asyncio.CancelledError``, a consumer closing the
   stream) is recorded as ``cancelled``, never retried, and closes the provider's stream;
 * a group tries its members in the order ``GroupCall`` (routing) plans, one attempt each per
-  pass, and feeds each member's outcome to its circuit breaker.
+  pass, and feeds each member's outcome to its circuit breaker;
+* with limits (``service.limiting``), every attempt reserves its worst case before it is sent
+  and settles its actual cost exactly once when it ends, however it ends; a refusal is
+  recorded as a row of its own, never retried, and makes a group skip the member. Without
+  limits the machines check one flag and do nothing else.
 """
 
 from __future__ import annotations

@@ -346,6 +346,7 @@ class ModelService:
         monitors, self._monitors = self._monitors, []
         for monitor in monitors:
             monitor.stop()
+        self.limits.close()
         closer = getattr(self.ledger, "close", None)
         if callable(closer):
             closer()

@@ -302,6 +302,13 @@ class Limits:
                 raise
             return work(engine)
 
+    def close(self) -> None:
+        """Close the limits' own connections (PostgreSQL); the limits stay usable."""
+        own, migrated = self._own, self._migrated
+        if own is not None and own is not migrated:
+            own.dispose()
+        self._own, self._migrated = None, None
+
     def now_us(self) -> int:
         """The clock, in microseconds since the epoch."""
         return int(self.clock() * 1_000_000)
