@@ -229,7 +229,10 @@ class ReserveSettleModel(RuleBasedStateMachine):
     def reserve(self, cents: int) -> None:
         amount = Decimal(cents) / 100
         fits_budget = self.spent + self._reserved() + amount <= self.BUDGET
-        recent = [t for t in self.admitted if t > self.clock.t - 10]
+        # the rate counts the 1/60-window slices that overlap the last 10 s, the oldest whole
+        now_us, slice_us = int(self.clock.t * 1_000_000), 10_000_000 // 60
+        first = (now_us - 10_000_000) // slice_us
+        recent = [t for t in self.admitted if int(t * 1_000_000) // slice_us >= first]
         fits_rate = len(recent) < 5
         try:
             held = self.limits.reserve(SCOPE, amount, 1)
@@ -253,9 +256,14 @@ class ReserveSettleModel(RuleBasedStateMachine):
         if expiry <= self.clock.t:
             self.late += actual
 
-    @rule(seconds=st.sampled_from([0.5, 3, 11, 25]))
+    @rule(seconds=st.sampled_from([0.05, 0.5, 3, 11, 25]))
     def wait(self, seconds: float) -> None:
         self.clock.t += seconds
+
+    @invariant()
+    def rate_never_admits_more_than_5_in_10_s(self) -> None:
+        for first in self.admitted:
+            assert sum(1 for t in self.admitted if first <= t < first + 10) <= 5
 
     @invariant()
     def status_matches(self) -> None:
@@ -266,7 +274,7 @@ class ReserveSettleModel(RuleBasedStateMachine):
 
 
 ReserveSettleModel.TestCase.settings = settings(
-    max_examples=20,
+    max_examples=60,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
