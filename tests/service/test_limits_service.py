@@ -234,3 +234,23 @@ def test_an_unreachable_limits_database_lets_calls_through_when_open(
         assert svc.invoke_model("mock:a", "hi").text
     assert limits.stats()["failed_open"] == 1 and "UNCHECKED" in caplog.text
     assert [r[1] for r in _rows(service)] == ["ok"]
+
+
+def test_concurrent_async_calls_never_pass_a_budget(service: ModelService) -> None:
+    budget = Decimal("0.0005")
+    service.limits.add(Limit.budget(budget, "total"))
+
+    async def one(i: int) -> Decimal:
+        try:
+            answer = await service.ainvoke_model("mock:a", f"question {i}", max_tokens=60)
+        except mw.BudgetExceededError:
+            return Decimal(0)
+        return answer.cost_usd or Decimal(0)
+
+    async def main() -> list[Decimal]:
+        return list(await asyncio.gather(*(one(i) for i in range(60))))
+
+    costs = asyncio.run(main())
+    (status,) = service.limits.status()
+    assert status.spent == sum(costs) <= budget
+    assert status.reserved == 0 and 0 < sum(1 for c in costs if c) < 60

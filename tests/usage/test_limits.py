@@ -163,6 +163,10 @@ def test_calendar_windows_in_a_time_zone() -> None:
     assert window_bounds("total", now, tz) == (0, None)
     start, end = window_bounds("hour", now, tz)
     assert end is not None and end - start == 3600 * 10**6
+    spring = int(datetime(2026, 3, 29, 12, tzinfo=UTC).timestamp() * 1e6)  # clocks go forward
+    start, end = window_bounds("day", spring, tz)
+    assert end is not None and end - start == 23 * 3600 * 10**6
+    assert datetime.fromtimestamp(start / 1e6, tz) == datetime(2026, 3, 29, tzinfo=tz)
 
 
 def test_limit_definitions_are_checked() -> None:
