@@ -46,6 +46,9 @@ _LAZY: dict[str, str] = {
     "UnsupportedModelError": "modelwire.errors",
     "GatewayError": "modelwire.errors",
     "LimitExceededError": "modelwire.errors",
+    "BudgetExceededError": "modelwire.errors",
+    "RateLimitedError": "modelwire.errors",
+    "LimitsUnavailableError": "modelwire.errors",
     "VirtualKeyError": "modelwire.errors",
     # data
     "ModelInfo": "modelwire.types",
@@ -93,6 +96,8 @@ _LAZY: dict[str, str] = {
     "compute_cost": "modelwire.catalog.pricing",
     "price_of": "modelwire.registry.prices",
     "UsageLedger": "modelwire.usage.ledger",
+    "Limit": "modelwire.usage.limit_rules",
+    "Limits": "modelwire.usage.limits",
     # discovery and routing
     "ModelDiscoveryService": "modelwire.discovery",
     "DiscoveryResult": "modelwire.discovery",
@@ -136,6 +141,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
     from modelwire.errors import (
         AllModelsFailedError,
         AuthenticationError,
+        BudgetExceededError,
         BusyError,
         CatalogError,
         ConfigError,
@@ -150,6 +156,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
         LedgerSchemaError,
         LedgerWriteError,
         LimitExceededError,
+        LimitsUnavailableError,
         MalformedToolCallError,
         MissingCheckpointError,
         MissingDependencyError,
@@ -160,6 +167,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
         ProviderError,
         ProviderInterfaceError,
         ProviderUnavailableError,
+        RateLimitedError,
         RateLimitError,
         TimeoutError,
         ToolDefinitionError,
@@ -192,3 +200,5 @@ if TYPE_CHECKING:  # the same names, for type checkers (tests/test_public_api.py
     )
     from modelwire.usage.events import InMemoryUsageSink, UsageEvent, UsageSink
     from modelwire.usage.ledger import UsageLedger
+    from modelwire.usage.limit_rules import Limit
+    from modelwire.usage.limits import Limits

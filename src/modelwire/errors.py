@@ -14,6 +14,7 @@ from typing import Any, Literal
 __all__ = [
     "AllModelsFailedError",
     "AuthenticationError",
+    "BudgetExceededError",
     "BusyError",
     "CatalogError",
     "ConfigError",
@@ -28,6 +29,7 @@ __all__ = [
     "LedgerSchemaError",
     "LedgerWriteError",
     "LimitExceededError",
+    "LimitsUnavailableError",
     "MalformedToolCallError",
     "MissingCheckpointError",
     "MissingDependencyError",
@@ -39,6 +41,7 @@ __all__ = [
     "ProviderInterfaceError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "RateLimitedError",
     "TimeoutError",
     "ToolDefinitionError",
     "ToolRoundsExceededError",
@@ -349,10 +352,11 @@ class VirtualKeyError(ModelwireError, ValueError):
 
 
 class LimitExceededError(ModelwireError):
-    """A gateway key may not make a request now: its budget is spent (``kind="budget"``) or its
-    request rate is reached (``kind="rate"``). Raised by a gateway's limits hook
-    (``modelwire.gateway.limits``); the client gets a 429 with ``Retry-After`` (``retry_after``,
-    in seconds)."""
+    """A request may not be made now: a budget is spent (``kind="budget"``) or a request or
+    token rate is reached (``kind="rate"``). Raised before any provider is called, by the
+    service's limits (``BudgetExceededError``, ``RateLimitedError``) or a gateway's limits hook
+    (``modelwire.gateway.limits``); never retried. A gateway client gets a 429 with
+    ``Retry-After`` (``retry_after``, in seconds)."""
 
     def __init__(
         self, message: str, *, retry_after: float, kind: Literal["budget", "rate"] = "rate"
@@ -423,3 +427,57 @@ class GatewayError(ModelwireError):
         if self.retry_after is None:
             return {}
         return {"retry-after": str(max(1, math.ceil(self.retry_after)))}
+
+
+class BudgetExceededError(LimitExceededError):
+    """A budget would be exceeded by the request's worst-case cost. ``scope`` and ``limit``
+    describe the budget, ``spent`` and ``reserved`` (USD) what its window holds, ``needed`` the
+    request's reservation, ``resets_at`` when the window ends (``None``: a total budget)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        scope: str = "",
+        limit: str = "",
+        spent: Any = None,
+        reserved: Any = None,
+        needed: Any = None,
+        resets_at: Any = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, kind="budget")
+        self.scope = scope
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.needed = needed
+        self.resets_at = resets_at
+
+
+class RateLimitedError(LimitExceededError):
+    """A request or token rate of the service's limits is reached; ``retry_after`` says in how
+    many seconds the request would fit (``wait_for_rate=True`` on a call waits instead, up to a
+    bound). ``scope``, ``limit``, ``used`` and ``reserved`` describe the rate's window."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        scope: str = "",
+        limit: str = "",
+        used: Any = None,
+        reserved: Any = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, kind="rate")
+        self.scope = scope
+        self.limit = limit
+        self.used = used
+        self.reserved = reserved
+
+
+class LimitsUnavailableError(ModelwireError):
+    """The limits' database could not be reached to reserve a request, and the limits fail
+    closed (``limits.on_database_error: closed``, the default): the request is refused, the
+    database error named in the message."""

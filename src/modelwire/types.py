@@ -413,6 +413,9 @@ class ChatResponse(BaseModel):
     #: "auto" could not use the model's native mode, why it fell back.
     output_mode: str | None = None
     output_fallback: str | None = None
+    #: The group members passed over for this answer and why (an open breaker, a budget or rate
+    #: limit hit, ...); empty for a direct call.
+    skipped: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @property
     def message(self) -> Message:

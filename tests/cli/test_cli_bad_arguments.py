@@ -136,6 +136,11 @@ CASES: list[tuple[str, list[str], str]] = [
     ("keys-list-db-bogus", ["keys", "list", "--db", "bogus://x"], "bogus://x"),
     ("keys-revoke-unknown", ["keys", "revoke", "nope", "-c", "{cfg}", "--db", "{db}"], "no active key named 'nope'"),
     ("keys-unknown", ["keys", "nosuch"], "No such command"),
+    # limits
+    ("limits-bad-config", ["limits", "-c", "{bad}"], "latency_ms"),
+    ("limits-db-bogus", ["limits", "--db", "bogus://x", "-c", "{cfg}"], "bogus://x"),
+    ("limits-db-dir", ["limits", "--db", "{dir}", "-c", "{cfg}"], "is a directory"),
+    ("limits-usage-disabled", ["limits", "-c", "{cfg}"], "usage.enabled is false"),
 ]  # fmt: skip
 
 

@@ -40,12 +40,12 @@ def test_create_prints_the_key_once_alone_on_stdout(paths: dict[str, str]) -> No
     assert key.name == "web" and key.verify(token)
 
 
-def test_limits_are_stored_and_said_to_be_unenforced(paths: dict[str, str]) -> None:
+def test_limits_are_stored_and_said_to_be_enforced(paths: dict[str, str]) -> None:
     created = keys(
         paths, "create", "batch", "--budget", "50/month", "--rpm", "60", "-m", "mock:*,mini"
     )
     assert created.exit_code == 0, created.output
-    assert "does not enforce them" in created.stderr
+    assert "the gateway enforces the budget and request rate" in created.stderr
     listed = keys(paths, "list", "--json")
     (row,) = json.loads(listed.stdout)
     assert row["budget"] == "50/month" and row["rpm"] == 60

@@ -2,9 +2,8 @@
 loopback, always stopped), concurrent clients, one key; every request recorded exactly once,
 with the usage each client was told.
 
-The budget part of the scale-out guarantee (one key with a small budget, the settled spend of
-all processes within it) comes with the shared limits: this test then creates its key with
-``--budget`` and asserts the total settled spend against it.
+The budget part of the scale-out guarantee: two gateway processes on one ledger (a SQLite file,
+or PostgreSQL) and one key with a small budget; the total settled spend stays within it.
 """
 
 from __future__ import annotations
@@ -163,7 +162,6 @@ def test_three_gateways_record_every_request_once(
         row = by_prompt[f"user: {prompt}"]
         assert (row.input_tokens, row.output_tokens) == (input_tokens, output_tokens)
         assert row.status == "ok" and row.stream == stream
-    # the budget assertion joins here with the shared limits (see the module docstring)
 
 
 def test_workers_share_one_port_and_one_ledger(
@@ -189,3 +187,40 @@ def test_workers_share_one_port_and_one_ledger(
     with UsageLedger(db) as ledger:
         recorded = sorted(r.prompt or "" for r in ledger.records(caller="w"))
     assert recorded == sorted(f"user: {p}" for p in prompts)
+
+
+def test_two_gateways_enforce_one_budget(
+    ledger_url: str, tmp_path: Path, gateways: list[GatewayProcess]
+) -> None:
+    from decimal import Decimal
+
+    budget = Decimal("0.0005")
+    with UsageLedger(ledger_url) as ledger:
+        _, token = KeyStore(lambda: ledger.engine).create("budgeted", budget=f"{budget}/total")
+    config = config_file(tmp_path)
+    for _ in range(2):
+        gateways.append(GatewayProcess("-c", str(config), "--db", ledger_url, "--no-access-log"))
+    urls = [g.wait_ready() for g in gateways]
+    headers = {"authorization": f"Bearer {token}"}
+
+    def call(i: int) -> int:
+        payload = {
+            "model": "mini",
+            "max_tokens": 32,
+            "messages": [{"role": "user", "content": f"budget request {i}"}],
+        }
+        reply = httpx.post(
+            urls[i % 2] + "/v1/chat/completions", json=payload, headers=headers, timeout=60
+        )
+        return reply.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(call, range(120)))
+    for gateway in gateways:
+        assert gateway.stop() in STOPPED, "".join(gateway.lines)
+    assert set(statuses) == {200, 429} and statuses.count(200) >= 10
+    with UsageLedger(ledger_url) as ledger:
+        rows = list(ledger.records(caller="budgeted"))
+    spent = sum((r.cost_usd or Decimal(0) for r in rows if r.status == "ok"), Decimal(0))
+    assert sum(1 for r in rows if r.status == "ok") == statuses.count(200)
+    assert 0 < spent <= budget

@@ -44,6 +44,7 @@ from modelwire.cli import demo as _demo  # noqa: E402
 from modelwire.cli import discover_cmd as _discover  # noqa: E402
 from modelwire.cli import health_cmd as _health  # noqa: E402
 from modelwire.cli import keys_cmd as _keys  # noqa: E402
+from modelwire.cli import limits_cmd as _limits  # noqa: E402
 from modelwire.cli import models_cmd as _models  # noqa: E402
 from modelwire.cli import prices_cmd as _prices  # noqa: E402
 from modelwire.cli import serve_cmd as _serve  # noqa: E402
@@ -59,6 +60,7 @@ app.add_typer(_config.app, name="config")
 app.add_typer(_usage.app, name="usage")
 app.command()(_serve.serve)
 app.add_typer(_keys.app, name="keys")
+app.command()(_limits.limits)
 
 
 def main() -> None:

@@ -31,8 +31,8 @@ DbOpt = Annotated[
 ]
 
 NOT_ENFORCED = (
-    "note: budgets and request rates are stored with the key; this version of the gateway "
-    "does not enforce them yet"
+    "note: the gateway enforces the budget and request rate, shared by all its processes "
+    "through the ledger's database (modelwire limits shows them)"
 )
 
 

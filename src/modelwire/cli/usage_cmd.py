@@ -28,6 +28,7 @@ from modelwire.cli.errors import fail
 
 if TYPE_CHECKING:
     from modelwire.usage.ledger import UsageLedger
+    from modelwire.usage.limits import LimitStatus
     from modelwire.usage.rows import UsageRecord
 
 app = typer.Typer(
@@ -125,9 +126,19 @@ def summary_cmd(
         bool, typer.Option("--json", help="Print JSON rows (latency percentiles included).")
     ] = False,
     db: DbOpt = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Configuration file: its limits are shown, and its usage.database read "
+            "unless --db is given (default: search).",
+        ),
+    ] = None,
 ) -> None:
     """Calls, errors, tokens and cost, grouped; then latency percentiles (p50, p95, p99) and
-    time to first token of the successful attempts."""
+    time to first token of the successful attempts; then, where limits exist (``limits:`` of
+    the configuration, gateway keys' budgets and rates), what is left of each."""
     from modelwire.cli.progress import spinner
     from modelwire.usage.reports import GROUP_KEYS, latency_percentiles
 
@@ -138,12 +149,17 @@ def summary_cmd(
     if len(set(keys)) != len(keys):
         fail(f"--by {by}: a key is given twice")
     _check_when(since=since, until=until)
+    if db is None and config is not None:
+        from modelwire.cli.common import load
+
+        db = load(config).usage.database
     with open_ledger(db) as ledger, spinner("reading the ledger", enabled=not as_json):
         rows = ledger.summary(by=keys, since=since, until=until, caller=caller, model=model)
         latencies = latency_percentiles(
             ledger.engine, by=keys, since=since, until=until, caller=caller, model=model
         )
         url = ledger.url
+        statuses = [] if as_json else _limits_left(config, ledger)
     if as_json:
         timing = {tuple(r[k] for k in keys): r for r in latencies}
         out = []
@@ -155,6 +171,25 @@ def summary_cmd(
         return
     typer.echo(f"usage {describe_range(since, until)} · {url}")
     print_summary(rows, keys, latencies, wide=wide)
+    if statuses:
+        from modelwire.cli.limits_cmd import print_statuses
+
+        typer.echo("what is left of the limits (modelwire limits):")
+        print_statuses(statuses)
+
+
+def _limits_left(config: Path | None, ledger: UsageLedger) -> list[LimitStatus]:
+    """The limits' status for the summary (a configuration that cannot be read: a note)."""
+    from modelwire.cli.common import load
+    from modelwire.cli.limits_cmd import limit_statuses
+    from modelwire.errors import ConfigError
+
+    try:
+        cfg = load(config)
+    except ConfigError as exc:
+        typer.echo(f"limits not shown: the configuration cannot be read ({exc})", err=True)
+        return []
+    return limit_statuses(cfg, ledger)
 
 
 _LATENCY_FIELDS = (

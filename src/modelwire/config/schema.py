@@ -35,6 +35,7 @@ from modelwire.config.bounds import (
     check_price,
 )
 from modelwire.config.bounds import Strict as _Strict
+from modelwire.config.limits import LimitRuleConfig, LimitsConfig
 from modelwire.config.provider_settings import (
     HuggingFaceLocalConfig,
     MockErrorKind,
@@ -65,6 +66,8 @@ __all__ = [
     "DiscoveryConfig",
     "GroupConfig",
     "HuggingFaceLocalConfig",
+    "LimitRuleConfig",
+    "LimitsConfig",
     "MockErrorKind",
     "MockProviderConfig",
     "ModelEntry",
@@ -233,6 +236,8 @@ class UsageConfig(_Strict):
     store_prompts: bool = False
     batch_size: int = Field(default=512, ge=1, le=MAX_COUNT)
     flush_interval_ms: int = Field(default=200, ge=1, le=int(MAX_DELAY_MS))
+    #: How long a limits reservation lasts when its process dies before settling it.
+    reservation_lease_s: float = Field(default=600.0, ge=0.001, le=MAX_SECONDS)
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
@@ -260,6 +265,7 @@ class Config(_Strict):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     usage: UsageConfig = Field(default_factory=UsageConfig)
     discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     source: str | None = Field(default=None, exclude=True)
 
     @field_validator("providers", mode="before")

@@ -46,7 +46,7 @@ from modelwire.gateway.errors import (
     openai_body,
 )
 from modelwire.gateway.keys import KeyStore, VirtualKey
-from modelwire.gateway.limits import KeyLimits, LimitsNotEnforced
+from modelwire.gateway.limits import KeyLimits, LedgerKeyLimits
 from modelwire.gateway.settings import GatewaySettings
 from modelwire.gateway.wire import WireCall, dumps
 
@@ -465,10 +465,10 @@ def create_app(
     With ``service`` the app calls through it, and closes it at shutdown only with
     ``close_service``; without, each process builds its own from ``settings`` at start-up and
     closes it at shutdown (flushing the ledger). ``limits`` enforces the keys' budgets and
-    rates (default: stored, not enforced; see ``modelwire.gateway.limits``).
+    rates (default: ``LedgerKeyLimits``, through the service's limits in the ledger's database;
+    see ``modelwire.gateway.limits``).
     """
     settings = settings or GatewaySettings()
-    enforcer: KeyLimits = limits or LimitsNotEnforced()
     holder: dict[str, Gateway] = {}
 
     @asynccontextmanager
@@ -478,6 +478,9 @@ def create_app(
         try:
             ring = KeyRing(key_store_of(svc), settings.key_refresh_s)
             ring.load()
+            enforcer: KeyLimits = limits if limits is not None else LedgerKeyLimits(svc.limits)
+            if isinstance(enforcer, LedgerKeyLimits):
+                enforcer.sync(list(ring.keys()))
             _warn_unenforced(ring.keys(), enforcer)
             gateway = Gateway(svc, ring, enforcer, settings)
             holder["gateway"] = gateway

@@ -41,6 +41,7 @@ from modelwire.errors import (
     GatewayErrorKind,
     InvalidRequestError,
     LimitExceededError,
+    LimitsUnavailableError,
     ModelNotFoundError,
     ModelwireError,
     OutputValidationError,
@@ -185,6 +186,8 @@ def classify(exc: BaseException) -> GatewayError:
     """The ``GatewayError`` for any exception a request raised (unscrubbed: see ``cleaned``)."""
     if isinstance(exc, GatewayError):
         return exc
+    if isinstance(exc, LimitsUnavailableError):
+        return GatewayError("unavailable", str(exc), code="limits_unavailable", retry_after=5)
     if isinstance(exc, LimitExceededError):
         code = "budget_exceeded" if exc.kind == "budget" else "rate_limit_exceeded"
         return GatewayError("rate_limit", exc.message, code=code, retry_after=exc.retry_after)

@@ -99,6 +99,8 @@ class GroupCall:
         self.hints = group.strategy.prepare(request, hints)
         self.errors: list[BaseException] = []
         self.skipped: dict[str, str] = {}
+        #: The refusals of members whose budgets or rates were hit (not member failures).
+        self.refusals: list[BaseException] = []
         #: provider entry → how many of its members were left out after the entry failed
         self.provider_skips: dict[str, int] = {}
         self.attempt = 0
@@ -191,6 +193,14 @@ class GroupCall:
             skips = self.provider_skips.get(member.provider, 0) + len(others)
             self.provider_skips[member.provider] = skips
             self._queue = [m for m in self._queue if m.id not in self._excluded]
+
+    def refused(self, member: ModelInfo, error: BaseException) -> None:
+        """The limits refused ``member`` before it was called: skip it for the rest of this call
+        (it says nothing about the member's health)."""
+        self.group.member_health(member.id).breaker.release()
+        self.refusals.append(error)
+        self.skipped[member.id] = f"limit: {error}"
+        self._excluded.add(member.id)
 
     def aborted(self, member: ModelInfo) -> None:
         """The attempt ended without a verdict (cancelled, or a non-provider exception)."""

@@ -18,6 +18,7 @@ from modelwire.usage.events import UsageEvent, UsageSink, UsageStatus
 
 if TYPE_CHECKING:
     from modelwire.providers.base import ChatModel
+    from modelwire.usage.limits import Limits
 
 __all__ = ["Attempt", "Observer", "Recorder", "render_prompt"]
 
@@ -136,6 +137,12 @@ class Attempt:
         cost = _ZERO if self.model.info.is_priced else None  # failures are not billed
         self._emit(status, Usage(), cost, self.elapsed_ms(), request_id, type(error).__name__, None)
 
+    def refused(self, error: BaseException) -> None:
+        """Record an attempt the limits refused before anything was sent: status ``error``,
+        the refusal's type, no tokens, cost 0 (the model's health is not told)."""
+        self.observer = None
+        self._emit("error", Usage(), _ZERO, 0.0, None, type(error).__name__, None)
+
     def _emit(
         self,
         status: UsageStatus,
@@ -188,7 +195,7 @@ class Recorder:
     """Starts attempts for one service: where their events go, whether prompts are stored, and
     who is told of every outcome (the registry's call statistics)."""
 
-    __slots__ = ("observer", "sink", "store_prompts")
+    __slots__ = ("limits", "observer", "sink", "store_prompts")
 
     def __init__(
         self,
@@ -196,10 +203,13 @@ class Recorder:
         *,
         store_prompts: bool = False,
         observer: Observer | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.sink = sink
         self.store_prompts = store_prompts
         self.observer = observer
+        #: The budgets and rates attempts reserve against (``None`` or inactive: none).
+        self.limits = limits
 
     def start(
         self,

@@ -12,7 +12,11 @@ plainly or as a stream, so the rules below hold identically in every call style:
 * a cancellation (``KeyboardInterrupt``, ``asyncio.CancelledError``, a consumer closing the
   stream) is recorded as ``cancelled``, never retried, and closes the provider's stream;
 * a group tries its members in the order ``GroupCall`` (routing) plans, one attempt each per
-  pass, and feeds each member's outcome to its circuit breaker.
+  pass, and feeds each member's outcome to its circuit breaker;
+* with limits (``service.limiting``), every attempt reserves its worst case before it is sent
+  and settles its actual cost exactly once when it ends, however it ends; a refusal is
+  recorded as a row of its own, never retried, and makes a group skip the member. Without
+  limits the machines check one flag and do nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelwire.errors import ProviderError
+from modelwire.errors import LimitExceededError, LimitsUnavailableError, ProviderError
 from modelwire.machines import Emit, Machine
 from modelwire.output import parse_json_answer
 from modelwire.routing.group import Sleep
@@ -29,6 +33,7 @@ from modelwire.routing.retry import SINGLE_ATTEMPT
 from modelwire.service.attempt import Attempt, Recorder
 from modelwire.service.effects import Invoke, Prepare, Wait
 from modelwire.service.groups import Member
+from modelwire.service.limiting import Reserve, Settle
 from modelwire.types import ChatRequest, ChatResponse, StreamEvent
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from modelwire.routing.group import GroupCall
     from modelwire.routing.retry import RetryPolicy
     from modelwire.usage.events import UsageStatus
+    from modelwire.usage.limits import Limits, Reservation
 
 __all__ = ["StreamProgress", "group_run", "model_call", "model_stream"]
 
@@ -64,6 +70,29 @@ def _after_failure(
     yield Wait(policy, policy.delay(err, attempt))
 
 
+def _reserve(
+    recorder: Recorder,
+    limits: Limits,
+    model: ChatModel,
+    request: ChatRequest,
+    caller: str | None,
+    group: str | None,
+    attempt: int,
+    *,
+    stream: bool,
+    run_id: str | None,
+    wait_s: float,
+) -> Machine[Reservation | None]:
+    """Reserve the attempt's worst case; a refusal is recorded (as an attempt that sent
+    nothing) and raised."""
+    try:
+        held: Reservation | None = yield Reserve(limits, model, request, caller, group, wait_s)
+    except (LimitExceededError, LimitsUnavailableError) as err:
+        recorder.start(model, request, caller, group, attempt, stream, run_id).refused(err)
+        raise
+    return held
+
+
 def model_call(
     recorder: Recorder,
     model: ChatModel,
@@ -74,22 +103,48 @@ def model_call(
     group: str | None = None,
     first_attempt: int = 1,
     run_id: str | None = None,
+    wait_s: float = 0.0,
 ) -> Machine[ChatResponse]:
-    """Call one model, retrying retryable failures as ``policy`` allows."""
+    """Call one model, retrying retryable failures as ``policy`` allows; with limits, each
+    attempt reserves before it is sent and settles when it ends."""
     attempt = first_attempt
+    limits = recorder.limits
+    limited = limits is not None and limits.active
+    held: Reservation | None = None
     entry = model.provider
     entry.acquire()  # a reload closes the entry's clients only after this call
     try:
         yield Prepare(model)
         while True:
+            if limited:
+                assert limits is not None
+                held = yield from _reserve(
+                    recorder,
+                    limits,
+                    model,
+                    request,
+                    caller,
+                    group,
+                    attempt,
+                    stream=False,
+                    run_id=run_id,
+                    wait_s=wait_s,
+                )
             record = recorder.start(model, request, caller, group, attempt, run_id=run_id)
             try:
                 response: ChatResponse = yield Invoke(model, request)
             except BaseException as err:
+                if held is not None:
+                    assert limits is not None
+                    yield Settle(limits, held, None, None, _status(err))
                 yield from _after_failure(record, err, policy, attempt, retryable=True)
                 attempt += 1
                 continue
-            return record.succeeded(response)
+            response = record.succeeded(response)
+            if held is not None:
+                assert limits is not None
+                yield Settle(limits, held, response.cost_usd, response.usage, "ok")
+            return response
     finally:
         entry.release()
 
@@ -105,15 +160,36 @@ def model_stream(
     first_attempt: int = 1,
     progress: StreamProgress | None = None,
     run_id: str | None = None,
+    wait_s: float = 0.0,
 ) -> Machine[ChatResponse | None]:
-    """Stream one model's answer; retry as ``policy`` allows until the first text is out."""
+    """Stream one model's answer; retry as ``policy`` allows until the first text is out.
+
+    With limits, each attempt reserves before it starts and settles when it ends, also when
+    the consumer stops reading."""
     progress = progress if progress is not None else StreamProgress()
     attempt = first_attempt
+    limits = recorder.limits
+    limited = limits is not None and limits.active
+    held: Reservation | None = None
     entry = model.provider
     entry.acquire()  # a reload closes the entry's clients only after this call
     try:
         yield Prepare(model)
         while True:
+            if limited:
+                assert limits is not None
+                held = yield from _reserve(
+                    recorder,
+                    limits,
+                    model,
+                    request,
+                    caller,
+                    group,
+                    attempt,
+                    stream=True,
+                    run_id=run_id,
+                    wait_s=wait_s,
+                )
             record = recorder.start(
                 model, request, caller, group, attempt, stream=True, run_id=run_id
             )
@@ -150,12 +226,18 @@ def model_stream(
                         thrown = err
             except BaseException as err:
                 source.close()
+                if held is not None:
+                    assert limits is not None
+                    yield Settle(limits, held, None, None, _status(err))
                 yield from _after_failure(
                     record, err, policy, attempt, retryable=not progress.delivered
                 )
                 attempt += 1
                 continue
             last = record.stream_finished(final, "".join(parts))
+            if held is not None:
+                assert limits is not None
+                yield Settle(limits, held, last.cost_usd, last.usage, "ok")
             progress.latency_ms = last.latency_ms or 0.0
             if request.output is not None:  # the whole answer is in: validate it
                 last.output = request.output.validate_json(parse_json_answer(last.full_text or ""))
@@ -173,10 +255,13 @@ def group_run(
     caller: str | None,
     stream: bool = False,
     run_id: str | None = None,
+    wait_s: float = 0.0,
 ) -> Machine[ChatResponse | None]:
     """Run a request through a group: each planned member once per pass, until one answers.
 
     A stream fails over only until its first text reached the consumer; it returns ``None``.
+    A member whose limits refuse the request is skipped (``ChatResponse.skipped`` says why);
+    when every member was refused so, the first refusal is raised.
     """
     while (step := run.next_step()) is not None:
         if isinstance(step, Sleep):
@@ -195,8 +280,12 @@ def group_run(
                 group=run.group.name,
                 first_attempt=step.attempt,
                 run_id=run_id,
+                wait_s=wait_s,
                 **({"progress": progress} if stream else {}),
             )
+        except LimitExceededError as err:
+            run.refused(step.member, err)
+            continue
         except ProviderError as err:
             run.failed(step.member, err)
             if progress.delivered:
@@ -206,5 +295,9 @@ def group_run(
             run.aborted(step.member)
             raise
         run.succeeded(step.member, response.latency_ms if response else progress.latency_ms)
+        if response is not None and run.skipped:
+            response.skipped = dict(run.skipped)
         return response
+    if run.refusals and not run.errors:
+        raise run.refusals[0]
     raise run.error()

@@ -22,6 +22,7 @@ from modelwire.service.batch import BatchResult, arun_batch, run_batch
 from modelwire.service.binding import BoundModel
 from modelwire.service.calls import group_run, model_call, model_stream
 from modelwire.service.groups import GroupRouter
+from modelwire.service.limiting import wait_seconds
 from modelwire.service.outputs import output_run
 from modelwire.service.policies import RetryPolicies
 from modelwire.service.requests import Prompt, build_request, check_features
@@ -29,11 +30,13 @@ from modelwire.service.routes import Routes
 from modelwire.service.tool_runs import ToolErrors, ToolRun, tool_run
 from modelwire.tools import Tool, as_tools
 from modelwire.types import ChatResponse, Message, StreamEvent, normalise_messages
+from modelwire.usage.limits import Limits
 
 if TYPE_CHECKING:
     from modelwire.registry import ModelRegistry
     from modelwire.routing.health import HealthMonitor
     from modelwire.usage.events import UsageSink
+    from modelwire.usage.limit_rules import Limit
 
 __all__ = ["BatchResult", "BoundModel", "ModelService", "Prompt", "ToolRun"]
 
@@ -49,6 +52,7 @@ class ModelService:
         default_model: str | None = None,
         caller: str | None = None,
         store_prompts: bool = False,
+        limits: Limits | Sequence[Limit] | None = None,
     ) -> None:
         if registry is None:
             from modelwire.registry import ModelRegistry
@@ -56,6 +60,10 @@ class ModelService:
             registry = ModelRegistry.from_config()
         self.registry = registry
         self._recorder = Recorder(ledger, store_prompts=store_prompts, observer=registry.observe)
+        #: Budgets and rates, reserved before each attempt and settled after it, in the
+        #: ledger's database (``limits:`` in configuration, ``limits=``, or ``limits.add``).
+        self.limits = self._limits_of(limits)
+        self._recorder.limits = self.limits
         self.default_model = default_model or registry.config.default_model
         self.caller = caller if caller is not None else registry.config.caller
         #: Retry policies by model (``retry:`` in configuration).
@@ -72,6 +80,28 @@ class ModelService:
             f"ModelService(models={len(self.registry)}, default_model={self.default_model!r}, "
             f"caller={self.caller!r}, ledger={type(ledger).__name__ if ledger else None})"
         )
+
+    def _limits_of(self, given: Limits | Sequence[Limit] | None) -> Limits:
+        if isinstance(given, Limits):
+            if not given.has_database:
+                given.attach(self._ledger_engine)
+            return given
+        config = self.registry.config
+        made = Limits.from_config(
+            config.limits, self._ledger_engine, lease_s=config.usage.reservation_lease_s
+        )
+        for limit in given or ():
+            made.add(limit)
+        return made
+
+    def _ledger_engine(self) -> Any:
+        ledger = self._recorder.sink
+        engine = getattr(ledger, "engine", None)
+        if engine is None:
+            raise ModelwireError(
+                "limits are kept in the ledger's database: give the service a UsageLedger"
+            )
+        return engine
 
     @property
     def ledger(self) -> UsageSink | None:
@@ -129,6 +159,7 @@ class ModelService:
             raise ModelwireError("no model given and no default_model configured")
         caller = params.pop("caller", None)
         who = caller if caller is not None else self.caller
+        wait = wait_seconds(params.pop("wait_for_rate")) if "wait_for_rate" in params else 0.0
         route = self.routes.resolve(str(name))
         if isinstance(route, tuple):
             target, policy = route
@@ -136,9 +167,13 @@ class ModelService:
             if target.info.features is not None and not request.is_plain:
                 check_features(target.info, request)
             attempts = model_stream if stream else model_call
-            return attempts(self._recorder, target, request, policy, caller=who, run_id=run_id)
+            return attempts(
+                self._recorder, target, request, policy, caller=who, run_id=run_id, wait_s=wait
+            )
         run_, member = self.groups.start(route, prompt, params)
-        return group_run(self._recorder, run_, member, caller=who, stream=stream, run_id=run_id)
+        return group_run(
+            self._recorder, run_, member, caller=who, stream=stream, run_id=run_id, wait_s=wait
+        )
 
     # the four call styles ---------------------------------------------------------------------
 
@@ -149,8 +184,9 @@ class ModelService:
 
         ``params`` are ``system``, ``max_tokens``, ``temperature``, ``top_p``, ``stop``, ``seed``,
         ``timeout`` and ``provider_params`` (passed to the provider untouched), and ``caller``
-        (the name its usage rows carry; the service's own by default). A group (or ``auto``)
-        also takes the routing hints ``task_type`` and ``capabilities``.
+        (the name its usage rows carry; the service's own by default), and ``wait_for_rate``
+        (``True`` or seconds: wait for a rate limit rather than raise ``RateLimitedError``). A
+        group (or ``auto``) also takes the routing hints ``task_type`` and ``capabilities``.
         """
         return run(self._machine(model, prompt, params, False))  # type: ignore[no-any-return]
 
@@ -310,6 +346,7 @@ class ModelService:
         monitors, self._monitors = self._monitors, []
         for monitor in monitors:
             monitor.stop()
+        self.limits.close()
         closer = getattr(self.ledger, "close", None)
         if callable(closer):
             closer()
