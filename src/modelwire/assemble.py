@@ -129,6 +129,7 @@ def response(
         "output": None,
         "output_mode": None,
         "output_fallback": None,
+        "skipped": {},
     }
     return assemble(ChatResponse, values, _RESPONSE_SET)
 
