@@ -161,8 +161,13 @@ def test_json_shape(tmp_path: Path) -> None:
     assert streamed["text"] == unpriced["text"] and streamed["ttft_ms"] is not None
 
 
-def test_version_and_completion() -> None:
+def test_version_and_completion(monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer.completion
+
     from modelwire import __version__
+
+    # typer finds the shell from the process tree; under xdist or a service manager there may be none
+    monkeypatch.setattr(typer.completion, "_get_shell_name", lambda: "bash")
 
     version = runner.invoke(app, ["--version"])
     assert version.exit_code == 0 and version.stdout.strip() == f"modelwire {__version__}"
