@@ -27,6 +27,11 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "time to first token, ",
         "caching saved $",
         "projected month total: $",
+        "refused by a limit: ",
+        "limits now (spent + reserved of each limit, in its current window):",
+        "(a running call's worst case, held in 2 limits until it settles)",
+        "after the stream ended: reserved $0 in all limits together",
+        "$0.06/day for caller=code-review: completed windows over budget: ",
     ),
     "tour": (
         "heavy modules loaded by `import modelwire`: []",
