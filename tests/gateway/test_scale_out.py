@@ -235,6 +235,7 @@ def test_three_gateways_enforce_one_budget(
     for gateway in gateways:
         assert gateway.stop() in STOPPED, "".join(gateway.lines)
 
+    assert not [line for g in gateways for line in g.lines if token in line]  # never logged
     statuses = [r.status_code for r in replies]
     assert set(statuses) == {200, 429}, [r.text for r in replies if r.status_code not in (200, 429)]
     assert statuses.count(200) >= 10
