@@ -16,7 +16,7 @@ import pytest
 from modelwire.gateway.keys import KeyStore
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, kernel_path
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -76,6 +76,7 @@ def test_the_usage_notebook_warns_of_unpriced_rows_and_folds_many_models(
     monkeypatch.setenv("MODELWIRE_CONFIG", str(config))
     monkeypatch.setenv("MODELWIRE_LEDGER", f"sqlite:///{db}")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("PYTHONPATH", kernel_path())  # the kernel imports this modelwire
     monkeypatch.setenv("HOME", str(tmp_path))
     nb = nbformat.read(ROOT / "notebooks" / "usage_analysis.ipynb", as_version=4)
     # Draw into files so the folding of 25 models into the top ones plus "other" can be read back.
