@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, kernel_path
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -27,6 +27,11 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "time to first token, ",
         "caching saved $",
         "projected month total: $",
+        "refused by a limit: ",
+        "limits now (spent + reserved of each limit, in its current window):",
+        "(a running call's worst case, held in 2 limits until it settles)",
+        "after the stream ended: reserved $0 in all limits together",
+        "$0.06/day for caller=code-review: completed windows over budget: ",
     ),
     "tour": (
         "heavy modules loaded by `import modelwire`: []",
@@ -61,6 +66,7 @@ def test_notebook_executes(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
         if key.endswith("_API_KEY") or key in {"MODELWIRE_LEDGER", "MODELWIRE_CONFIG"}:
             monkeypatch.delenv(key)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("PYTHONPATH", kernel_path())  # the kernel imports this modelwire
     monkeypatch.setenv("MODELWIRE_ROOT", str(ROOT))
     monkeypatch.setenv("HOME", str(tmp_path))  # the default ledger/config dirs land here
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

@@ -1,5 +1,6 @@
 """The usage notebook on a ledger a team lead might have: 25 models, 12 callers, failures that
-billed tokens, and models without a known price (the notebook must say so before any figure)."""
+billed tokens, models without a known price (the notebook must say so before any figure), and
+budgets in the configuration and on a gateway key (set against the spend of every window)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from modelwire.gateway.keys import KeyStore
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
-from tests.support.paths import ROOT
+from tests.support.paths import ROOT, kernel_path
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -60,11 +62,21 @@ def test_the_usage_notebook_warns_of_unpriced_rows_and_folds_many_models(
 ) -> None:
     db = tmp_path / "team.db"
     _fill(db)
+    with UsageLedger(db) as ledger:
+        KeyStore(lambda: ledger.engine).create("team-02", budget="0.02/week")
+    config = tmp_path / "modelwire.yaml"
+    config.write_text(
+        "limits:\n  rules:\n"
+        "    - {budget: 0.005/day, caller: team-01}\n"
+        "    - {requests_per_minute: 100, model: 'openai:*'}\n"
+    )
     for key in list(os.environ):
-        if key.endswith("_API_KEY") or key == "MODELWIRE_CONFIG":
+        if key.endswith("_API_KEY"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("MODELWIRE_CONFIG", str(config))
     monkeypatch.setenv("MODELWIRE_LEDGER", f"sqlite:///{db}")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("PYTHONPATH", kernel_path())  # the kernel imports this modelwire
     monkeypatch.setenv("HOME", str(tmp_path))
     nb = nbformat.read(ROOT / "notebooks" / "usage_analysis.ipynb", as_version=4)
     # Draw into files so the folding of 25 models into the top ones plus "other" can be read back.
@@ -97,6 +109,11 @@ def test_the_usage_notebook_warns_of_unpriced_rows_and_folds_many_models(
     for unpriced in ("local:unpriced-a", "local:unpriced-b", "local:unpriced-c"):
         assert unpriced in text
     assert "spent on failed attempts: $" in text and "streamed attempts:" in text
+    assert "limits now (spent + reserved of each limit, in its current window):" in text
+    assert "caller=team-02" in text and "model=openai:*" in text  # the key's, the rate
+    assert "$0.005/day for caller=team-01: completed windows over budget: " in text
+    over_days = text.split("$0.005/day for caller=team-01: completed windows over budget: ")[1]
+    assert int(over_days.split(" of ")[0]) > 0  # the spend of some past days passed the budget
     legends = json.loads(text[text.index("LEGENDS ") + 8 :].strip().splitlines()[0])
     assert legends, "no chart drew a legend"
     assert max(len(labels) for labels in legends) <= 9  # the 8 largest plus "other"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -66,3 +67,37 @@ def test_check_mode_exit_status() -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def _help_pages() -> dict[str, str]:
+    """Every command's ``--help`` at 80 columns, by command path."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from modelwire.cli.app import app
+
+    def paths(command: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        found = [prefix]
+        for name, sub in getattr(command, "commands", {}).items():
+            found += paths(sub, (*prefix, name))
+        return found
+
+    runner = CliRunner()
+    return {
+        " ".join(path): runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).output
+        for path in paths(typer.main.get_command(app))
+    }
+
+
+def test_help_paragraphs_flow_to_the_terminal_width() -> None:
+    """At 80 columns a command's description is reflowed, never one line of the source
+    wrapped into a line holding a single word."""
+    pages = _help_pages()
+    assert {"serve", "keys create", "usage summary", "limits"} <= set(pages)
+    for name, page in pages.items():
+        description = [line.strip() for line in page.split("╭")[0].splitlines()]
+        for line, following in itertools.pairwise(description):
+            if len(line.split()) == 1 and following and not line.endswith(":"):
+                raise AssertionError(f"modelwire {name} --help: {line!r} alone on a line\n{page}")
+    serve = " ".join(pages["serve"].split())
+    assert "the configuration knows; every request is recorded" in serve

@@ -1,5 +1,5 @@
-"""The official, unmodified ``anthropic`` SDK against the gateway: plain, streaming, tools,
-images; what a client is told equals the ledger's row (cache counts apart, as Anthropic does)."""
+"""The official, unmodified ``anthropic`` SDK against the gateway: sync and async, plain and
+streaming, tools, images; what a client is told equals the ledger's row (cache counts apart, as Anthropic does)."""
 
 from __future__ import annotations
 
@@ -88,6 +88,38 @@ def test_stream_text_and_final_message(gateway: Any) -> None:
         streamed.input_tokens,
         streamed.output_tokens,
     )
+
+
+def test_async_stream_with_tools_and_its_usage_is_the_ledger_row(gateway: Any) -> None:
+    async def run() -> tuple[list[str], anthropic.types.Message]:
+        sdk = anthropic.AsyncAnthropic(
+            base_url=gateway.url, api_key=gateway.token, max_retries=0, timeout=30
+        )
+        try:
+            async with sdk.messages.stream(
+                model="s:m",
+                max_tokens=64,
+                tools=[WEATHER_TOOL],  # type: ignore[list-item]
+                messages=[{"role": "user", "content": "weather in Paris, async?"}],
+            ) as stream:
+                kinds = [event.type async for event in stream]
+                return kinds, await stream.get_final_message()
+        finally:
+            await sdk.close()
+
+    kinds, final = asyncio.run(run())
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    assert "input_json" in kinds  # the tool's arguments arrived in pieces
+    (call,) = final.content
+    assert call.type == "tool_use" and call.name == "get_weather"
+    assert call.input == {"city": "Paris"}
+    assert final.stop_reason == "tool_use"
+    row = gateway.last_row()
+    assert row.stream and row.status == "ok" and row.caller == "team-a"
+    assert final.usage.output_tokens == row.output_tokens == 20
+    assert final.usage.cache_read_input_tokens == row.cache_read_tokens == 30
+    total_input = final.usage.input_tokens + final.usage.cache_read_input_tokens
+    assert total_input + (final.usage.cache_creation_input_tokens or 0) == row.input_tokens
 
 
 def test_tools_round_trip(gateway: Any) -> None:

@@ -127,6 +127,45 @@ def test_stream_with_usage_joins_to_the_plain_answer(gateway: Any) -> None:
     assert streamed.ttft_ms is not None
 
 
+def test_async_stream_of_structured_output_with_usage(gateway: Any) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+
+    async def run() -> list[Any]:
+        sdk = openai.AsyncOpenAI(
+            base_url=gateway.url + "/v1", api_key=gateway.token, max_retries=0, timeout=30
+        )
+        try:
+            stream = await sdk.chat.completions.create(
+                model="s:m",
+                messages=[{"role": "user", "content": 'async REPLY: {"city": "Oslo"}'}],
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "place", "schema": schema, "strict": True},
+                },
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            return [chunk async for chunk in stream]
+        finally:
+            await sdk.close()
+
+    chunks = asyncio.run(run())
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert json.loads(text) == {"city": "Oslo"}
+    usage = chunks[-1].usage
+    assert chunks[-1].choices == [] and usage is not None
+    row = gateway.last_row()
+    assert row.stream and row.status == "ok"
+    assert (usage.prompt_tokens, usage.completion_tokens) == (row.input_tokens, row.output_tokens)
+    assert usage.prompt_tokens_details.cached_tokens == row.cache_read_tokens == 30  # type: ignore[union-attr]
+    assert usage.completion_tokens_details.reasoning_tokens == row.reasoning_tokens == 5  # type: ignore[union-attr]
+
+
 def test_stream_without_include_usage_sends_no_usage_chunk(gateway: Any) -> None:
     with client(gateway) as sdk:
         chunks = list(

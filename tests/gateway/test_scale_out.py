@@ -2,8 +2,9 @@
 loopback, always stopped), concurrent clients, one key; every request recorded exactly once,
 with the usage each client was told.
 
-The budget part of the scale-out guarantee: two gateway processes on one ledger (a SQLite file,
-or PostgreSQL) and one key with a small budget; the total settled spend stays within it.
+The budget part of the scale-out guarantee: three gateway processes on one ledger (a SQLite
+file, or PostgreSQL) and one key with a small budget; the total settled spend stays within it,
+refusals are 429s with ``Retry-After``, and no request's row is lost.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,9 @@ import httpx
 import pytest
 
 from modelwire.gateway.keys import KeyStore
+from modelwire.gateway.limits import limits_of
 from modelwire.usage.ledger import UsageLedger
+from modelwire.usage.limits import Limits
 from tests.support.ledger import ledger_url
 from tests.support.paths import ROOT
 
@@ -189,38 +193,82 @@ def test_workers_share_one_port_and_one_ledger(
     assert recorded == sorted(f"user: {p}" for p in prompts)
 
 
-def test_two_gateways_enforce_one_budget(
+def budget_call(url: str, token: str, prompt: str, api: str, stream: bool) -> httpx.Response:
+    """Send one request that asks for at most 32 tokens; the response, its body read."""
+    headers = {"authorization": f"Bearer {token}"}
+    messages = [{"role": "user", "content": prompt}]
+    body: dict[str, Any] = {"model": "mini", "max_tokens": 32, "messages": messages}
+    if stream:
+        body["stream"] = True
+    path = "/v1/chat/completions" if api == "openai" else "/v1/messages"
+    with httpx.stream("POST", url + path, json=body, headers=headers, timeout=60) as reply:
+        reply.read()
+    return reply
+
+
+def test_three_gateways_enforce_one_budget(
     ledger_url: str, tmp_path: Path, gateways: list[GatewayProcess]
 ) -> None:
-    from decimal import Decimal
-
+    """Three ``modelwire serve`` processes on one ledger, concurrent clients of both APIs (plain
+    and streamed) spread over all three, one key with a small budget: the settled spend stays
+    within it, every refusal is a 429 in its API's shape with ``Retry-After``, and every request
+    is one row (answered: ``ok``, refused: an ``error`` row of the refusal)."""
     budget = Decimal("0.0005")
     with UsageLedger(ledger_url) as ledger:
-        _, token = KeyStore(lambda: ledger.engine).create("budgeted", budget=f"{budget}/total")
+        key, token = KeyStore(lambda: ledger.engine).create("budgeted", budget=f"{budget}/day")
     config = config_file(tmp_path)
-    for _ in range(2):
+    for _ in range(3):
         gateways.append(GatewayProcess("-c", str(config), "--db", ledger_url, "--no-access-log"))
     urls = [g.wait_ready() for g in gateways]
-    headers = {"authorization": f"Bearer {token}"}
-
-    def call(i: int) -> int:
-        payload = {
-            "model": "mini",
-            "max_tokens": 32,
-            "messages": [{"role": "user", "content": f"budget request {i}"}],
-        }
-        reply = httpx.post(
-            urls[i % 2] + "/v1/chat/completions", json=payload, headers=headers, timeout=60
+    run = uuid.uuid4().hex[:8]
+    jobs = [
+        (
+            urls[i % 3],
+            f"budget request {i} of run {run}",
+            ("openai", "anthropic")[i % 2],
+            i % 5 == 0,
         )
-        return reply.status_code
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(call, range(120)))
+        for i in range(120)
+    ]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        replies = list(pool.map(lambda job: budget_call(job[0], token, *job[1:]), jobs))
     for gateway in gateways:
         assert gateway.stop() in STOPPED, "".join(gateway.lines)
-    assert set(statuses) == {200, 429} and statuses.count(200) >= 10
+
+    assert not [line for g in gateways for line in g.lines if token in line]  # never logged
+    statuses = [r.status_code for r in replies]
+    assert set(statuses) == {200, 429}, [r.text for r in replies if r.status_code not in (200, 429)]
+    assert statuses.count(200) >= 10
+    served_by = {job[0] for job, status in zip(jobs, statuses, strict=True) if status == 200}
+    assert served_by == set(urls)  # every process answered some and the budget held across all
+    for (_, _, api, _), reply in zip(jobs, replies, strict=True):
+        if reply.status_code != 429:
+            continue
+        assert int(reply.headers["retry-after"]) >= 1
+        assert reply.headers["content-type"].startswith("application/json")  # before any stream
+        if api == "openai":
+            error = reply.json()["error"]
+            assert (error["type"], error["code"]) == ("rate_limit_error", "budget_exceeded")
+        else:
+            assert reply.json()["type"] == "error"
+            error = reply.json()["error"]
+            assert error["type"] == "rate_limit_error"
+        assert f"${budget}/day" in error["message"] and "caller=budgeted" in error["message"]
+
     with UsageLedger(ledger_url) as ledger:
         rows = list(ledger.records(caller="budgeted"))
-    spent = sum((r.cost_usd or Decimal(0) for r in rows if r.status == "ok"), Decimal(0))
-    assert sum(1 for r in rows if r.status == "ok") == statuses.count(200)
+        status = Limits(lambda: ledger.engine, limits_of(key)).status()
+    by_prompt = {row.prompt: row for row in rows}
+    assert len(rows) == len(by_prompt) == len(jobs)  # each request exactly one row, none lost
+    for (_, prompt, _, stream), reply in zip(jobs, replies, strict=True):
+        row = by_prompt[f"user: {prompt}"]
+        assert row.stream == stream
+        if reply.status_code == 200:
+            assert row.status == "ok" and row.cost_usd is not None and row.cost_usd > 0
+        else:
+            assert (row.status, row.error_type) == ("error", "BudgetExceededError")
+            assert row.cost_usd == 0 and row.input_tokens == row.output_tokens == 0
+    spent = sum((r.cost_usd or Decimal(0) for r in rows), Decimal(0))
     assert 0 < spent <= budget
+    (now,) = status
+    assert (now.spent, now.reserved) == (spent, 0)  # every reservation settled, to the row

@@ -11,6 +11,9 @@ app = typer.Typer(
     help="Call LLMs from several providers through one registry, and see what they cost.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # markdown: a docstring's paragraphs are reflowed to the terminal's width (rich keeps their
+    # line breaks, and at 80 columns every long line wraps into a line of one word)
+    rich_markup_mode="markdown",
 )
 
 
