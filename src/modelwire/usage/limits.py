@@ -506,7 +506,7 @@ class Limits:
                 self._settle_errors += 1
             log.warning(
                 "limits: could not settle a %s attempt (%s): its reservation expires with the "
-                "lease and ${%s} is missing from the limits' counters",
+                "lease and $%s is missing from the limits' counters",
                 status,
                 describe_error(exc),
                 _text(_usd(nanos)),
