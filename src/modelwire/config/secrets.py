@@ -7,6 +7,7 @@ the process: errors, logs, ``config show``, CLI output.
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ __all__ = [
     "scrub",
     "scrub_known",
     "secret_values",
+    "url_credentials",
     "url_password",
 ]
 
@@ -55,15 +57,27 @@ def url_password(url: str | None) -> str | None:
     return unquote(password) if password else None
 
 
+def url_credentials(url: str | None) -> tuple[str, ...]:
+    """The secret forms of a URL's user info: its password, and the ``Basic`` token an HTTP
+    client sends for it (base64 of ``user:password``, which a server may echo back)."""
+    password = url_password(url)
+    if password is None:
+        return ()
+    user = unquote(urlsplit(url or "").username or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return (password, token)
+
+
 def secret_values(config: Any) -> tuple[str, ...]:
     """The secret values of a provider entry's settings: its API key, its headers' values and a
-    password in its ``base_url`` (empty and very short values are left out)."""
+    password in its ``base_url`` (with the ``Basic`` token made of it); empty and very short
+    values are left out."""
     values: list[str | None] = []
     key = getattr(config, "api_key", None)
     if key is not None:
         values.append(key.get_secret_value())
     values.extend((getattr(config, "headers", None) or {}).values())
-    values.append(url_password(getattr(config, "base_url", None)))
+    values.extend(url_credentials(getattr(config, "base_url", None)))
     return tuple(v for v in values if v and len(v) >= 4)
 
 
