@@ -46,6 +46,7 @@ MODELS = {
     "google": "google:gemini-2.5-flash",
     "local": "local:echo-model",
     "proxied": "proxied:echo-model",
+    "hf": "hf:org/echo-model",
 }
 STATUSES = (401, 400, 500)
 
@@ -171,6 +172,12 @@ def _providers(url: str) -> dict[str, Any]:
         "google": {"api_key": KEY, "base_url": url, "headers": secret_header},
         "local": {
             "type": "openai_compatible",
+            "api_key": KEY,
+            "base_url": f"{url}/v1",
+            "headers": secret_header,
+        },
+        "hf": {
+            "type": "huggingface",
             "api_key": KEY,
             "base_url": f"{url}/v1",
             "headers": secret_header,
