@@ -199,6 +199,7 @@ def _providers(url: str) -> dict[str, Any]:
 def _config(url: str, db: Path) -> dict[str, Any]:
     return {
         "providers": _providers(url),
+        "groups": {"everyone": {"members": [*MODELS.values(), "mock:gpt-4o-mini"]}},
         "retry": {"max_attempts": 2, "base_delay_s": 0, "max_delay_s": 0},
         "usage": {"database": f"sqlite:///{db}"},
     }
@@ -237,7 +238,7 @@ def _texts_of(error: BaseException) -> list[str]:
     texts = ["".join(traceback.format_exception(error))]
     for item in _chain(error):
         texts += [str(item), repr(item), repr(item.args)]
-        for attempt in getattr(item, "errors", None) or ():
+        for attempt in getattr(item, "attempts", None) or ():
             if isinstance(attempt, BaseException):
                 texts += _texts_of(attempt)
     return texts
@@ -325,6 +326,7 @@ STYLES: dict[str, Callable[[mw.ModelService, str], BaseException]] = {
 }
 CASES = [(p, s, st) for p in [*MODELS, "mock"] for s in STYLES for st in STATUSES if p != "mock"]
 CASES += [("mock", style, 401) for style in STYLES]
+CASES += [("group", style, 401) for style in STYLES]  # every member fails: AllModelsFailedError
 
 
 @pytest.mark.parametrize(("provider", "style", "status"), CASES)
@@ -344,7 +346,11 @@ def test_no_call_style_shows_a_secret(
     ledger = mw.UsageLedger(f"sqlite:///{db}")
     try:
         service = mw.ModelService(registry, ledger=ledger)
-        error = STYLES[style](service, MODELS.get(provider, "mock:gpt-4o-mini"))
+        target = {"mock": "mock:gpt-4o-mini", "group": "everyone"}.get(provider)
+        error = STYLES[style](service, target or MODELS[provider])
+        if provider == "group":
+            assert isinstance(error, mw.AllModelsFailedError)
+            assert len({getattr(e, "provider", None) for e in error.attempts}) == len(MODELS) + 1
         logging.getLogger("modelwire.test").exception("the call failed", exc_info=error)
         ledger.flush(timeout=30)
     finally:
