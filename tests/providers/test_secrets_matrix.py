@@ -3,8 +3,9 @@
 The keys here do not look like keys (no ``sk-``/``AIza`` prefix), so only the configured values
 themselves can scrub them. A loopback server answers every request with an error (401, 400 or
 500 in each vendor's shape, or an error event inside a stream) whose body and headers repeat the
-credentials it was sent: the key, a secret header value, and the user and password of a
-``base_url`` (as the ``Basic`` token and decoded). Whatever the call style, none of them is in
+credentials it was sent: the key, a secret header value, the token of a custom
+``Authorization`` header without its scheme, and the user and password of a ``base_url`` (as
+the ``Basic`` token and decoded). Whatever the call style, none of them is in
 the error, its chained causes and contexts, its formatted traceback, any log record (caplog at
 DEBUG on the SDKs' and httpx's loggers too, while modelwire's handler is attached), the ledger's
 file, the discovery cache or the CLI's output.
@@ -35,9 +36,10 @@ from modelwire.logs import SDK_LOGGERS, disable_logging, enable_logging
 
 KEY = "tok3n-XYZ-q7Rw2Lm9Pz4Kd8Vb"
 HEADER_SECRET = "hdr-val-M4nT9cQ2wE6r"
+AUTH_TOKEN = "bearer-tk-Ju5Yh8"  # in a custom Authorization header of its own
 PASSWORD = "pw-Zq81-hidden"  # in a base_url: the client sends it as a Basic token
 BASIC_TOKEN = base64.b64encode(f"proxy:{PASSWORD}".encode()).decode()
-SECRETS = (KEY, HEADER_SECRET, PASSWORD, BASIC_TOKEN)
+SECRETS = (KEY, HEADER_SECRET, AUTH_TOKEN, PASSWORD, BASIC_TOKEN)
 
 #: The model each provider entry calls (catalog models, so the registry asks no listing).
 MODELS = {
@@ -103,9 +105,10 @@ class EchoServer:
             headers.get(name, "")
             for name in ("authorization", "x-api-key", "x-goog-api-key", "x-team-token")
         )
-        basic = headers.get("authorization", "").removeprefix("Basic ")
-        if basic != headers.get("authorization", ""):
-            sent += " " + base64.b64decode(basic).decode()  # user:password, in plain text
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        sent += f" token={token}"  # the credentials without their scheme
+        if scheme == "Basic":
+            sent += " " + base64.b64decode(token).decode()  # user:password, in plain text
         message = f"credentials refused: {sent} (request {handler.command} {handler.path})"
         google = "generateContent" in handler.path or handler.path.startswith("/v1beta")
         anthropic = "anthropic-version" in headers
@@ -172,9 +175,8 @@ def _providers(url: str) -> dict[str, Any]:
         "google": {"api_key": KEY, "base_url": url, "headers": secret_header},
         "local": {
             "type": "openai_compatible",
-            "api_key": KEY,
             "base_url": f"{url}/v1",
-            "headers": secret_header,
+            "headers": {**secret_header, "Authorization": f"Bearer {AUTH_TOKEN}"},
         },
         "hf": {
             "type": "huggingface",
