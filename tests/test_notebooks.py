@@ -1,9 +1,8 @@
-"""The notebooks run top to bottom without keys, each in under a minute, and are stored stripped."""
+"""The notebooks run top to bottom without keys (a stuck cell times out) and are stored stripped."""
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -78,10 +77,7 @@ def test_notebook_executes(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
-    started = time.perf_counter()
     client.execute()
-    elapsed = time.perf_counter() - started
-    assert elapsed < BUDGET_S, f"{path.name} took {elapsed:.1f} s"
     errors = [
         out
         for cell in nb.cells

@@ -163,13 +163,11 @@ def test_tail_follow_prints_new_rows_and_stops(db: str) -> None:
 
     t = threading.Thread(target=writer)
     t.start()
-    started = time.monotonic()
     code, out, _ = invoke(
         "usage", "tail", "--db", db, "-n", "1", "--follow", "--interval", "0.2", "--for", "2.5"
     )
     t.join()
-    assert code == 0
-    assert time.monotonic() - started < 10
+    assert code == 0  # --for ended the follow on its own
     lines = out.splitlines()
     assert lines[0].split()[2] == "#90"
     assert [line.split()[2] for line in lines[1:]] == ["#91", "#92", "#93"]

@@ -7,6 +7,7 @@ the process: errors, logs, ``config show``, CLI output.
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from collections.abc import Iterable
@@ -15,12 +16,14 @@ from urllib.parse import unquote, urlsplit
 
 __all__ = [
     "KEY_PATTERNS",
+    "header_credentials",
     "known_secrets",
     "mask_url",
     "remember",
     "scrub",
     "scrub_known",
     "secret_values",
+    "url_credentials",
     "url_password",
 ]
 
@@ -55,15 +58,51 @@ def url_password(url: str | None) -> str | None:
     return unquote(password) if password else None
 
 
+def url_credentials(url: str | None) -> tuple[str, ...]:
+    """The secret forms of a URL's user info: its password, and the ``Basic`` token an HTTP
+    client sends for it (base64 of ``user:password``, which a server may echo back)."""
+    password = url_password(url)
+    if password is None:
+        return ()
+    user = unquote(urlsplit(url or "").username or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return (password, token)
+
+
+_AUTH_SCHEME = re.compile(r"^\s*(bearer|basic|token|apikey|api-key|key)\s+(\S+)\s*$", re.IGNORECASE)
+
+
+def header_credentials(value: str | None) -> tuple[str, ...]:
+    """The secret forms of a header value: the value itself and, for an ``Authorization``-style
+    ``<scheme> <credentials>`` value, the credentials alone (a ``Basic`` token also decoded, and
+    its password), since a server may echo them without the scheme."""
+    if not value:
+        return ()
+    found = _AUTH_SCHEME.match(value)
+    if found is None:
+        return (value,)
+    scheme, credentials = found.group(1).lower(), found.group(2)
+    forms = [value, credentials]
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except ValueError:  # not base64, or not text: the token alone is the secret
+            decoded = ""
+        forms += [decoded, decoded.partition(":")[2]]
+    return tuple(forms)
+
+
 def secret_values(config: Any) -> tuple[str, ...]:
-    """The secret values of a provider entry's settings: its API key, its headers' values and a
-    password in its ``base_url`` (empty and very short values are left out)."""
+    """The secret values of a provider entry's settings: its API key, its headers' values (an
+    ``Authorization``-style value's credentials alone too) and a password in its ``base_url``
+    (with the ``Basic`` token made of it); empty and very short values are left out."""
     values: list[str | None] = []
     key = getattr(config, "api_key", None)
     if key is not None:
         values.append(key.get_secret_value())
-    values.extend((getattr(config, "headers", None) or {}).values())
-    values.append(url_password(getattr(config, "base_url", None)))
+    for value in (getattr(config, "headers", None) or {}).values():
+        values.extend(header_credentials(value))
+    values.extend(url_credentials(getattr(config, "base_url", None)))
     return tuple(v for v in values if v and len(v) >= 4)
 
 

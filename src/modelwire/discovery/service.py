@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from modelwire.config.secrets import scrub
 from modelwire.discovery.cache import CachedListing, DiscoveryCache, cache_key, redact_url
 from modelwire.discovery.listing import ConcurrentLister, ListingOutcome
 from modelwire.discovery.merge import MergePlan, merge_models
@@ -249,7 +250,8 @@ class ModelDiscoveryService:
                     name, ctx.type, redact_url(ctx.config.base_url), now, models
                 )
             else:
-                got.errors[name] = outcomes[name].error or "Error: no answer"
+                error = outcomes[name].error or "Error: no answer"
+                got.errors[name] = scrub(error, self._source(name).secrets())
                 stale = usable.get(name)
                 if stale is not None:
                     got.use(name, stale.models, stale.fetched_at, cached=True)

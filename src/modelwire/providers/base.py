@@ -27,6 +27,7 @@ __all__ = [
     "StreamState",
     "StreamTotals",
     "discovered_model",
+    "listing_failure",
     "with_cause",
 ]
 
@@ -423,6 +424,15 @@ def with_cause(
     mapped.__cause__ = cause
     mapped.__suppress_context__ = True
     return mapped
+
+
+def listing_failure(
+    provider: ProviderContext, error: BaseException, mapped: ProviderError
+) -> ProviderError:
+    """A model listing's failure as ``mapped``, with ``error`` kept only as a ``ProviderCause``
+    scrubbed of every secret of ``provider`` (its key, header values, a URL password). Raise it
+    outside the ``except`` block so that ``error`` is not kept as the context either."""
+    return with_cause(mapped, error, provider.secrets())
 
 
 def _positive(value: Any) -> int | None:

@@ -24,7 +24,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from modelwire.providers.base import ProviderContext
+from modelwire.errors import ProviderError
+from modelwire.providers.base import ProviderContext, listing_failure
 from modelwire.providers.openai.errors import map_openai_error
 from modelwire.providers.openai.mapping import is_chat_model
 from modelwire.providers.openai.model import OpenAICompatibleChatModel
@@ -102,13 +103,21 @@ class HuggingFaceChatModel(OpenAICompatibleChatModel):
             page = client.models.list()
             entries = [m.model_dump() for m in page.data]
         except Exception as exc:
-            raise map_openai_error(
+            failure: ProviderError | None = listing_failure(
+                provider,
                 exc,
-                provider=provider.name,
-                model_id=None,
-                timeout_s=provider.config.timeout_s,
-                secrets=(provider.api_key(),),
-            ) from exc
+                map_openai_error(
+                    exc,
+                    provider=provider.name,
+                    model_id=None,
+                    timeout_s=provider.config.timeout_s,
+                    secrets=provider.secrets(),
+                ),
+            )
+        else:
+            failure = None
+        if failure is not None:
+            raise failure  # outside the handler: the SDK's exception is not kept as the context
         out: dict[str, ModelInfo] = {}
         for entry in entries:
             name = str(entry.get("id") or "")

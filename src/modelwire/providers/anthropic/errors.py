@@ -38,6 +38,7 @@ def map_anthropic_error(
     request_id: str | None = None,
     timeout_s: float | None = None,
     secret: str | None = None,
+    secrets: tuple[str | None, ...] = (),
     received_chars: int = 0,
     in_stream: bool = False,
 ) -> ProviderError:
@@ -45,6 +46,8 @@ def map_anthropic_error(
 
     ``in_stream``: the exception came while reading an open stream, so a broken connection is a
     stream cut off (newer SDKs wrap the transport error in ``APIConnectionError`` there too).
+    ``secret`` and ``secrets`` (the entry's key, header values, a URL password) are scrubbed
+    from every message.
     """
     if isinstance(exc, ProviderError):
         return exc
@@ -52,6 +55,7 @@ def map_anthropic_error(
     import httpx2
 
     where: dict[str, Any] = {"provider": provider, "model_id": model_id}
+    hidden = (secret, *secrets)
     if isinstance(exc, anthropic.APIStatusError):
         headers = exc.response.headers
         rid = exc.request_id or _http.request_id_from_headers(headers) or request_id
@@ -67,7 +71,7 @@ def map_anthropic_error(
             request_id=rid,
             retry_after=_http.retry_after_from_headers(headers),
             code=code,
-            secrets=(secret,),
+            secrets=hidden,
             **where,
         )
     if isinstance(exc, anthropic.APIResponseValidationError):
@@ -87,7 +91,7 @@ def map_anthropic_error(
                 request_id=request_id, received_chars=received_chars, **where
             )
         return _http.connection_error(
-            _http.scrub_secrets(f"{type(cause).__name__}: {cause}", (secret,)),
+            _http.scrub_secrets(f"{type(cause).__name__}: {cause}", hidden),
             request_id=request_id,
             **where,
         )
@@ -96,12 +100,12 @@ def map_anthropic_error(
     # a body that is not JSON (ValueError), or JSON of another shape than a message
     if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
         return _http.malformed_response_error(
-            _http.scrub_secrets(f"{type(exc).__name__}: {exc}", (secret,)),
+            _http.scrub_secrets(f"{type(exc).__name__}: {exc}", hidden),
             request_id=request_id,
             **where,
         )
     return ProviderError(
-        _http.scrub_secrets(f"{provider} call failed: {type(exc).__name__}: {exc}", (secret,)),
+        _http.scrub_secrets(f"{provider} call failed: {type(exc).__name__}: {exc}", hidden),
         request_id=request_id,
         **where,
     )

@@ -29,7 +29,13 @@ from modelwire.providers.anthropic.mapping import (
     usage_from,
 )
 from modelwire.providers.anthropic.schema import plan_output
-from modelwire.providers.base import ChatModel, ProviderContext, discovered_model
+from modelwire.providers.base import (
+    ChatModel,
+    ProviderContext,
+    discovered_model,
+    listing_failure,
+    with_cause,
+)
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo
 
 if TYPE_CHECKING:
@@ -288,7 +294,8 @@ class AnthropicChatModel(ChatModel):
                 response.parts = parts
             return response
         except Exception as exc:  # a body that parsed but is not a message
-            raise self._mapped(exc, request, request_id) from exc
+            failure = self._parse_failure(exc, request, request_id)
+        raise failure  # outside the handler: the original is not kept as the context
 
     def _structured(
         self, answer: Any, request: ChatRequest, request_id: str | None
@@ -308,7 +315,11 @@ class AnthropicChatModel(ChatModel):
                 text, self.info.id, usage_from(answer.usage), reason, request_id, answer
             )
         except Exception as exc:  # a body that parsed but is not a message
-            raise self._mapped(exc, request, request_id) from exc
+            failure: ProviderError | None = self._parse_failure(exc, request, request_id)
+        else:
+            failure = None
+        if failure is not None:
+            raise failure  # outside the handler: the original is not kept as the context
         if parts:
             response.tool_calls = calls
             response.parts = parts
@@ -339,6 +350,12 @@ class AnthropicChatModel(ChatModel):
             return self._mapped(error, request)
         return self._mapped(error, request, stream.request_id, stream.chars, in_stream=True)
 
+    def _parse_failure(
+        self, error: Exception, request: ChatRequest, request_id: str | None
+    ) -> ProviderError:
+        """The error for an answer that is not a message, its cause scrubbed of secrets."""
+        return with_cause(self._mapped(error, request, request_id), error, self.provider.secrets())
+
     def _mapped(
         self,
         error: BaseException,
@@ -353,7 +370,7 @@ class AnthropicChatModel(ChatModel):
             model_id=self.info.id,
             request_id=request_id,
             timeout_s=request.timeout or self.provider.config.timeout_s,
-            secret=self.provider.api_key(),
+            secrets=self.provider.secrets(),
             received_chars=received_chars,
             in_stream=in_stream,
         )
@@ -385,11 +402,19 @@ class AnthropicChatModel(ChatModel):
                     )
                 )
         except Exception as exc:
-            raise map_anthropic_error(
+            failure: ProviderError | None = listing_failure(
+                provider,
                 exc,
-                provider=provider.name,
-                model_id=None,
-                timeout_s=provider.config.timeout_s,
-                secret=provider.api_key(),
-            ) from exc
+                map_anthropic_error(
+                    exc,
+                    provider=provider.name,
+                    model_id=None,
+                    timeout_s=provider.config.timeout_s,
+                    secrets=provider.secrets(),
+                ),
+            )
+        else:
+            failure = None
+        if failure is not None:
+            raise failure  # outside the handler: the SDK's exception is not kept as the context
         return found

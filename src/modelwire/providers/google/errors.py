@@ -51,19 +51,22 @@ def map_google_error(
     request_id: str | None = None,
     timeout_s: float | None = None,
     secret: str | None = None,
+    secrets: tuple[str | None, ...] = (),
     received_chars: int = 0,
     stream_started: bool = False,
 ) -> ProviderError:
     """The modelwire error for an exception raised by ``google-genai`` (or its transport).
 
     ``stream_started`` says a stream already delivered a chunk: a broken connection then means a
-    cut stream rather than an unreachable server.
+    cut stream rather than an unreachable server. ``secret`` and ``secrets`` (the entry's key,
+    header values, a URL password) are scrubbed from every message.
     """
     if isinstance(exc, ProviderError):
         return exc
     from google.genai import errors as genai_errors
 
     where: dict[str, Any] = {"provider": provider, "model_id": model_id}
+    hidden = (secret, *secrets)
     if isinstance(exc, genai_errors.APIError):
         headers = getattr(getattr(exc, "response", None), "headers", None)
         body = exc.details
@@ -80,7 +83,7 @@ def map_google_error(
             request_id=_http.request_id_from_headers(headers) or request_id,
             retry_after=retry_after,
             code=code or exc.status,
-            secrets=(secret,),
+            secrets=hidden,
             **where,
         )
     # TimeoutError: asyncio's (aiohttp's total timeout) and aiohttp.ServerTimeoutError
@@ -94,18 +97,18 @@ def map_google_error(
         return _http.stream_cut_error(request_id=request_id, received_chars=received_chars, **where)
     if isinstance(exc, (*_transport("TransportError"), *aiohttp_errors)):
         return _http.connection_error(
-            _http.scrub_secrets(f"{type(exc).__name__}: {exc}", (secret,)),
+            _http.scrub_secrets(f"{type(exc).__name__}: {exc}", hidden),
             request_id=request_id,
             **where,
         )
     if isinstance(exc, ValueError | KeyError | TypeError):
         return _http.malformed_response_error(
-            _http.scrub_secrets(f"{type(exc).__name__}: {exc}", (secret,))[:500],
+            _http.scrub_secrets(f"{type(exc).__name__}: {exc}", hidden)[:500],
             request_id=request_id,
             **where,
         )
     return ProviderError(
-        _http.scrub_secrets(f"{provider} call failed: {type(exc).__name__}: {exc}", (secret,)),
+        _http.scrub_secrets(f"{provider} call failed: {type(exc).__name__}: {exc}", hidden),
         request_id=request_id,
         **where,
     )

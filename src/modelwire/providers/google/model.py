@@ -16,7 +16,12 @@ from typing import Any, ClassVar
 
 from modelwire.errors import AuthenticationError, InvalidRequestError, ProviderError
 from modelwire.providers._async_clients import LoopClients, shared_ssl_context
-from modelwire.providers.base import ChatModel, ProviderContext, discovered_model
+from modelwire.providers.base import (
+    ChatModel,
+    ProviderContext,
+    discovered_model,
+    listing_failure,
+)
 from modelwire.providers.google.errors import map_google_error
 from modelwire.providers.google.mapping import (
     StreamState,
@@ -204,7 +209,7 @@ class GeminiChatModel(ChatModel):
             model_id=self.info.id,
             request_id=stream.request_id if stream is not None else None,
             timeout_s=request.timeout or self.provider.config.timeout_s,
-            secret=self.provider.api_key(),
+            secrets=self.provider.secrets(),
             received_chars=stream.chars if stream is not None else 0,
             stream_started=stream is not None and stream.started,
         )
@@ -238,11 +243,19 @@ class GeminiChatModel(ChatModel):
                     )
                 )
         except Exception as exc:
-            raise map_google_error(
+            failure: ProviderError | None = listing_failure(
+                provider,
                 exc,
-                provider=provider.name,
-                model_id=None,
-                timeout_s=provider.config.timeout_s,
-                secret=provider.api_key(),
-            ) from exc
+                map_google_error(
+                    exc,
+                    provider=provider.name,
+                    model_id=None,
+                    timeout_s=provider.config.timeout_s,
+                    secrets=provider.secrets(),
+                ),
+            )
+        else:
+            failure = None
+        if failure is not None:
+            raise failure  # outside the handler: the SDK's exception is not kept as the context
         return found

@@ -24,7 +24,7 @@ from modelwire.config.schema import OpenAICompatibleConfig, ProviderConfig
 from modelwire.errors import AuthenticationError, ConfigError, ProviderError
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients
-from modelwire.providers.base import ChatModel, ProviderContext
+from modelwire.providers.base import ChatModel, ProviderContext, listing_failure
 from modelwire.providers.openai.errors import map_openai_error
 from modelwire.providers.openai.mapping import (
     OPENAI_LIMITS,
@@ -335,7 +335,7 @@ class OpenAIChatModel(ChatModel):
             in_stream=stream is not None,
             received_chars=stream.chars if stream is not None else 0,
             request_id=stream.request_id if stream is not None else None,
-            secrets=(self.provider.api_key(),),
+            secrets=self.provider.secrets(),
         )
 
     # -- discovery -----------------------------------------------------------------------------
@@ -368,13 +368,21 @@ class OpenAIChatModel(ChatModel):
                     break
                 after = following
         except Exception as exc:
-            raise map_openai_error(
+            failure: ProviderError | None = listing_failure(
+                provider,
                 exc,
-                provider=provider.name,
-                model_id=None,
-                timeout_s=provider.config.timeout_s,
-                secrets=(provider.api_key(),),
-            ) from exc
+                map_openai_error(
+                    exc,
+                    provider=provider.name,
+                    model_id=None,
+                    timeout_s=provider.config.timeout_s,
+                    secrets=provider.secrets(),
+                ),
+            )
+        else:
+            failure = None
+        if failure is not None:
+            raise failure  # outside the handler: the SDK's exception is not kept as the context
         return [
             ModelInfo(
                 id=f"{provider.name}:{model}",
