@@ -163,8 +163,9 @@ def test_tail_follow_prints_new_rows_and_stops(db: str) -> None:
 
     t = threading.Thread(target=writer)
     t.start()
+    # --for leaves the writer (about a second) ample time on a loaded machine
     code, out, _ = invoke(
-        "usage", "tail", "--db", db, "-n", "1", "--follow", "--interval", "0.2", "--for", "2.5"
+        "usage", "tail", "--db", db, "-n", "1", "--follow", "--interval", "0.2", "--for", "10"
     )
     t.join()
     assert code == 0  # --for ended the follow on its own

@@ -254,7 +254,10 @@ def test_reads_while_the_file_is_deleted_never_see_a_broken_file(tmp_path: Path)
                 errors.append(exc)
                 return
 
-    ledger = UsageLedger(path, batch_size=64, flush_interval_ms=2, queue_size=1_000_000)
+    # the producers can outpace the writer on a loaded machine: a read's flush may wait long
+    ledger = UsageLedger(
+        path, batch_size=64, flush_interval_ms=2, queue_size=1_000_000, read_timeout_s=600
+    )
     readers = [threading.Thread(target=read, args=(ledger,)) for _ in range(2)]
     try:
         with Producers(ledger) as producers:
