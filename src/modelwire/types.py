@@ -90,6 +90,7 @@ class PriceTier(BaseModel):
     output_per_mtok: Price = None
     cache_read_per_mtok: Price = None
     cache_write_per_mtok: Price = None
+    cache_write_1h_per_mtok: Price = None
 
 
 class ModelCost(BaseModel):
@@ -254,6 +255,11 @@ class Usage(BaseModel):
     output_image_tokens: int = 0
     #: Server-side tool uses by kind (``{"web_search": 2}``), billed per use.
     tool_uses: Mapping[str, int] = Field(default_factory=dict)
+    #: The sampling requests of a call that ran several (Anthropic's ``usage.iterations``:
+    #: server-side tool loops, compaction), each with its own counts; the counts above are
+    #: their sums. Input-size price tiers apply to each of them, not to the sum. Empty: the
+    #: call was one request.
+    iterations: tuple[Usage, ...] = ()
 
     @property
     def total_tokens(self) -> int:
@@ -276,6 +282,11 @@ class Usage(BaseModel):
             output_audio_tokens=self.output_audio_tokens + other.output_audio_tokens,
             output_image_tokens=self.output_image_tokens + other.output_image_tokens,
             tool_uses=uses,
+            iterations=(
+                (*(self.iterations or (self,)), *(other.iterations or (other,)))
+                if self.iterations or other.iterations
+                else ()
+            ),
         )
 
 
