@@ -23,7 +23,12 @@ Usage mapping (docs/design.md, Usage and cost)
     ``input_tokens = prompt_tokens`` (cached included), ``cache_read_tokens =
     prompt_tokens_details.cached_tokens``, ``output_tokens = completion_tokens`` (reasoning
     included), ``reasoning_tokens = completion_tokens_details.reasoning_tokens``,
-    ``cache_write_tokens = 0`` (OpenAI caches automatically and does not bill writes).
+    ``cache_write_tokens = prompt_tokens_details.cache_write_tokens`` when reported, else 0
+    (OpenAI caches automatically); ``input_audio_tokens`` / ``input_image_tokens`` =
+    ``prompt_tokens_details.audio_tokens`` / ``image_tokens``, ``output_audio_tokens`` /
+    ``output_image_tokens`` = ``completion_tokens_details.audio_tokens`` / ``image_tokens``
+    (parts of the totals, priced at the modality prices). Chat Completions reports no count of
+    web searches, so none is recorded.
 """
 
 from __future__ import annotations
@@ -168,6 +173,20 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, (int, float)) and value > 0 else 0
 
 
+def _detail(details: Any, name: str) -> int:
+    """A count of a ``*_tokens_details`` object or dict, 0 when absent: read from the
+    object's fields and extras, so a count the SDK does not declare costs no failed lookup."""
+    if not details:
+        return 0
+    if type(details) is dict:
+        return _int(details.get(name))
+    value = getattr(details, "__dict__", {}).get(name)
+    if value is None:
+        extra = getattr(details, "__pydantic_extra__", None)
+        value = extra.get(name) if extra else None
+    return _int(value)
+
+
 def usage_from_openai(usage: Any) -> Usage:
     """Normalise an OpenAI ``usage`` object or dict (``None`` gives zeros)."""
     if usage is None:
@@ -181,12 +200,25 @@ def usage_from_openai(usage: Any) -> Usage:
         completion_details = getattr(usage, "completion_tokens_details", None)
         prompt = getattr(usage, "prompt_tokens", None)
         completion = getattr(usage, "completion_tokens", None)
+    cached = _int(_get(prompt_details, "cached_tokens")) if prompt_details else 0
+    reasoning = _int(_get(completion_details, "reasoning_tokens")) if completion_details else 0
+    in_audio = _detail(prompt_details, "audio_tokens")
+    in_image = _detail(prompt_details, "image_tokens")
+    written = _detail(prompt_details, "cache_write_tokens")
+    out_audio = _detail(completion_details, "audio_tokens")
+    out_image = _detail(completion_details, "image_tokens")
+    if not (in_audio or in_image or written or out_audio or out_image):
+        return assemble.usage(_int(prompt), _int(completion), cached, 0, reasoning)
     return assemble.usage(
         _int(prompt),
         _int(completion),
-        _int(_get(prompt_details, "cached_tokens")) if prompt_details else 0,
-        0,
-        _int(_get(completion_details, "reasoning_tokens")) if completion_details else 0,
+        cached,
+        written,
+        reasoning,
+        input_audio_tokens=in_audio,
+        input_image_tokens=in_image,
+        output_audio_tokens=out_audio,
+        output_image_tokens=out_image,
     )
 
 
