@@ -267,19 +267,33 @@ def _request(u: Usage, sets: tuple[_Set, ...]) -> tuple[int, int]:
             if n > s.above:
                 chosen = s
     p = chosen.prices
-    c = _counts(u)
-    total = (
-        c[0] * p[0]
-        + c[1] * p[1]
-        + c[2] * p[2]
-        + c[3] * p[3]
-        + c[4] * p[4]
-        + c[5] * p[5]
-        + c[6] * p[6]
-        + c[7] * p[7]
-        + c[8] * p[8]
-    )
-    return total, chosen.exp
+    if (
+        u.cache_write_1h_tokens
+        or u.input_audio_tokens
+        or u.input_image_tokens
+        or u.output_audio_tokens
+        or u.output_image_tokens
+    ):
+        c = _counts(u)
+        total = (
+            c[0] * p[0]
+            + c[1] * p[1]
+            + c[2] * p[2]
+            + c[3] * p[3]
+            + c[4] * p[4]
+            + c[5] * p[5]
+            + c[6] * p[6]
+            + c[7] * p[7]
+            + c[8] * p[8]
+        )
+        return total, chosen.exp
+    # The plain request (text, 5-minute cache): _counts with the other parts zero.
+    read = u.cache_read_tokens
+    write = u.cache_write_tokens
+    uncached = u.input_tokens - read - write
+    if uncached < 0:
+        uncached = 0
+    return uncached * p[0] + read * p[1] + write * p[2] + u.output_tokens * p[4], chosen.exp
 
 
 def compute_cost(
@@ -289,10 +303,11 @@ def compute_cost(
     a naive datetime is UTC), or ``None`` when unpriced."""
     if cost is None:
         return None
-    plans = _plans(cost)
+    entry = _plan_cache.get(id(cost))
+    plans = entry[1] if entry is not None and entry[0] is cost else _plans(cost)
     if plans is None:
         return decimal_cost(usage, cost, at)
-    plan = _pick(plans, at)
+    plan = plans[0][1] if len(plans) == 1 else _pick(plans, at)
     if plan is None:
         return None
     sets = plan.sets

@@ -273,7 +273,8 @@ def usage_from(usage: Any) -> Usage:
             iterations=parts,
         )
     plain, cache_read, cache_write = _int(plain), _int(cache_read), _int(cache_write)
-    if creation is None and uses is None:
+    one_hour = _int(_get(creation, "ephemeral_1h_input_tokens")) if creation is not None else 0
+    if not one_hour and not uses:
         return assemble.usage(
             plain + cache_read + cache_write, _int(output), cache_read, cache_write, reasoning
         )
@@ -283,10 +284,8 @@ def usage_from(usage: Any) -> Usage:
         cache_read,
         cache_write,
         reasoning,
-        cache_write_1h_tokens=_int(_get(creation, "ephemeral_1h_input_tokens"))
-        if creation is not None
-        else 0,
-        tool_uses=uses,
+        cache_write_1h_tokens=one_hour,
+        tool_uses=uses or None,
     )
 
 

@@ -173,18 +173,16 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, (int, float)) and value > 0 else 0
 
 
-def _detail(details: Any, name: str) -> int:
-    """A count of a ``*_tokens_details`` object or dict, 0 when absent: read from the
-    object's fields and extras, so a count the SDK does not declare costs no failed lookup."""
-    if not details:
-        return 0
-    if type(details) is dict:
-        return _int(details.get(name))
-    value = getattr(details, "__dict__", {}).get(name)
-    if value is None:
-        extra = getattr(details, "__pydantic_extra__", None)
-        value = extra.get(name) if extra else None
-    return _int(value)
+def _fields(details: Any) -> Any:
+    """A ``*_tokens_details`` object's counts by name (a dict as it is; an SDK object's fields
+    and extras, read without the cost of a failed attribute lookup); ``None`` when absent."""
+    if not details or type(details) is dict:
+        return details or None
+    found = getattr(details, "__dict__", None)
+    extra = getattr(details, "__pydantic_extra__", None)
+    if extra:
+        found = {**found, **extra} if found else extra
+    return found
 
 
 def usage_from_openai(usage: Any) -> Usage:
@@ -200,13 +198,18 @@ def usage_from_openai(usage: Any) -> Usage:
         completion_details = getattr(usage, "completion_tokens_details", None)
         prompt = getattr(usage, "prompt_tokens", None)
         completion = getattr(usage, "completion_tokens", None)
-    cached = _int(_get(prompt_details, "cached_tokens")) if prompt_details else 0
-    reasoning = _int(_get(completion_details, "reasoning_tokens")) if completion_details else 0
-    in_audio = _detail(prompt_details, "audio_tokens")
-    in_image = _detail(prompt_details, "image_tokens")
-    written = _detail(prompt_details, "cache_write_tokens")
-    out_audio = _detail(completion_details, "audio_tokens")
-    out_image = _detail(completion_details, "image_tokens")
+    asked = _fields(prompt_details)
+    answered = _fields(completion_details)
+    cached = in_audio = in_image = written = reasoning = out_audio = out_image = 0
+    if asked:
+        get = asked.get
+        cached = _int(get("cached_tokens"))
+        in_audio, in_image = _int(get("audio_tokens")), _int(get("image_tokens"))
+        written = _int(get("cache_write_tokens"))
+    if answered:
+        get = answered.get
+        reasoning = _int(get("reasoning_tokens"))
+        out_audio, out_image = _int(get("audio_tokens")), _int(get("image_tokens"))
     if not (in_audio or in_image or written or out_audio or out_image):
         return assemble.usage(_int(prompt), _int(completion), cached, 0, reasoning)
     return assemble.usage(
