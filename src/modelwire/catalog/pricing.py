@@ -194,40 +194,38 @@ def _scale(values: Sequence[Decimal]) -> tuple[tuple[int, ...], int]:
     return tuple(int(v.scaleb(-exp)) for v in values), exp
 
 
-class _NotExact(Exception):
-    pass
-
-
-def _plan(price: ModelCost) -> _Plan | None:
+def _plan(price: ModelCost) -> tuple[bool, _Plan | None]:
+    """``(exact, plan)``: the plan of one dated price (``None``: unpriced); ``exact`` is false
+    when a price is not a finite ``Decimal`` (then ``decimal_cost`` does the arithmetic)."""
     base = _resolved(price, None)
     if base is None:
-        return None
+        return True, None
     sets = []
     for above, tier in ((-1, None), *((t.above_input_tokens, t) for t in price.tiers)):
         prices = base if tier is None else _resolved(price, tier)
         if prices is None or not all(_exact(p) for p in prices):
-            raise _NotExact
+            return False, None
         ints, exp = _scale(prices)
         sets.append(_Set(above, ints, exp))
     fees = {}
     for kind, fee in price.tool_use_fees.items():
         if not _exact(fee):
-            raise _NotExact
+            return False, None
         (n,), exp = _scale([fee * MILLION])
         fees[kind] = (n, exp)
-    return _Plan(tuple(sets), fees)
+    return True, _Plan(tuple(sets), fees)
 
 
 def _plans(cost: ModelCost) -> tuple[_Dated, ...] | None:
     entry = _plan_cache.get(id(cost))
     if entry is not None and entry[0] is cost:
         return entry[1]
-    try:
-        plans: tuple[_Dated, ...] | None = tuple(
-            (_start(p.effective_date), _plan(p)) for p in _dated(cost)
-        )
-    except _NotExact:
-        plans = None
+    made = [(_start(p.effective_date), *_plan(p)) for p in _dated(cost)]
+    plans: tuple[_Dated, ...] | None = (
+        tuple((start, plan) for start, _, plan in made)
+        if all(exact for _, exact, _ in made)
+        else None
+    )
     if len(_plan_cache) >= _PLAN_CACHE_MAX:
         _plan_cache.clear()
     _plan_cache[id(cost)] = (cost, plans)
