@@ -256,14 +256,18 @@ def _pick(plans: tuple[_Dated, ...], at: datetime | date | None) -> _Plan | None
     return plans[-1][1]
 
 
+def _tier(sets: tuple[_Set, ...], input_tokens: int) -> _Set:
+    """The price set of a request of ``input_tokens``: the highest tier it is above."""
+    chosen = sets[0]
+    for s in sets:
+        if input_tokens > s.above:
+            chosen = s
+    return chosen
+
+
 def _request(u: Usage, sets: tuple[_Set, ...]) -> tuple[int, int]:
     """One request's total (integer) and its exponent."""
-    chosen = sets[0]
-    if len(sets) > 1:
-        n = u.input_tokens
-        for s in sets:
-            if n > s.above:
-                chosen = s
+    chosen = sets[0] if len(sets) == 1 else _tier(sets, u.input_tokens)
     p = chosen.prices
     if (
         u.cache_write_1h_tokens
@@ -314,8 +318,27 @@ def compute_cost(
         total, exp = _request(iterations[0], sets)
         for u in iterations[1:]:
             total, exp = _add(total, exp, *_request(u, sets))
-    else:
+    elif (
+        usage.cache_write_1h_tokens
+        or usage.input_audio_tokens
+        or usage.input_image_tokens
+        or usage.output_audio_tokens
+        or usage.output_image_tokens
+    ):
         total, exp = _request(usage, sets)
+    else:  # the plain request (text, 5-minute cache), inline: most calls are this one
+        n = usage.input_tokens
+        chosen = sets[0]
+        if len(sets) > 1 and n > sets[1].above:
+            chosen = _tier(sets, n)
+        p = chosen.prices
+        read = usage.cache_read_tokens
+        write = usage.cache_write_tokens
+        uncached = n - read - write
+        if uncached < 0:
+            uncached = 0
+        total = uncached * p[0] + read * p[1] + write * p[2] + usage.output_tokens * p[4]
+        exp = chosen.exp
     uses = usage.tool_uses
     if uses:
         fees = plan.fees

@@ -199,11 +199,11 @@ def _extra(obj: Any, name: str) -> Any:
     read without the cost of a failed attribute lookup."""
     if type(obj) is dict:
         return obj.get(name)
-    found = getattr(obj, "__dict__", {}).get(name)
+    extra = getattr(obj, "__pydantic_extra__", None)
+    found = extra.get(name) if extra else None
     if found is None:
-        extra = getattr(obj, "__pydantic_extra__", None)
-        if extra:
-            found = extra.get(name)
+        fields = getattr(obj, "__dict__", None)
+        found = fields.get(name) if fields else None
     return found
 
 
@@ -273,7 +273,7 @@ def usage_from(usage: Any) -> Usage:
             iterations=parts,
         )
     plain, cache_read, cache_write = _int(plain), _int(cache_read), _int(cache_write)
-    one_hour = _int(_get(creation, "ephemeral_1h_input_tokens")) if creation is not None else 0
+    one_hour = _get(creation, "ephemeral_1h_input_tokens") if creation is not None else 0
     if not one_hour and not uses:
         return assemble.usage(
             plain + cache_read + cache_write, _int(output), cache_read, cache_write, reasoning
@@ -284,7 +284,7 @@ def usage_from(usage: Any) -> Usage:
         cache_read,
         cache_write,
         reasoning,
-        cache_write_1h_tokens=one_hour,
+        cache_write_1h_tokens=_int(one_hour),
         tool_uses=uses or None,
     )
 

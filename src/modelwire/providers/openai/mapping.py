@@ -200,18 +200,18 @@ def usage_from_openai(usage: Any) -> Usage:
         completion = getattr(usage, "completion_tokens", None)
     asked = _fields(prompt_details)
     answered = _fields(completion_details)
-    cached = in_audio = in_image = written = reasoning = out_audio = out_image = 0
+    cached = _int(asked.get("cached_tokens")) if asked else 0
+    reasoning = _int(answered.get("reasoning_tokens")) if answered else 0
+    in_audio = in_image = written = out_audio = out_image = None
     if asked:
-        get = asked.get
-        cached = _int(get("cached_tokens"))
-        in_audio, in_image = _int(get("audio_tokens")), _int(get("image_tokens"))
-        written = _int(get("cache_write_tokens"))
+        in_audio, in_image = asked.get("audio_tokens"), asked.get("image_tokens")
+        written = asked.get("cache_write_tokens")
     if answered:
-        get = answered.get
-        reasoning = _int(get("reasoning_tokens"))
-        out_audio, out_image = _int(get("audio_tokens")), _int(get("image_tokens"))
+        out_audio, out_image = answered.get("audio_tokens"), answered.get("image_tokens")
     if not (in_audio or in_image or written or out_audio or out_image):
         return assemble.usage(_int(prompt), _int(completion), cached, 0, reasoning)
+    in_audio, in_image, written = _int(in_audio), _int(in_image), _int(written)
+    out_audio, out_image = _int(out_audio), _int(out_image)
     return assemble.usage(
         _int(prompt),
         _int(completion),
