@@ -267,6 +267,9 @@ class Usage(BaseModel):
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
+        """The counts summed. When either side ran several requests, the sum keeps every
+        request (a side without ``iterations`` counts as one) so tiers still apply to each;
+        two plain usages add up as one request: price calls one by one, then add the costs."""
         uses = dict(self.tool_uses)
         for kind, count in other.tool_uses.items():
             uses[kind] = uses.get(kind, 0) + count

@@ -184,3 +184,19 @@ def test_the_price_in_force_by_date() -> None:
     assert compute_cost(usage, future) == Decimal(1)
     assert compute_cost(usage, future, date(2999, 1, 1)) == Decimal(2)
     assert price_in_force(future) is old
+
+
+def test_adding_a_usage_of_several_requests_keeps_each_request_for_its_tier() -> None:
+    cost = ModelCost(
+        input_per_mtok="1",
+        output_per_mtok="1",
+        tiers=(PriceTier(above_input_tokens=1000, input_per_mtok="2"),),
+    )
+    first, second = Usage(input_tokens=1500), Usage(input_tokens=300)
+    looped = Usage(input_tokens=1800, iterations=(first, second))
+    small = Usage(input_tokens=600)
+    both = looped + small
+    assert both.input_tokens == 2400 and both.iterations == (first, second, small)
+    assert compute_cost(both, cost) == (Decimal(1500) * 2 + Decimal(300 + 600) * 1) / 10**6
+    # Plain usages add up as one request (price each call, then add the costs).
+    assert (Usage(input_tokens=1) + Usage(input_tokens=2)).iterations == ()
