@@ -29,10 +29,15 @@ def _same(fast: Any, slow: Any) -> None:
     st.dictionaries(st.sampled_from(["web_search", "code_execution"]), st.integers(0, 99)),
 )
 def test_usage(counts: list[int], uses: dict[str, int]) -> None:
-    names = [n for n in Usage.model_fields if n != "tool_uses"]
+    names = [n for n in Usage.model_fields if n not in ("tool_uses", "iterations")]
     core, extra = counts[:5], dict(zip(names[5:], counts[5:], strict=True))
-    slow = Usage(**dict(zip(names, counts, strict=True)), tool_uses=uses)
+    slow = Usage(**dict(zip(names, counts, strict=True)), tool_uses=uses, iterations=())
     _same(assemble.usage(*core, **extra, tool_uses=uses), slow)
+    parts = (Usage(input_tokens=counts[0]), Usage(output_tokens=counts[1]))
+    _same(
+        assemble.usage(*core, **extra, tool_uses=uses, iterations=parts),
+        Usage(**dict(zip(names, counts, strict=True)), tool_uses=uses, iterations=parts),
+    )
     plain = Usage(**dict(zip(names[:5], core, strict=True)))
     fast = assemble.usage(*core)
     assert fast == plain and fast.model_dump() == plain.model_dump() and repr(fast) == repr(plain)

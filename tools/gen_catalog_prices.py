@@ -52,8 +52,8 @@ TOKEN_PRICES = {
     "output_audio_mtok": "output_audio",
     "output_image_mtok": "output_image",
 }
-#: Price keys a tier may carry (``PriceTier`` has these four).
-TIER_PRICES = ("input", "output", "cache_read", "cache_write")
+#: Price keys a tier may carry (``PriceTier`` has these five).
+TIER_PRICES = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
 #: genai-prices fee per 1,000 uses -> the kind of server-side tool use.
 TOOL_FEES = {"web_searches_kcount": "web_search", "storage_searches_kcount": "file_search"}
 #: Prices the source knows that modelwire's ``ModelCost`` does not carry: recorded per price

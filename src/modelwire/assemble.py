@@ -55,6 +55,7 @@ def usage(
     output_audio_tokens: int = 0,
     output_image_tokens: int = 0,
     tool_uses: Mapping[str, int] | None = None,
+    iterations: tuple[Usage, ...] = (),
 ) -> Usage:
     """``Usage(...)`` of ``int`` counts (what the providers' normalisation computes)."""
     values = {
@@ -69,6 +70,7 @@ def usage(
         "output_audio_tokens": output_audio_tokens,
         "output_image_tokens": output_image_tokens,
         "tool_uses": {} if tool_uses is None else tool_uses,
+        "iterations": iterations,
     }
     if (
         type(input_tokens) is int
@@ -82,6 +84,7 @@ def usage(
         and type(output_audio_tokens) is int
         and type(output_image_tokens) is int
         and (tool_uses is None or _counts_by_kind(tool_uses))
+        and (not iterations or _usages(iterations))
     ):
         return assemble(Usage, values, _USAGE_FIELDS)
     return Usage(**values)
@@ -89,6 +92,10 @@ def usage(
 
 def _counts_by_kind(uses: Mapping[str, int]) -> bool:
     return type(uses) is dict and all(type(k) is str and type(v) is int for k, v in uses.items())
+
+
+def _usages(iterations: Any) -> bool:
+    return type(iterations) is tuple and all(type(u) is Usage for u in iterations)
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -90,6 +90,7 @@ class PriceTier(BaseModel):
     output_per_mtok: Price = None
     cache_read_per_mtok: Price = None
     cache_write_per_mtok: Price = None
+    cache_write_1h_per_mtok: Price = None
 
 
 class ModelCost(BaseModel):
@@ -254,6 +255,11 @@ class Usage(BaseModel):
     output_image_tokens: int = 0
     #: Server-side tool uses by kind (``{"web_search": 2}``), billed per use.
     tool_uses: Mapping[str, int] = Field(default_factory=dict)
+    #: The sampling requests of a call that ran several (Anthropic's ``usage.iterations``:
+    #: server-side tool loops, compaction), each with its own counts; the counts above are
+    #: their sums. Input-size price tiers apply to each of them, not to the sum. Empty: the
+    #: call was one request.
+    iterations: tuple[Usage, ...] = ()
 
     @property
     def total_tokens(self) -> int:
@@ -261,6 +267,9 @@ class Usage(BaseModel):
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
+        """The counts summed. When either side ran several requests, the sum keeps every
+        request (a side without ``iterations`` counts as one) so tiers still apply to each;
+        two plain usages add up as one request: price calls one by one, then add the costs."""
         uses = dict(self.tool_uses)
         for kind, count in other.tool_uses.items():
             uses[kind] = uses.get(kind, 0) + count
@@ -276,6 +285,11 @@ class Usage(BaseModel):
             output_audio_tokens=self.output_audio_tokens + other.output_audio_tokens,
             output_image_tokens=self.output_image_tokens + other.output_image_tokens,
             tool_uses=uses,
+            iterations=(
+                (*(self.iterations or (self,)), *(other.iterations or (other,)))
+                if self.iterations or other.iterations
+                else ()
+            ),
         )
 
 

@@ -357,3 +357,49 @@ def test_export_to_a_missing_folder_is_one_line(db: str, tmp_path: Path) -> None
     code, _, err = invoke("usage", "export", "--db", db, "--out", str(tmp_path / "no" / "x.csv"))
     assert code == 2
     assert "cannot write" in err and "Traceback" not in err
+
+
+def test_billed_counts_and_tool_uses_show_only_where_recorded(
+    db: str, tmp_path: Path, snapshot: SnapshotAssertion
+) -> None:
+    code, plain, _ = invoke("usage", "summary", "--db", db)
+    assert code == 0
+    assert "audio in" not in plain and "tool uses" not in plain  # all zero: not shown
+    path = tmp_path / "billed.db"
+    with UsageLedger(path) as ledger:
+        ledger.record(event(0, model_id="mock:alpha", status="ok", caller="web"))
+        ledger.record(
+            event(
+                1,
+                model_id="mock:alpha",
+                status="ok",
+                caller="web",
+                input_audio_tokens=40,
+                tool_uses={"web_search": 3, "web_fetch": 1},
+            )
+        )
+        ledger.record(
+            event(2, model_id="mock:beta", status="ok", caller="web", tool_uses={"web_search": 2})
+        )
+    code, out, err = invoke("usage", "summary", "--db", str(path), "--by", "model")
+    assert code == 0, err
+    lines = [line.rstrip() for line in out.splitlines()[1:]]
+    assert "audio in" in out and "1h cache write" not in out and "image out" not in out
+    assert "server-side tool uses" in out
+    assert lines == snapshot
+    code, out, _ = invoke("usage", "summary", "--db", str(path), "--by", "model", "--json")
+    rows = {r["model"]: r for r in json.loads(out)}
+    assert rows["mock:alpha"]["tool_uses"] == {"web_fetch": 1, "web_search": 3}
+    assert rows["mock:beta"]["tool_uses"] == {"web_search": 2}
+    assert (rows["mock:alpha"]["input_audio_tokens"], rows["mock:beta"]["input_audio_tokens"]) == (
+        40,
+        0,
+    )
+    code, out, _ = invoke("usage", "export", "--db", str(path), "--format", "csv")
+    exported = list(csv.DictReader(io.StringIO(out)))
+    assert [r["tool_uses"] for r in exported] == [
+        "",
+        '{"web_search":3,"web_fetch":1}',
+        '{"web_search":2}',
+    ]
+    assert {r["iterations"] for r in exported} == {""}

@@ -11,9 +11,15 @@ from hypothesis import strategies as st
 
 from modelwire.catalog.pricing import to_nanos
 from modelwire.service.model_service import ModelService
+from modelwire.types import Usage
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
-from modelwire.usage.rows import events_to_rows, to_us
+from modelwire.usage.rows import (
+    events_to_rows,
+    iterations_from_json,
+    to_us,
+    tool_uses_from_json,
+)
 from modelwire.usage.tables import CALL_COLUMNS
 from tests.support.helpers import mock_registry
 
@@ -42,6 +48,16 @@ events = st.builds(
         min_value=datetime(1960, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
     )
     | st.datetimes(min_value=datetime(1960, 1, 1), max_value=datetime(2100, 1, 1)),
+    cache_write_1h_tokens=st.integers(0, 10**6),
+    input_audio_tokens=st.integers(0, 10**6),
+    input_image_tokens=st.integers(0, 10**6),
+    output_audio_tokens=st.integers(0, 10**6),
+    output_image_tokens=st.integers(0, 10**6),
+    tool_uses=st.none() | st.dictionaries(st.sampled_from(["web_search", "x"]), st.integers(0, 9)),
+    iterations=st.lists(
+        st.builds(Usage, input_tokens=st.integers(0, 10**6), output_tokens=st.integers(0, 10**6)),
+        max_size=3,
+    ).map(tuple),
 )
 
 
@@ -59,6 +75,14 @@ def test_each_column_holds_its_field(event: UsageEvent, store_prompts: bool) -> 
             expected = to_us(expected)
         elif column in ("prompt", "output") and not store_prompts:
             expected = None
+        elif column == "tool_uses":
+            assert (value is None) == (not expected)
+            expected = value and tool_uses_from_json(value)
+            value = value and event.tool_uses
+        elif column == "iterations":
+            assert (value is None) == (not expected)
+            assert iterations_from_json(value) == expected  # back to the very requests
+            continue
         assert value == expected, column
 
 

@@ -78,13 +78,78 @@ def test_v1_database_is_upgraded(ledger_url: str) -> None:
                 v for (v,) in conn.exec_driver_sql("SELECT version FROM usage_schema_version")
             ]
         assert maxima == {"web": 40.0, "": 9.0}  # backfilled from the rows
-        assert sorted(versions) == [1, 2, 3]
+        assert sorted(versions) == list(range(1, SCHEMA_VERSION + 1))
         # The upgraded database keeps working: new rows, summaries from either source.
         ledger.record(event(0, model_id="mock:a", provider="mock", caller="web", timestamp=T0))
         by = ("model", "day", "caller")
         assert ledger.summary(by=by) == ledger.summary(by=by, source="rows")
         web = ledger.summary(by=("caller",), caller="web")[0]
         assert web["calls"] == 3
+
+
+V3_ROW = (
+    "INSERT INTO usage_calls (ts_us, model_id, provider, caller, group_name, attempt, status, "
+    "error_type, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+    "reasoning_tokens, cost_nanos, latency_ms, ttft_ms, request_id, prompt, output, stream, "
+    "run_id) VALUES ({ts}, 'mock:a', 'mock', 'web', NULL, 1, 'ok', NULL, 1000, 100, 0, 0, 0, "
+    "{cost}, 5.0, NULL, 'r', NULL, NULL, {stream}, 'run-1')"
+)
+
+
+def test_v3_database_is_upgraded_with_the_billed_counts(ledger_url: str) -> None:
+    engine = make_engine(ledger_url)
+    assert migrate(engine, target=3) == 3
+    day = T0.date().isoformat()
+    ts = int(T0.timestamp() * 1_000_000)
+    false = "0" if engine.dialect.name == "sqlite" else "false"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(V3_ROW.format(ts=ts, cost=4000, stream=false))
+        conn.exec_driver_sql(
+            V1_DAILY.format(
+                day=day, caller="web", calls=1, tin=1000, tout=100, cost=4000, unpriced=0, lat=5.0
+            )
+        )
+        assert "tool_uses" not in list(conn.exec_driver_sql("SELECT * FROM usage_calls").keys())
+    engine.dispose()
+
+    billed = {
+        "cache_write_1h_tokens": 7,
+        "input_audio_tokens": 11,
+        "input_image_tokens": 13,
+        "output_audio_tokens": 17,
+        "output_image_tokens": 19,
+    }
+    with UsageLedger(ledger_url) as ledger:
+        assert ledger.schema_version == SCHEMA_VERSION == 4
+        (old,) = ledger.records()
+        assert (old.tool_uses, old.iterations, old.run_id) == (None, (), "run-1")
+        assert all(getattr(old, name) == 0 for name in billed)
+        ledger.record(
+            event(
+                0,
+                model_id="mock:a",
+                provider="mock",
+                caller="web",
+                status="ok",
+                timestamp=T0,
+                tool_uses={"web_search": 2},
+                **billed,
+            )
+        )
+        ledger.flush()
+        new = list(ledger.records())[-1]
+        assert new.tool_uses == {"web_search": 2}
+        assert {name: getattr(new, name) for name in billed} == billed
+        by = ("model", "day", "caller")
+        assert ledger.summary(by=by) == ledger.summary(by=by, source="rows")
+        (web,) = ledger.summary(by=("caller",), caller="web")
+        assert web["calls"] == 2
+        assert {name: web[name] for name in billed} == billed  # the old row counts 0
+        with ledger.engine.connect() as conn:
+            daily = conn.exec_driver_sql(
+                "SELECT calls, cache_write_1h_tokens, output_image_tokens FROM usage_daily"
+            ).all()
+        assert [tuple(r) for r in daily] == [(2, 7, 19)]
 
 
 def test_newer_schema_is_refused(ledger_url: str) -> None:
@@ -132,7 +197,7 @@ def test_concurrent_first_opens_migrate_once(ledger_url: str) -> None:
         )
     for ledger in ledgers:
         ledger.close()
-    assert versions == [1, 2, 3]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")

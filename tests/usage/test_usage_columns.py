@@ -5,6 +5,7 @@ exports all agree with it, and the table's SQL is the one existing databases hav
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,8 +19,15 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from modelwire.catalog.pricing import to_nanos
 from modelwire.cli.usage_cmd import export_fields
+from modelwire.types import Usage
 from modelwire.usage import columns as columns_module
-from modelwire.usage.columns import CALL_COLUMNS, COLUMNS, Conversion, StoredColumn
+from modelwire.usage.columns import (
+    CALL_COLUMNS,
+    COLUMNS,
+    SUMMED_FIELDS,
+    Conversion,
+    StoredColumn,
+)
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import UsageLedger
 from modelwire.usage.rows import (
@@ -37,7 +45,7 @@ from tests.support.ledger import event, ledger_url
 
 __all__ = ["ledger_url"]
 
-# The usage_calls DDL of schema v3 as the migrations build it step by step and existing databases
+# The usage_calls DDL of schema v4 as the migrations build it step by step and existing databases
 # hold it: it changes only with a new migration.
 SQLITE_DDL = (
     "\nCREATE TABLE usage_calls (\n\tid INTEGER NOT NULL, \n\tts_us BIGINT NOT NULL, \n\tmodel_id "
@@ -47,10 +55,14 @@ SQLITE_DDL = (
     "NULL, \n\tcache_read_tokens BIGINT NOT NULL, \n\tcache_write_tokens BIGINT NOT NULL, \n\t"
     "reasoning_tokens BIGINT NOT NULL, \n\tcost_nanos BIGINT, \n\tlatency_ms FLOAT NOT NULL, \n\t"
     "ttft_ms FLOAT, \n\trequest_id VARCHAR(255), \n\tprompt TEXT, \n\toutput TEXT, \n\tstream "
-    "BOOLEAN DEFAULT 0 NOT NULL, \n\trun_id VARCHAR(64), \n\tPRIMARY KEY (id)\n)\n\n"
+    "BOOLEAN DEFAULT 0 NOT NULL, \n\trun_id VARCHAR(64), \n\tcache_write_1h_tokens BIGINT "
+    "DEFAULT 0 NOT NULL, \n\tinput_audio_tokens BIGINT DEFAULT 0 NOT NULL, \n\t"
+    "input_image_tokens BIGINT DEFAULT 0 NOT NULL, \n\toutput_audio_tokens BIGINT DEFAULT 0 NOT "
+    "NULL, \n\toutput_image_tokens BIGINT DEFAULT 0 NOT NULL, \n\ttool_uses TEXT, \n\t"
+    "iterations TEXT, \n\tPRIMARY KEY (id)\n)\n\n"
 )
 POSTGRES_DDL = SQLITE_DDL.replace("id INTEGER NOT NULL", "id BIGSERIAL NOT NULL").replace(
-    "DEFAULT 0", "DEFAULT false"
+    "stream BOOLEAN DEFAULT 0", "stream BOOLEAN DEFAULT false"
 )
 INDEX_DDL = [
     "CREATE INDEX ix_usage_calls_ts ON usage_calls (ts_us)",
@@ -87,6 +99,14 @@ def _distinct_event() -> UsageEvent:
         prompt="prompt",
         output="output",
         timestamp=datetime(2026, 3, 1, 12, 0, 0, 1009, tzinfo=UTC),
+        run_id="run",
+        cache_write_1h_tokens=1010,
+        input_audio_tokens=1011,
+        input_image_tokens=1012,
+        output_audio_tokens=1013,
+        output_image_tokens=1014,
+        tool_uses={"web_search": 1015},
+        iterations=(Usage(input_tokens=1016), Usage(output_tokens=1017, cache_write_1h_tokens=1)),
     )
 
 
@@ -95,6 +115,17 @@ def _stored(field: str, value: Any) -> Any:
         return to_us(value)
     if field == "cost_usd":
         return to_nanos(value)
+    if field == "tool_uses":
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+    if field == "iterations":
+        return (
+            json.dumps(
+                [{k: v for k, v in u.model_dump().items() if v and type(v) is int} for u in value],
+                separators=(",", ":"),
+            )
+            if value
+            else None
+        )
     return value
 
 
@@ -200,25 +231,38 @@ def test_the_rollup_sums_the_summed_columns_under_their_names() -> None:
         "cache_read_tokens",
         "cache_write_tokens",
         "reasoning_tokens",
+        "cache_write_1h_tokens",
+        "input_audio_tokens",
+        "input_image_tokens",
+        "output_audio_tokens",
+        "output_image_tokens",
     ]
-    assert list(DAILY_SUMS[1:6]) == summed
-    assert [c.name for c in DAILY.columns][: len(DAILY_KEYS) + len(DAILY_SUMS)] == [
-        *DAILY_KEYS,
-        *DAILY_SUMS,
-    ]
-    assert CALL_COLUMNS[: len(AGGREGATED_COLUMNS)] == AGGREGATED_COLUMNS
+    assert list(DAILY_SUMS[1:11]) == summed
+    # The rollup table holds each sum once (the columns added in v4 come last, after the
+    # latency maximum of v2: the upsert names its columns).
+    daily = [c.name for c in DAILY.columns]
+    assert sorted(daily) == sorted({*DAILY_KEYS, *DAILY_SUMS, "latency_max_ms"})
+    assert daily[-5:] == summed[5:]
+    # A stored row is selected with each column aggregate reads in its place, NULL otherwise.
+    for i, name in enumerate(AGGREGATED_COLUMNS):
+        assert name in (CALL_COLUMNS[i], "NULL")
     assert "latency_ms" in AGGREGATED_COLUMNS and "prompt" not in AGGREGATED_COLUMNS
+    assert set(summed) <= set(AGGREGATED_COLUMNS)
 
 
 def test_aggregate_sums_each_count_by_name() -> None:
-    events = [event(i) for i in range(200)]
+    extra = dict.fromkeys(SUMMED_FIELDS[5:], 0)
+    events = [
+        event(i, **{f: (i * (k + 2)) % (k + 3) for k, f in enumerate(extra)}) for i in range(200)
+    ]
+    assert all(sum(getattr(e, f) for e in events) for f in extra)
     counts = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
     expected: dict[tuple[Any, ...], dict[str, Any]] = {}
     for e in events:
         key = (day_of(to_us(e.timestamp)), e.model_id, e.provider, e.caller or "", e.status)
         sums = expected.setdefault(key, dict.fromkeys((*DAILY_SUMS, "latency_max_ms"), 0))
         sums["calls"] += 1
-        for f in (*counts, "reasoning_tokens"):
+        for f in (*counts, "reasoning_tokens", *SUMMED_FIELDS[5:]):
             sums[f] += getattr(e, f)
         if e.cost_usd is None:
             sums["unpriced_calls"] += 1
@@ -233,7 +277,11 @@ def test_aggregate_sums_each_count_by_name() -> None:
     }
     assert got == expected  # latencies are halves: their float sums are exact
     # A stored row selected as AGGREGATED_COLUMNS aggregates like the inserted row.
-    assert aggregate([r[: len(AGGREGATED_COLUMNS)] for r in rows]) == aggregate(rows)
+    selected = [
+        tuple(v if name != "NULL" else None for v, name in zip(r, AGGREGATED_COLUMNS, strict=False))
+        for r in rows
+    ]
+    assert aggregate(selected) == aggregate(rows)
 
 
 def test_a_definition_naming_an_unknown_or_repeated_field_is_refused() -> None:

@@ -111,12 +111,20 @@ def test_a_successful_attempt_fills_each_field_by_name() -> None:
     attempt = _attempt(sink, stream=True)
     attempt.first_token()
     before = datetime.now(UTC)
+    requests = (Usage(input_tokens=600, output_tokens=20), Usage(input_tokens=400))
     usage = Usage(
         input_tokens=1000,
         output_tokens=200,
         cache_read_tokens=30,
         cache_write_tokens=4,
         reasoning_tokens=5,
+        cache_write_1h_tokens=3,
+        input_audio_tokens=6,
+        input_image_tokens=7,
+        output_audio_tokens=8,
+        output_image_tokens=9,
+        tool_uses={"web_search": 2},
+        iterations=requests,
     )
     response = ChatResponse(text="the answer", model_id="vendor:model-x", usage=usage)
     response.request_id = "req-1"
@@ -145,6 +153,13 @@ def test_a_successful_attempt_fills_each_field_by_name() -> None:
         "output": "the answer",
         "timestamp": event.timestamp,
         "run_id": "the-run",
+        "cache_write_1h_tokens": 3,
+        "input_audio_tokens": 6,
+        "input_image_tokens": 7,
+        "output_audio_tokens": 8,
+        "output_image_tokens": 9,
+        "tool_uses": {"web_search": 2},
+        "iterations": requests,
     }
     assert response.cost_usd is not None and response.cost_usd > 0
     assert attempt.ttft_ms is not None and event.latency_ms >= attempt.ttft_ms

@@ -51,6 +51,7 @@ def _cost(
                 output_per_mtok=t.output,
                 cache_read_per_mtok=t.cache_read,
                 cache_write_per_mtok=t.cache_write,
+                cache_write_1h_per_mtok=t.cache_write_1h,
             )
             for t in p.tiers
         ),

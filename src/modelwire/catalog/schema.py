@@ -79,6 +79,7 @@ class CatalogTier(_Frozen):
     output: ExactPrice = None
     cache_read: ExactPrice = None
     cache_write: ExactPrice = None
+    cache_write_1h: ExactPrice = None
 
 
 def _fee(value: Any) -> Decimal:

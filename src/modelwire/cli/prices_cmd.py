@@ -256,6 +256,7 @@ def _price_lines(cost: ModelCost, indent: str = "  ") -> list[str]:
                 ("output", tier.output_per_mtok),
                 ("cache read", tier.cache_read_per_mtok),
                 ("cache write", tier.cache_write_per_mtok),
+                ("1h cache write", tier.cache_write_1h_per_mtok),
             )
             if value is not None
         ]

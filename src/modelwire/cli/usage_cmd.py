@@ -155,6 +155,7 @@ def summary_cmd(
         db = load(config).usage.database
     with open_ledger(db) as ledger, spinner("reading the ledger", enabled=not as_json):
         rows = ledger.summary(by=keys, since=since, until=until, caller=caller, model=model)
+        uses = ledger.tool_uses(by=keys, since=since, until=until, caller=caller, model=model)
         latencies = latency_percentiles(
             ledger.engine, by=keys, since=since, until=until, caller=caller, model=model
         )
@@ -162,15 +163,19 @@ def summary_cmd(
         statuses = [] if as_json else _limits_left(config, ledger)
     if as_json:
         timing = {tuple(r[k] for k in keys): r for r in latencies}
+        used = {tuple(r[k] for k in keys): r["tool_uses"] for r in uses}
         out = []
         for r in rows:
-            found = timing.get(tuple(r[k] for k in keys), {})
+            group = tuple(r[k] for k in keys)
+            found = timing.get(group, {})
             extra = {f: found.get(f) for f in _LATENCY_FIELDS}
-            out.append({k: _jsonable(v) for k, v in {**r, **extra}.items()})
+            row = {k: _jsonable(v) for k, v in {**r, **extra}.items()}
+            row["tool_uses"] = used.get(group, {})
+            out.append(row)
         typer.echo(json.dumps(out, indent=2))
         return
     typer.echo(f"usage {describe_range(since, until)} · {url}")
-    print_summary(rows, keys, latencies, wide=wide)
+    print_summary(rows, keys, latencies, wide=wide, tool_uses=uses)
     if statuses:
         from modelwire.cli.limits_cmd import print_statuses
 
@@ -227,12 +232,15 @@ def print_summary(
     latencies: Sequence[dict[str, Any]] = (),
     *,
     wide: bool = False,
+    tool_uses: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """The summary table with a total line, then the latency table (ttft: time to first token
-    of the streamed attempts).
+    """The summary table with a total line, then the server-side tool uses (``tool_uses``,
+    when any), then the latency table (ttft: time to first token of the streamed attempts).
 
     ``cost`` sums the priced calls; a group with no priced call shows ``unpriced`` as its cost,
     never $0, and a line under the table counts the unpriced calls (a column with ``wide``).
+    The counts billed at their own prices (1-hour cache writes, audio and image tokens) get a
+    column each where they are not all zero.
     """
     from modelwire.cli.tables import new_table, print_table, stdout_console
     from modelwire.usage.reports import total_cost
@@ -246,6 +254,10 @@ def print_summary(
     if wide:
         fields += ["cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "unpriced_calls"]
         heads += ["cache read", "cache write", "reasoning", "unpriced"]
+    for field, head in BILLED_COLUMNS:
+        if any(r.get(field) for r in rows):
+            fields.append(field)
+            heads.append(head)
     total: dict[str, Any] = {f: sum(r[f] for r in rows) for f in (*fields, "unpriced_calls")}
     total["cost_usd"] = total_cost(rows)
     table = new_table(
@@ -269,8 +281,35 @@ def print_summary(
     if unpriced and not wide:
         calls = "call" if unpriced == 1 else "calls"
         console.print(f"{unpriced:,} {calls} unpriced (no known price): not in the cost")
+    if tool_uses:
+        _print_tool_uses(console, tool_uses, keys)
     if latencies:
         _print_latencies(console, latencies, keys, wide=wide)
+
+
+#: The summary's counts billed at their own prices, shown where not all zero: field, heading.
+BILLED_COLUMNS = (
+    ("cache_write_1h_tokens", "1h cache write"),
+    ("input_audio_tokens", "audio in"),
+    ("input_image_tokens", "image in"),
+    ("output_audio_tokens", "audio out"),
+    ("output_image_tokens", "image out"),
+)
+
+
+def _print_tool_uses(console: Any, uses: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    from modelwire.cli.tables import new_table, print_table
+
+    kinds = sorted({kind for r in uses for kind in r["tool_uses"]})
+    table = new_table(
+        *((k, "id") for k in keys),
+        *((kind.replace("_", " "), "num") for kind in kinds),
+        title="server-side tool uses",
+    )
+    for r in uses:
+        cells = ["-" if r[k] is None else str(_jsonable(r[k])) for k in keys]
+        table.add_row(*cells, *(f"{r['tool_uses'].get(kind, 0):,}" for kind in kinds))
+    print_table(table, console)
 
 
 def _print_latencies(
@@ -321,6 +360,13 @@ def _export_dict(r: UsageRecord) -> dict[str, Any]:
     return {k: d[k] for k in export_fields()}
 
 
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell: empty for NULL (and for no tool uses or requests), JSON for those."""
+    if value is None or value == []:
+        return ""
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else value
+
+
 def write_export(records: Iterator[UsageRecord], fmt: str, out: TextIO) -> int:
     """Write records as CSV (cost empty and ``priced`` false when unpriced) or JSON lines."""
     n = 0
@@ -329,7 +375,7 @@ def write_export(records: Iterator[UsageRecord], fmt: str, out: TextIO) -> int:
         writer.writeheader()
         for r in records:
             d = _export_dict(r)
-            writer.writerow({k: "" if v is None else v for k, v in d.items()})
+            writer.writerow({k: _csv_cell(v) for k, v in d.items()})
             n += 1
     else:
         for r in records:

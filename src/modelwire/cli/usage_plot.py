@@ -13,6 +13,24 @@ from typing import Any
 __all__ = ["render"]
 
 
+def _token_segments(rows: Sequence[dict[str, Any]]) -> list[tuple[str, list[int]]]:
+    """The stacked parts of each caller's tokens: text input and output, and the audio and
+    image tokens (billed at their own prices) as parts of their own where there are any."""
+
+    def media(r: dict[str, Any], side: str) -> int:
+        return int(r.get(f"{side}_audio_tokens", 0)) + int(r.get(f"{side}_image_tokens", 0))
+
+    segments = []
+    for side in ("input", "output"):
+        parts = [media(r, side) for r in rows]
+        segments.append(
+            (f"{side} tokens", [r[f"{side}_tokens"] - m for r, m in zip(rows, parts, strict=True)])
+        )
+        if any(parts):
+            segments.append((f"audio and image {side}", parts))
+    return segments
+
+
 def render(
     by_day_model: Sequence[dict[str, Any]], by_caller: Sequence[dict[str, Any]], out: Path
 ) -> None:
@@ -51,11 +69,11 @@ def render(
         ax1.text(0.5, 0.5, "no usage in this range", ha="center", transform=ax1.transAxes)
 
     callers = [r["caller"] or "(none)" for r in by_caller]
-    inputs = [r["input_tokens"] for r in by_caller]
-    outputs = [r["output_tokens"] for r in by_caller]
     y = list(range(len(callers)))
-    ax2.barh(y, inputs, label="input tokens")
-    ax2.barh(y, outputs, left=inputs, label="output tokens")
+    left = [0] * len(callers)
+    for label, counts in _token_segments(by_caller):
+        ax2.barh(y, counts, left=left, label=label)
+        left = [a + b for a, b in zip(left, counts, strict=True)]
     ax2.set_yticks(y, callers)
     ax2.set_title("tokens by caller")
     ax2.set_xlabel("tokens")

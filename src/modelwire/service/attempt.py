@@ -186,6 +186,13 @@ class Attempt:
                 output if store else None,  # output
                 datetime.now(UTC),  # timestamp
                 self.run_id,  # run_id
+                usage.cache_write_1h_tokens,  # cache_write_1h_tokens
+                usage.input_audio_tokens,  # input_audio_tokens
+                usage.input_image_tokens,  # input_image_tokens
+                usage.output_audio_tokens,  # output_audio_tokens
+                usage.output_image_tokens,  # output_image_tokens
+                usage.tool_uses or None,  # tool_uses
+                usage.iterations,  # iterations
             ),
         )
         sink.record(event)

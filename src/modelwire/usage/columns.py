@@ -46,6 +46,10 @@ class Conversion(Enum):
     price) stays NULL."""
     IF_PROMPTS_STORED = "if_prompts_stored"
     """Stored as it is by a ledger with ``store_prompts=True``, NULL otherwise."""
+    JSON = "json"
+    """Compact JSON text; an empty value (no tool uses, one request) is NULL. ``tool_uses``:
+    ``{"web_search": 2}``; ``iterations``: one object per request holding its non-zero
+    ``Usage`` counts (``[{"input_tokens": 205000, "output_tokens": 3500}, ...]``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +59,8 @@ class StoredColumn:
     ``length`` is the size of a ``string`` column. ``summed``: the column is a count summed
     under its own name into the daily rollup and into summaries. ``added_in`` is the schema
     version that added the column; a column added after the first has ``default_for_old_rows``
-    as its server default (the value of the rows written before it existed).
+    (a boolean or an integer) as its server default (the value of the rows written before it
+    existed).
     """
 
     column: str
@@ -66,11 +71,14 @@ class StoredColumn:
     length: int | None = None
     summed: bool = False
     added_in: int = 1
-    default_for_old_rows: bool | None = None
+    default_for_old_rows: bool | int | None = None
 
 
-def _count(name: str) -> StoredColumn:
-    return StoredColumn(name, "bigint", False, name, summed=True)
+def _count(name: str, added_in: int = 1) -> StoredColumn:
+    old_rows = None if added_in == 1 else 0
+    return StoredColumn(
+        name, "bigint", False, name, summed=True, added_in=added_in, default_for_old_rows=old_rows
+    )
 
 
 COLUMNS: tuple[StoredColumn, ...] = (
@@ -95,6 +103,13 @@ COLUMNS: tuple[StoredColumn, ...] = (
     StoredColumn("output", "text", True, "output", Conversion.IF_PROMPTS_STORED),
     StoredColumn("stream", "boolean", False, "stream", added_in=2, default_for_old_rows=False),
     StoredColumn("run_id", "string", True, "run_id", length=64, added_in=3),
+    _count("cache_write_1h_tokens", added_in=4),
+    _count("input_audio_tokens", added_in=4),
+    _count("input_image_tokens", added_in=4),
+    _count("output_audio_tokens", added_in=4),
+    _count("output_image_tokens", added_in=4),
+    StoredColumn("tool_uses", "text", True, "tool_uses", Conversion.JSON, added_in=4),
+    StoredColumn("iterations", "text", True, "iterations", Conversion.JSON, added_in=4),
 )
 
 #: The ``usage_calls`` columns the writer inserts, in order (the database assigns the id).

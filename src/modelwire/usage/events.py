@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from modelwire.types import Usage
 
 __all__ = ["InMemoryUsageSink", "UsageEvent", "UsageSink", "UsageStatus"]
 
@@ -36,6 +40,13 @@ class _UsageEventFields(NamedTuple):
     output: str | None
     timestamp: datetime
     run_id: str | None
+    cache_write_1h_tokens: int
+    input_audio_tokens: int
+    input_image_tokens: int
+    output_audio_tokens: int
+    output_image_tokens: int
+    tool_uses: Mapping[str, int] | None
+    iterations: tuple[Usage, ...]
 
 
 class UsageEvent(_UsageEventFields):
@@ -44,7 +55,10 @@ class UsageEvent(_UsageEventFields):
     An immutable named tuple: read its fields by name, and use ``event._replace(field=value)``
     for a changed copy. ``cost_usd`` is ``None`` when the model's price is unknown. ``prompt``
     and ``output`` are set only when the service was told to store prompts. ``timestamp`` is
-    the time the event was built (UTC) unless given.
+    the time the event was built (UTC) unless given. The counts after ``run_id`` are those of
+    ``Usage`` a vendor bills at their own price: 1-hour cache writes, audio and image tokens,
+    server-side tool uses by kind (``None``: none) and the sampling requests of a call that ran
+    several (``Usage.iterations``), kept so the cost can be recomputed exactly.
     """
 
     __slots__ = ()
@@ -72,6 +86,13 @@ class UsageEvent(_UsageEventFields):
         output: str | None = None,
         timestamp: datetime | None = None,
         run_id: str | None = None,
+        cache_write_1h_tokens: int = 0,
+        input_audio_tokens: int = 0,
+        input_image_tokens: int = 0,
+        output_audio_tokens: int = 0,
+        output_image_tokens: int = 0,
+        tool_uses: Mapping[str, int] | None = None,
+        iterations: tuple[Usage, ...] = (),
     ) -> UsageEvent:
         # Events built by hand come here (as cheap as the dataclass this class was). The
         # service, which builds one per attempt, passes all the fields in their order straight
@@ -100,6 +121,13 @@ class UsageEvent(_UsageEventFields):
                 output,
                 datetime.now(UTC) if timestamp is None else timestamp,
                 run_id,
+                cache_write_1h_tokens,
+                input_audio_tokens,
+                input_image_tokens,
+                output_audio_tokens,
+                output_image_tokens,
+                tool_uses,
+                iterations,
             ),
         )
 

@@ -396,9 +396,11 @@ class UsageLedger:
     ) -> list[dict[str, Any]]:
         """Totals grouped by any of model, provider, caller, group, day, hour, status.
 
-        Each dict holds the grouping keys plus ``calls``, ``errors``, the five token sums,
-        ``cost_usd`` (a ``Decimal`` summed over priced rows; ``None`` when every row in the group
-        is unpriced) and ``unpriced_calls``. Served from the daily rollup when the grouping and
+        Each dict holds the grouping keys plus ``calls``, ``errors``, the token sums (the five
+        counts, then the parts billed at their own prices: 1-hour cache writes, audio and image
+        input and output), ``cost_usd`` (a ``Decimal`` summed over priced rows; ``None`` when
+        every row in the group is unpriced) and ``unpriced_calls``. Server-side tool uses are
+        summed by ``tool_uses``. Served from the daily rollup when the grouping and
         the bounds allow (no group/hour, whole-day bounds), from the rows otherwise;
         ``source="rows"``/``"rollup"`` forces one. Pending events are flushed first.
         """
@@ -407,6 +409,25 @@ class UsageLedger:
         return self._read(
             lambda engine: summary(
                 engine, by, since=since, until=until, caller=caller, model=model, source=source
+            )
+        )
+
+    def tool_uses(
+        self,
+        by: Sequence[str] | str = ("model",),
+        since: When = None,
+        until: When = None,
+        caller: str | None = None,
+        model: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Server-side tool uses (web searches, ...) grouped like ``summary``: each dict holds
+        the grouping keys and ``tool_uses``, a dict of kind to count; groups without a use are
+        left out."""
+        from modelwire.usage.reports import tool_use_summary
+
+        return self._read(
+            lambda engine: tool_use_summary(
+                engine, by, since=since, until=until, caller=caller, model=model
             )
         )
 
@@ -465,7 +486,11 @@ class UsageLedger:
     def reprice(self, since: When = None, model: str | None = None) -> int:
         """Recompute stored costs from the current prices and update the rollup to match.
 
-        Only successful attempts are repriced (failed ones keep their stored cost). Returns how
+        Each row is priced from every count it stored (1-hour cache writes, audio and image
+        tokens, tool uses, the requests of a call that ran several) at the price in force at
+        the row's own time (a price's ``earlier`` prices for rows older than its
+        ``effective_date``). Only successful attempts are repriced (failed ones keep their
+        stored cost). Returns how
         many rows changed; rows of models that are now unpriced become NULL.
         """
         from modelwire.usage.reports import parse_when

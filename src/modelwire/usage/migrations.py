@@ -7,6 +7,11 @@ missing step in order; a database newer than this code is refused rather than gu
   ``usage_calls.ts_us``.
 - v2: ``usage_calls.stream`` (was the attempt streamed) and ``usage_daily.latency_max_ms``,
   backfilled from the stored rows.
+- v3: ``usage_calls.run_id`` and its index.
+- v4: the counts billed at their own prices, in both tables (``cache_write_1h_tokens``,
+  ``input_audio_tokens``, ``input_image_tokens``, ``output_audio_tokens``,
+  ``output_image_tokens``; 0 for older rows), and on ``usage_calls`` the JSON text columns
+  ``tool_uses`` and ``iterations`` (NULL for older rows).
 
 A package above the ledger that keeps tables of its own in the ledger's database (the gateway's
 virtual keys) runs its own list of steps through ``migrate`` with its own version table.
@@ -150,12 +155,35 @@ def _v3(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_usage_calls_run ON usage_calls (run_id)")
 
 
+#: The counts schema v4 adds to both tables (0 for the rows and days before it).
+V4_COUNTS = (
+    "cache_write_1h_tokens",
+    "input_audio_tokens",
+    "input_image_tokens",
+    "output_audio_tokens",
+    "output_image_tokens",
+)
+
+
+def _v4(conn: Connection) -> None:
+    for table in ("usage_calls", "usage_daily"):
+        for name in V4_COUNTS:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} BIGINT NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("ALTER TABLE usage_calls ADD COLUMN tool_uses TEXT")
+    conn.exec_driver_sql("ALTER TABLE usage_calls ADD COLUMN iterations TEXT")
+
+
 Migration = tuple[int, str, Callable[["Connection"], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "usage_calls, usage_daily rollup, index on ts_us", _v1),
     (2, "usage_calls.stream, usage_daily.latency_max_ms (backfilled)", _v2),
     (3, "usage_calls.run_id (the run of run_tools or an output retried) and its index", _v3),
+    (
+        4,
+        "1-hour cache writes, audio and image tokens (both tables), tool uses and iterations",
+        _v4,
+    ),
 ]
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "latency_percentiles",
     "parse_when",
     "summary",
+    "tool_use_summary",
     "uses_rollup",
 ]
 
@@ -230,6 +231,46 @@ def summary(
         out.sort(key=lambda d: tuple((d[k] is None, d[k]) for k in keys))
     elif keys:
         out.sort(key=itemgetter(*keys))
+    return out
+
+
+def tool_use_summary(
+    engine: Engine,
+    by: Sequence[str] = ("model",),
+    since: When = None,
+    until: When = None,
+    caller: str | None = None,
+    model: str | None = None,
+) -> list[dict[str, Any]]:
+    """Server-side tool uses grouped like ``summary``: the ``by`` keys then ``tool_uses``, a
+    dict of kind to count. Only groups with a use are listed (read from the rows that hold
+    one: tool uses are stored per call as JSON, not in the rollup)."""
+    from sqlalchemy import select
+
+    from modelwire.usage.rows import tool_uses_from_json
+    from modelwire.usage.tables import CALLS
+
+    keys = _check_by(by)
+    t = CALLS
+    exprs = _group_exprs(t)
+    uses_col = t.c[column_of("tool_uses")]
+    where = _row_filters(t, parse_when(since), parse_when(until), caller=caller, model_id=model)
+    stmt = select(*(exprs[k] for k in keys), uses_col).where(uses_col.is_not(None), *where)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(stmt).all()]
+    convert = [(k, _CONVERT.get(k)) for k in keys]
+    groups: dict[tuple[Any, ...], dict[str, int]] = {}
+    for r in rows:
+        key = tuple(r[i] if conv is None else conv(r[i]) for i, (_, conv) in enumerate(convert))
+        acc = groups.setdefault(key, {})
+        for kind, n in (tool_uses_from_json(r[-1]) or {}).items():
+            acc[kind] = acc.get(kind, 0) + n
+    out = [
+        {**dict(zip(keys, key, strict=True)), "tool_uses": dict(sorted(uses.items()))}
+        for key, uses in groups.items()
+        if any(uses.values())
+    ]
+    out.sort(key=lambda d: tuple((d[k] is None, d[k]) for k in keys))
     return out
 
 

@@ -8,6 +8,7 @@ Both run in one transaction that excludes the writers (SQLite ``BEGIN IMMEDIATE`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from modelwire.catalog.pricing import compute_cost, to_nanos
@@ -20,6 +21,8 @@ from modelwire.usage.rows import (
     aggregate,
     day_of,
     delta_rows,
+    iterations_from_json,
+    tool_uses_from_json,
 )
 from modelwire.usage.store import statements
 
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["PriceSource", "rebuild_rollup", "reprice"]
 
 PriceSource = Callable[[str], ModelCost | None]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _AGG_COLS = ", ".join(AGGREGATED_COLUMNS)
 # The counts a cost is computed from: stored under their Usage field names.
@@ -74,8 +79,11 @@ def reprice(
     model: str | None = None,
 ) -> int:
     """Recompute ``cost_nanos`` of matching successful rows from ``prices``; rebuild the rollup
-    rows they belong to in the same transaction. Failed attempts keep their stored cost (the
-    service records them unpriced). Returns the number of rows whose cost changed."""
+    rows they belong to in the same transaction. Each row is priced from all its stored counts
+    (tool uses and per-request counts included) at the price in force at its own time (a
+    price's ``earlier`` prices apply to rows from before its ``effective_date``). Failed
+    attempts keep their stored cost (the service records them unpriced). Returns the number of
+    rows whose cost changed."""
     ph_where: list[str] = ["status = 'ok'"]
     params: list[Any] = []
     with engine.connect() as raw:
@@ -94,14 +102,20 @@ def reprice(
             updates: list[tuple[int | None, int]] = []
             touched: set[tuple[int, str]] = set()
             result = conn.exec_driver_sql(
-                f"SELECT id, ts_us, model_id, cost_nanos, {_COUNTS} FROM usage_calls{where}",
+                f"SELECT id, ts_us, model_id, cost_nanos, tool_uses, iterations, {_COUNTS} "
+                f"FROM usage_calls{where}",
                 tuple(params),
             )
-            for row_id, ts_us, model_id, old, *counts in result.all():
+            for row_id, ts_us, model_id, old, uses, requests, *counts in result.all():
                 if model_id not in cache:
                     cache[model_id] = prices(model_id)
-                usage = Usage(**{f: int(n) for f, n in zip(SUMMED_FIELDS, counts, strict=True)})
-                new = to_nanos(compute_cost(usage, cache[model_id]))
+                usage = Usage(
+                    **{f: int(n) for f, n in zip(SUMMED_FIELDS, counts, strict=True)},
+                    tool_uses=tool_uses_from_json(uses) or {},
+                    iterations=iterations_from_json(requests),
+                )
+                at = _EPOCH + timedelta(microseconds=int(ts_us))
+                new = to_nanos(compute_cost(usage, cache[model_id], at))
                 if new != (None if old is None else int(old)):
                     updates.append((new, int(row_id)))
                     touched.add((int(ts_us) // US_PER_DAY, model_id))

@@ -8,6 +8,7 @@ and positions, and a day string is cached per UTC day.
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -16,6 +17,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
 
 from modelwire.catalog.pricing import from_nanos
+from modelwire.types import Usage
 from modelwire.usage.columns import (
     CALL_COLUMNS,
     COLUMNS,
@@ -28,6 +30,7 @@ from modelwire.usage.events import UsageEvent
 
 __all__ = [
     "AGGREGATED_COLUMNS",
+    "USAGE_COUNTS",
     "US_PER_DAY",
     "US_PER_HOUR",
     "RollupDelta",
@@ -36,7 +39,10 @@ __all__ = [
     "aggregate",
     "day_of",
     "events_to_rows",
+    "iterations_from_json",
+    "to_json",
     "to_us",
+    "tool_uses_from_json",
 ]
 
 US_PER_HOUR = 3_600_000_000
@@ -84,21 +90,26 @@ class RowMaker:
     nano-dollars, and NULL for the prompt and output a ledger does not store).
     """
 
-    __slots__ = ("_cost", "_time", "_with_prompts", "_without_prompts")
+    __slots__ = ("_cost", "_json", "_time", "_with_prompts", "_without_prompts")
 
     def __init__(self, columns: Sequence[StoredColumn]) -> None:
         fields = UsageEvent._fields
         self._time = fields.index(_only(columns, Conversion.UTC_MICROS).field)
         self._cost = fields.index(_only(columns, Conversion.NANO_DOLLARS).field)
-        # Positions in ``event + (microseconds, nano-dollars, None)``.
+        json_columns = [c for c in columns if c.conversion is Conversion.JSON]
+        self._json = tuple(fields.index(c.field) for c in json_columns)
+        # Positions in ``event + (microseconds, nano-dollars, None, *JSON texts)``.
         converted = {Conversion.UTC_MICROS: len(fields), Conversion.NANO_DOLLARS: len(fields) + 1}
         null = len(fields) + 2
+        as_json = {c.field: len(fields) + 3 + i for i, c in enumerate(json_columns)}
 
         def position(c: StoredColumn, store_prompts: bool) -> int:
             if c.conversion in converted:
                 return converted[c.conversion]
             if c.conversion is Conversion.IF_PROMPTS_STORED and not store_prompts:
                 return null
+            if c.conversion is Conversion.JSON:
+                return as_json[c.field]
             return fields.index(c.field)
 
         # At least two columns (the time and the cost): itemgetter returns a tuple.
@@ -108,7 +119,7 @@ class RowMaker:
     def rows(self, events: Iterable[UsageEvent], store_prompts: bool) -> list[tuple[Any, ...]]:
         """The row of each event (cost in nano-dollars, banker's rounding)."""
         pick = self._with_prompts if store_prompts else self._without_prompts
-        at, priced = self._time, self._cost
+        at, priced, json_at = self._time, self._cost, self._json
         out = []
         # Read by positions compiled from the names: typed as plain tuples.
         for e in cast("Iterable[tuple[Any, ...]]", events):
@@ -119,8 +130,41 @@ class RowMaker:
                 us = int(ts.timestamp()) * 1_000_000 + ts.microsecond
             usd: Decimal | None = e[priced]
             nanos = None if usd is None else int((usd * _NANOS).to_integral_value(ROUND_HALF_EVEN))
-            out.append(pick(e + (us, nanos, None)))  # noqa: RUF005 (faster than unpacking)
+            texts = tuple(to_json(e[i]) for i in json_at)
+            out.append(pick(e + (us, nanos, None) + texts))  # noqa: RUF005 (faster than unpacking)
         return out
+
+
+#: The integer counts of ``Usage``: what ``iterations`` keeps of each request.
+USAGE_COUNTS: tuple[str, ...] = tuple(
+    name for name, f in Usage.model_fields.items() if f.annotation is int
+)
+
+
+def to_json(value: Any) -> str | None:
+    """A ``Conversion.JSON`` value as stored: ``None`` when empty; tool uses as an object;
+    requests as a list of objects of their non-zero counts."""
+    if not value:
+        return None
+    if isinstance(value, Mapping):
+        return json.dumps({str(k): int(v) for k, v in value.items()}, separators=(",", ":"))
+    items = [
+        {k: int(v) for k, v in u.items() if v}
+        if isinstance(u, Mapping)
+        else {name: n for name in USAGE_COUNTS if (n := getattr(u, name))}
+        for u in value
+    ]
+    return json.dumps(items, separators=(",", ":"))
+
+
+def tool_uses_from_json(text: str | None) -> dict[str, int] | None:
+    """Stored ``tool_uses`` back (``None``: none)."""
+    return None if text is None else {str(k): int(v) for k, v in json.loads(text).items()}
+
+
+def iterations_from_json(text: str | None) -> tuple[Usage, ...]:
+    """Stored ``iterations`` back as one ``Usage`` per request (``()``: one request)."""
+    return () if text is None else tuple(Usage(**item) for item in json.loads(text))
 
 
 _ROWS = RowMaker(COLUMNS)
@@ -133,7 +177,7 @@ def events_to_rows(events: Iterable[UsageEvent], store_prompts: bool) -> list[tu
 
 
 # Rollup delta: key (day, model_id, provider, caller or '', status) ->
-# [calls, the five summed counts (SUMMED_FIELDS order), cost_nanos, unpriced, lat_sum, lat_max]
+# [calls, the ten summed counts (SUMMED_FIELDS order), cost_nanos, unpriced, lat_sum, lat_max]
 RollupDelta = dict[tuple[str, str, str, str, str], list[Any]]
 
 
@@ -146,15 +190,17 @@ _TS, _MODEL, _PROVIDER, _CALLER, _STATUS, _COST, _LATENCY = map(
     _position,
     ("timestamp", "model_id", "provider", "caller", "status", "cost_usd", "latency_ms"),
 )
-# The five counts, a sum each in the rollup's table. aggregate adds them one by one: a loop over
+# The counts, a sum each in the rollup's table. aggregate adds them one by one: a loop over
 # them made aggregating a row cost half as much again.
 _COUNTS = tuple(map(_position, SUMMED_FIELDS))
+_READ = frozenset((_TS, _MODEL, _PROVIDER, _CALLER, _STATUS, _COST, _LATENCY, *_COUNTS))
 
-#: The columns ``aggregate`` needs of a row: ``CALL_COLUMNS`` up to the last one it reads (a
-#: stored row selected with these aggregates like the row the writer inserted).
-AGGREGATED_COLUMNS: tuple[str, ...] = CALL_COLUMNS[
-    : 1 + max(_TS, _MODEL, _PROVIDER, _CALLER, _STATUS, _COST, _LATENCY, *_COUNTS)
-]
+#: What to select of a stored row so that it aggregates like the row the writer inserted: the
+#: ``CALL_COLUMNS`` up to the last one ``aggregate`` reads, in their places, with ``NULL`` for
+#: those it does not read (the prompt and output texts are never fetched).
+AGGREGATED_COLUMNS: tuple[str, ...] = tuple(
+    name if i in _READ else "NULL" for i, name in enumerate(CALL_COLUMNS[: 1 + max(_READ)])
+)
 
 
 def aggregate(rows: Iterable[Sequence[Any]], into: RollupDelta | None = None) -> RollupDelta:
@@ -162,7 +208,7 @@ def aggregate(rows: Iterable[Sequence[Any]], into: RollupDelta | None = None) ->
     acc: RollupDelta = {} if into is None else into
     at, model, provider, caller, status = _TS, _MODEL, _PROVIDER, _CALLER, _STATUS
     priced, latency = _COST, _LATENCY
-    c1, c2, c3, c4, c5 = _COUNTS
+    c1, c2, c3, c4, c5, c6, c7, c8, c9, c10 = _COUNTS
     for r in rows:
         key = (day_of(r[at]), r[model], r[provider], r[caller] or "", r[status])
         cost = r[priced]
@@ -170,7 +216,23 @@ def aggregate(rows: Iterable[Sequence[Any]], into: RollupDelta | None = None) ->
         a = acc.get(key)
         if a is None:
             unpriced = 1 if cost is None else 0
-            acc[key] = [1, r[c1], r[c2], r[c3], r[c4], r[c5], cost or 0, unpriced, lat, lat]
+            acc[key] = [
+                1,
+                r[c1],
+                r[c2],
+                r[c3],
+                r[c4],
+                r[c5],
+                r[c6],
+                r[c7],
+                r[c8],
+                r[c9],
+                r[c10],
+                cost or 0,
+                unpriced,
+                lat,
+                lat,
+            ]
             continue
         a[0] += 1
         a[1] += r[c1]
@@ -178,13 +240,18 @@ def aggregate(rows: Iterable[Sequence[Any]], into: RollupDelta | None = None) ->
         a[3] += r[c3]
         a[4] += r[c4]
         a[5] += r[c5]
+        a[6] += r[c6]
+        a[7] += r[c7]
+        a[8] += r[c8]
+        a[9] += r[c9]
+        a[10] += r[c10]
         if cost is None:
-            a[7] += 1
+            a[12] += 1
         else:
-            a[6] += cost
-        a[8] += lat
-        if lat > a[9]:
-            a[9] = lat
+            a[11] += cost
+        a[13] += lat
+        if lat > a[14]:
+            a[14] = lat
     return acc
 
 
@@ -220,6 +287,13 @@ class UsageRecord:
     output: str | None
     stream: bool
     run_id: str | None
+    cache_write_1h_tokens: int
+    input_audio_tokens: int
+    input_image_tokens: int
+    output_audio_tokens: int
+    output_image_tokens: int
+    tool_uses: dict[str, int] | None
+    iterations: tuple[Usage, ...]
 
     @classmethod
     def from_row(cls, m: Mapping[str, Any]) -> UsageRecord:
@@ -228,13 +302,17 @@ class UsageRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (timestamp and cost kept as ``datetime`` and ``Decimal``)."""
-        return asdict(self)
+        d = asdict(self)
+        d["iterations"] = self.iterations  # the Usage objects, not dicts of them
+        return d
 
     def to_json_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: ISO timestamp, cost as a decimal string or null."""
+        """A JSON-ready dict: ISO timestamp, cost as a decimal string or null, each request of
+        ``iterations`` as an object of its non-zero counts."""
         d = asdict(self)
         d["timestamp"] = self.timestamp.isoformat()
         d["cost_usd"] = None if self.cost_usd is None else str(self.cost_usd)
+        d["iterations"] = json.loads(to_json(self.iterations) or "[]")
         return d
 
 
@@ -264,12 +342,20 @@ _READ_BY_TYPE: dict[str, Callable[[Any], Any]] = {
 }
 
 
+_JSON_READERS: dict[str, Callable[[Any], Any]] = {
+    "tool_uses": tool_uses_from_json,
+    "iterations": iterations_from_json,
+}
+
+
 def _record_reader(column: StoredColumn) -> Callable[[Any], Any]:
     """How a ``UsageRecord`` reads ``column``'s stored value back (NULL stays ``None``)."""
     if column.conversion is Conversion.UTC_MICROS:
         return _moment
     if column.conversion is Conversion.NANO_DOLLARS:
         return _usd
+    if column.conversion is Conversion.JSON:
+        return _JSON_READERS[column.field]
     read = _READ_BY_TYPE[column.sql_type]
     return _nullable(read) if column.nullable and read is not _as_is else read
 

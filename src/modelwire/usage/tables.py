@@ -66,7 +66,13 @@ _SQL_TYPES: dict[str, Any] = {
 def _column(c: StoredColumn) -> Column[Any]:
     sql_type = String(c.length) if c.sql_type == "string" else _SQL_TYPES[c.sql_type]
     old_rows = c.default_for_old_rows
-    default = None if old_rows is None else true() if old_rows else false()
+    default: Any
+    if old_rows is None:
+        default = None
+    elif type(old_rows) is bool:
+        default = true() if old_rows else false()
+    else:
+        default = text(str(old_rows))
     return Column(c.column, sql_type, nullable=c.nullable, server_default=default)
 
 
@@ -104,6 +110,12 @@ DAILY = Table(
     Column("latency_sum_ms", Float, nullable=False),
     # schema v2
     Column("latency_max_ms", Float, nullable=False, server_default=text("0")),
+    # schema v4: the counts billed at their own prices (the summed columns added in v4)
+    *(
+        Column(c.column, BigInteger, nullable=False, server_default=text("0"))
+        for c in COLUMNS
+        if c.summed and c.added_in == 4
+    ),
 )
 
 VERSION_TABLE = Table(
@@ -114,7 +126,7 @@ VERSION_TABLE = Table(
     Column("applied_us", BigInteger, nullable=False),
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 DAILY_KEYS: tuple[str, ...] = ("day", "model_id", "provider", "caller", "status")
 #: The rollup's sums, in the order of ``rows.aggregate``'s deltas (the counts are the stored

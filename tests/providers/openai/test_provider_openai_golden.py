@@ -169,7 +169,7 @@ def test_recorded_payload_normalisation(
         response = model.invoke(request)
         result = response.model_dump(mode="json")
         usage = payload["body"].get("usage")
-    # the normalisation rule of DESIGN.md §4, restated independently of the snapshot
+    # the normalisation rule (docs/providers.md), restated independently of the snapshot
     got = result["usage"] if "chunks" not in payload else result["final"].get("usage")
     if usage is None:
         assert got is None
@@ -180,5 +180,9 @@ def test_recorded_payload_normalisation(
         assert got["cache_read_tokens"] == details.get("cached_tokens", 0)
         reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)
         assert got["reasoning_tokens"] == reasoning
-        assert got["cache_write_tokens"] == 0
+        assert got["cache_write_tokens"] == details.get("cache_write_tokens", 0)
+        answered = usage.get("completion_tokens_details") or {}
+        assert got["input_audio_tokens"] == details.get("audio_tokens", 0)
+        assert got["input_image_tokens"] == details.get("image_tokens", 0)
+        assert got["output_audio_tokens"] == answered.get("audio_tokens", 0)
     assert result == snapshot

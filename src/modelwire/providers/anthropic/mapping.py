@@ -30,7 +30,13 @@ Anthropic's ``input_tokens`` excludes the cache, so
 ``input = input_tokens + cache_read_input_tokens + cache_creation_input_tokens``,
 ``cache_read = cache_read_input_tokens``, ``cache_write = cache_creation_input_tokens``,
 ``output = output_tokens`` (thinking included) and
-``reasoning = output_tokens_details.thinking_tokens`` when the API reports it.
+``reasoning = output_tokens_details.thinking_tokens`` when the API reports it. Beyond them:
+``cache_write_1h = cache_creation.ephemeral_1h_input_tokens`` (part of ``cache_write``);
+``usage.server_tool_use`` counters → ``tool_uses`` (``web_search_requests`` → ``web_search``,
+``web_fetch_requests`` → ``web_fetch``, ``code_execution_requests`` → ``code_execution``);
+and when ``usage.iterations`` is present (server-side tool loops, compaction) each entry is a
+sampling request of its own (``Usage.iterations``) and the counts are their sums, since the
+top level leaves out the compaction step that is billed all the same.
 """
 
 from __future__ import annotations
@@ -180,8 +186,57 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+#: ``usage.server_tool_use`` counters -> modelwire's tool-use kinds (the catalog's fee kinds).
+_SERVER_TOOLS = (
+    ("web_search_requests", "web_search"),
+    ("web_fetch_requests", "web_fetch"),
+    ("code_execution_requests", "code_execution"),
+)
+
+
+def _extra(obj: Any, name: str) -> Any:
+    """A field the SDK's model may not declare (``usage.iterations`` outside the beta types),
+    read without the cost of a failed attribute lookup."""
+    if type(obj) is dict:
+        return obj.get(name)
+    extra = getattr(obj, "__pydantic_extra__", None)
+    found = extra.get(name) if extra else None
+    if found is None:
+        fields = getattr(obj, "__dict__", None)
+        found = fields.get(name) if fields else None
+    return found
+
+
+def _tool_uses(server: Any) -> dict[str, int]:
+    uses: dict[str, int] = {}
+    for field, kind in _SERVER_TOOLS:
+        n = _int(_get(server, field))
+        if n:
+            uses[kind] = n
+    return uses
+
+
+def _one_request(part: Any) -> Usage:
+    """One entry of ``usage.iterations`` (a sampling request) as a ``Usage``."""
+    plain = _int(_get(part, "input_tokens"))
+    cache_read = _int(_get(part, "cache_read_input_tokens"))
+    cache_write = _int(_get(part, "cache_creation_input_tokens"))
+    creation = _get(part, "cache_creation")
+    return assemble.usage(
+        plain + cache_read + cache_write,
+        _int(_get(part, "output_tokens")),
+        cache_read,
+        cache_write,
+        0,
+        cache_write_1h_tokens=_int(_get(creation, "ephemeral_1h_input_tokens"))
+        if creation is not None
+        else 0,
+    )
+
+
 def usage_from(usage: Any) -> Usage:
-    """Normalise an Anthropic ``usage`` object (or dict) into the five counts."""
+    """Normalise an Anthropic ``usage`` object (or dict): the five counts, 1-hour cache writes,
+    server-side tool uses and, with ``iterations``, each sampling request (module docstring)."""
     if usage is None:
         return Usage()
     if isinstance(usage, dict):
@@ -192,19 +247,45 @@ def usage_from(usage: Any) -> Usage:
             get("cache_creation_input_tokens"),
         )
         output, details = get("output_tokens"), get("output_tokens_details")
+        creation, server = get("cache_creation"), get("server_tool_use")
     else:  # an SDK object: plain attribute reads, this runs on every call
         plain = getattr(usage, "input_tokens", None)
         cache_read = getattr(usage, "cache_read_input_tokens", None)
         cache_write = getattr(usage, "cache_creation_input_tokens", None)
         output = getattr(usage, "output_tokens", None)
         details = getattr(usage, "output_tokens_details", None)
+        creation = getattr(usage, "cache_creation", None)
+        server = getattr(usage, "server_tool_use", None)
+    reasoning = _int(_get(details, "thinking_tokens")) if details is not None else 0
+    uses = _tool_uses(server) if server is not None else None
+    iterations = _extra(usage, "iterations")
+    if iterations and type(iterations) is list:
+        # The bill is the sum over the requests; the top level leaves out compaction steps.
+        parts = tuple(_one_request(part) for part in iterations)
+        return assemble.usage(
+            sum(p.input_tokens for p in parts),
+            max(sum(p.output_tokens for p in parts), reasoning),
+            sum(p.cache_read_tokens for p in parts),
+            sum(p.cache_write_tokens for p in parts),
+            reasoning,
+            cache_write_1h_tokens=sum(p.cache_write_1h_tokens for p in parts),
+            tool_uses=uses,
+            iterations=parts,
+        )
     plain, cache_read, cache_write = _int(plain), _int(cache_read), _int(cache_write)
+    one_hour = _get(creation, "ephemeral_1h_input_tokens") if creation is not None else 0
+    if not one_hour and not uses:
+        return assemble.usage(
+            plain + cache_read + cache_write, _int(output), cache_read, cache_write, reasoning
+        )
     return assemble.usage(
         plain + cache_read + cache_write,
         _int(output),
         cache_read,
         cache_write,
-        _int(_get(details, "thinking_tokens")) if details is not None else 0,
+        reasoning,
+        cache_write_1h_tokens=_int(one_hour),
+        tool_uses=uses or None,
     )
 
 
@@ -321,10 +402,15 @@ class StreamState:
             "cache_creation_input_tokens",
             "output_tokens",
             "output_tokens_details",
+            "cache_creation",
+            "server_tool_use",
         ):
             value = _get(usage, field)
             if value is not None:
                 self._usage[field] = value
+        iterations = _extra(usage, "iterations")
+        if iterations is not None:
+            self._usage["iterations"] = iterations
 
     def feed(self, event: Any) -> str:
         """Take one event; return the new text it carries (often empty)."""

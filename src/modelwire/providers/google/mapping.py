@@ -41,6 +41,7 @@ import re
 from collections.abc import Collection
 from typing import Any, NamedTuple
 
+from modelwire import assemble
 from modelwire.content import Part, ToolCall
 from modelwire.errors import MalformedToolCallError
 from modelwire.providers import _http
@@ -56,10 +57,12 @@ __all__ = [
     "build_contents",
     "build_tools",
     "finish_reason",
+    "grounding_uses",
     "read_response",
     "request_id_of",
     "response_finish_reason",
     "response_text",
+    "response_usage",
     "retry_delay_from_body",
     "usage_from",
 ]
@@ -215,28 +218,94 @@ def build_tools(request: ChatRequest) -> list[dict[str, Any]]:
     return [{"function_declarations": declarations}]
 
 
-def usage_from(metadata: Any) -> Usage:
-    """Normalise Gemini ``usage_metadata`` (object or dict, snake or camel case)."""
-    if metadata is None:
-        return Usage()
+def _by_modality(details: Any) -> dict[str, int]:
+    """``[{"modality": "AUDIO", "tokenCount": 12}, ...]`` as ``{"AUDIO": 12, ...}``."""
+    counts: dict[str, int] = {}
+    for entry in details or ():
+        modality = _get(entry, "modality")
+        name = str(getattr(modality, "value", modality))
+        count = _get(entry, "token_count")
+        if count is None and isinstance(entry, dict):
+            count = entry.get("tokenCount")
+        counts[name] = counts.get(name, 0) + _int(count)
+    return counts
 
-    def count(snake: str, camel: str) -> int:
+
+#: Model versions that Google bills per grounded prompt; later ones per search query.
+_PER_PROMPT_GROUNDING = ("gemini-1", "gemini-2")
+
+
+def grounding_uses(candidate: Any, model_version: Any) -> int:
+    """The web-search uses a candidate's ``grounding_metadata`` bills: its search queries, or
+    one per grounded prompt for the models billed that way (Gemini 1.x and 2.x)."""
+    grounding = _get(candidate, "grounding_metadata")
+    if grounding is None and isinstance(candidate, dict):
+        grounding = candidate.get("groundingMetadata")
+    if grounding is None:
+        return 0
+    queries = _get(grounding, "web_search_queries")
+    if queries is None and isinstance(grounding, dict):
+        queries = grounding.get("webSearchQueries")
+    n = len(queries) if isinstance(queries, list) else 0
+    if n and isinstance(model_version, str) and model_version.startswith(_PER_PROMPT_GROUNDING):
+        return 1
+    return n
+
+
+def response_usage(response: Any) -> Usage:
+    """The usage of a whole ``GenerateContentResponse``: ``usage_metadata`` and the web-search
+    grounding of its first candidate."""
+    metadata = _get(response, "usage_metadata")
+    if metadata is None and isinstance(response, dict):
+        metadata = response.get("usageMetadata")
+    version = _get(response, "model_version")
+    if version is None and isinstance(response, dict):
+        version = response.get("modelVersion")
+    return usage_from(metadata, grounding_uses(_first_candidate(response), version))
+
+
+def usage_from(metadata: Any, web_searches: int = 0) -> Usage:
+    """Normalise Gemini ``usage_metadata`` (object or dict, snake or camel case); ``web_searches``
+    is the grounding count ``grounding_uses`` found in the answer."""
+    if metadata is None:
+        return Usage() if not web_searches else Usage(tool_uses={"web_search": web_searches})
+
+    def get(snake: str, camel: str) -> Any:
         value = _get(metadata, snake)
         if value is None and isinstance(metadata, dict):
             value = metadata.get(camel)
-        return _int(value)
+        return value
+
+    def count(snake: str, camel: str) -> int:
+        return _int(get(snake, camel))
 
     prompt = count("prompt_token_count", "promptTokenCount")
     tool_prompt = count("tool_use_prompt_token_count", "toolUsePromptTokenCount")
     cached = count("cached_content_token_count", "cachedContentTokenCount")
     candidates = count("candidates_token_count", "candidatesTokenCount")
     thoughts = count("thoughts_token_count", "thoughtsTokenCount")
-    return Usage(
-        input_tokens=prompt + tool_prompt,
-        output_tokens=candidates + thoughts,
-        cache_read_tokens=cached,
-        cache_write_tokens=0,
-        reasoning_tokens=thoughts,
+    prompt_details = get("prompt_tokens_details", "promptTokensDetails")
+    output_details = get("candidates_tokens_details", "candidatesTokensDetails")
+    if not prompt_details and not output_details and not web_searches:
+        return assemble.usage(prompt + tool_prompt, candidates + thoughts, cached, 0, thoughts)
+    inputs = _by_modality(prompt_details)
+    for modality, n in _by_modality(
+        get("tool_use_prompt_tokens_details", "toolUsePromptTokensDetails")
+    ).items():
+        inputs[modality] = inputs.get(modality, 0) + n
+    cache = _by_modality(get("cache_tokens_details", "cacheTokensDetails"))
+    outputs = _by_modality(output_details)
+    return assemble.usage(
+        prompt + tool_prompt,
+        candidates + thoughts,
+        cached,
+        0,
+        thoughts,
+        input_audio_tokens=max(inputs.get("AUDIO", 0) - cache.get("AUDIO", 0), 0),
+        input_image_tokens=max(inputs.get("IMAGE", 0) - cache.get("IMAGE", 0), 0),
+        output_audio_tokens=outputs.get("AUDIO", 0),
+        output_image_tokens=outputs.get("IMAGE", 0),
+        tool_uses={"web_search": web_searches} if web_searches else None,
     )
 
 
@@ -399,6 +468,8 @@ class StreamState:
         "_assembler",
         "_finish",
         "_metadata",
+        "_model_version",
+        "_web_searches",
         "chars",
         "deltas",
         "finished",
@@ -413,6 +484,8 @@ class StreamState:
         self.info = info
         self._assembler = PartsAssembler(info)
         self._metadata: Any = None
+        self._model_version: Any = None
+        self._web_searches = 0
         self._finish: str | None = None
         self.response_id: str | None = None
         self.request_id: str | None = None
@@ -443,7 +516,13 @@ class StreamState:
         response_id = _get(chunk, "response_id")
         if response_id:
             self.response_id = response_id
+        if self._model_version is None:
+            self._model_version = _get(chunk, "model_version")
         candidate = _first_candidate(chunk)
+        if candidate is not None:
+            searches = grounding_uses(candidate, self._model_version)
+            if searches:  # grounding comes whole, on one chunk
+                self._web_searches = searches
         if candidate is None:
             if _get(_get(chunk, "prompt_feedback"), "block_reason") is not None:
                 self._finish = "content_filter"
@@ -493,5 +572,6 @@ class StreamState:
 
     @property
     def usage(self) -> Usage:
-        """The normalised usage of the last chunk that carried one."""
-        return usage_from(self._metadata)
+        """The normalised usage of the last chunk that carried one, with the answer's
+        web-search grounding."""
+        return usage_from(self._metadata, self._web_searches)

@@ -29,7 +29,7 @@ from modelwire.providers.google.mapping import (
     build_contents,
     read_response,
     request_id_of,
-    usage_from,
+    response_usage,
 )
 from modelwire.providers.google.schema import plan_output
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo
@@ -173,7 +173,7 @@ class GeminiChatModel(ChatModel):
         response = ChatResponse(
             text=text,
             model_id=self.info.id,
-            usage=usage_from(getattr(answer, "usage_metadata", None)),
+            usage=response_usage(answer),
             finish_reason=reason,
             request_id=request_id,
             raw=answer,

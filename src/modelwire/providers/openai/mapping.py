@@ -23,7 +23,12 @@ Usage mapping (docs/design.md, Usage and cost)
     ``input_tokens = prompt_tokens`` (cached included), ``cache_read_tokens =
     prompt_tokens_details.cached_tokens``, ``output_tokens = completion_tokens`` (reasoning
     included), ``reasoning_tokens = completion_tokens_details.reasoning_tokens``,
-    ``cache_write_tokens = 0`` (OpenAI caches automatically and does not bill writes).
+    ``cache_write_tokens = prompt_tokens_details.cache_write_tokens`` when reported, else 0
+    (OpenAI caches automatically); ``input_audio_tokens`` / ``input_image_tokens`` =
+    ``prompt_tokens_details.audio_tokens`` / ``image_tokens``, ``output_audio_tokens`` /
+    ``output_image_tokens`` = ``completion_tokens_details.audio_tokens`` / ``image_tokens``
+    (parts of the totals, priced at the modality prices). Chat Completions reports no count of
+    web searches, so none is recorded.
 """
 
 from __future__ import annotations
@@ -168,6 +173,18 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, (int, float)) and value > 0 else 0
 
 
+def _fields(details: Any) -> Any:
+    """A ``*_tokens_details`` object's counts by name (a dict as it is; an SDK object's fields
+    and extras, read without the cost of a failed attribute lookup); ``None`` when absent."""
+    if not details or type(details) is dict:
+        return details or None
+    found = getattr(details, "__dict__", None)
+    extra = getattr(details, "__pydantic_extra__", None)
+    if extra:
+        found = {**found, **extra} if found else extra
+    return found
+
+
 def usage_from_openai(usage: Any) -> Usage:
     """Normalise an OpenAI ``usage`` object or dict (``None`` gives zeros)."""
     if usage is None:
@@ -181,12 +198,30 @@ def usage_from_openai(usage: Any) -> Usage:
         completion_details = getattr(usage, "completion_tokens_details", None)
         prompt = getattr(usage, "prompt_tokens", None)
         completion = getattr(usage, "completion_tokens", None)
+    asked = _fields(prompt_details)
+    answered = _fields(completion_details)
+    cached = _int(asked.get("cached_tokens")) if asked else 0
+    reasoning = _int(answered.get("reasoning_tokens")) if answered else 0
+    in_audio = in_image = written = out_audio = out_image = None
+    if asked:
+        in_audio, in_image = asked.get("audio_tokens"), asked.get("image_tokens")
+        written = asked.get("cache_write_tokens")
+    if answered:
+        out_audio, out_image = answered.get("audio_tokens"), answered.get("image_tokens")
+    if not (in_audio or in_image or written or out_audio or out_image):
+        return assemble.usage(_int(prompt), _int(completion), cached, 0, reasoning)
+    in_audio, in_image, written = _int(in_audio), _int(in_image), _int(written)
+    out_audio, out_image = _int(out_audio), _int(out_image)
     return assemble.usage(
         _int(prompt),
         _int(completion),
-        _int(_get(prompt_details, "cached_tokens")) if prompt_details else 0,
-        0,
-        _int(_get(completion_details, "reasoning_tokens")) if completion_details else 0,
+        cached,
+        written,
+        reasoning,
+        input_audio_tokens=in_audio,
+        input_image_tokens=in_image,
+        output_audio_tokens=out_audio,
+        output_image_tokens=out_image,
     )
 
 
