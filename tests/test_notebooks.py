@@ -25,6 +25,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "spent on failed attempts: $",
         "time to first token, ",
         "caching saved $",
+        "billed extras in this ledger: ",
         "projected month total: $",
         "refused by a limit: ",
         "limits now (spent + reserved of each limit, in its current window):",
