@@ -214,16 +214,17 @@ def summary(
     n = len(keys)
     convert = [(k, _CONVERT.get(k)) for k in keys]
     out: list[dict[str, Any]] = []
+    calls_at = SUMMARY_FIELDS.index("calls")
     for r in result:
         # The selected sums are SUMMARY_FIELDS in order (the cost in nano-dollars).
-        sums = dict(zip(SUMMARY_FIELDS, r[n:], strict=True))
-        calls = int(sums["calls"] or 0)
+        sums = [int(v or 0) for v in r[n:]]
+        calls = sums[calls_at]
         if calls == 0:
             continue
         row: dict[str, Any] = {}
         for i, (k, conv) in enumerate(convert):
             row[k] = r[i] if conv is None else conv(r[i])
-        row.update((f, int(v or 0)) for f, v in sums.items())
+        row.update(zip(SUMMARY_FIELDS, sums, strict=True))
         row["cost_usd"] = None if row["unpriced_calls"] == calls else from_nanos(row["cost_usd"])
         out.append(row)
     nullable = [k for k in keys if k in ("caller", "group", "run")]
