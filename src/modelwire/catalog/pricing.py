@@ -1,4 +1,4 @@
-"""Exact cost arithmetic (DESIGN.md §4).
+"""Exact cost arithmetic (the rule of "Usage and cost" in docs/design.md).
 
 cost = uncached input × input price + cache reads × cache-read price
      + cache writes × cache-write price + output × output price, prices per million tokens.

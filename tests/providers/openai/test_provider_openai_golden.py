@@ -169,7 +169,7 @@ def test_recorded_payload_normalisation(
         response = model.invoke(request)
         result = response.model_dump(mode="json")
         usage = payload["body"].get("usage")
-    # the normalisation rule of DESIGN.md §4, restated independently of the snapshot
+    # the usage normalisation of docs/providers.md, restated independently of the snapshot
     got = result["usage"] if "chunks" not in payload else result["final"].get("usage")
     if usage is None:
         assert got is None
