@@ -1,7 +1,7 @@
 """Before vs after: the same measurements on an old commit's modelwire and this tree's, in one run.
 
 Run: ``python tools/bench/compare_commits.py [--old b450470] [--bench openai anthropic ledger]
-[--blocks 20]``.
+[--blocks 20 | --instructions 30]``.
 
 The old commit is extracted with ``git archive`` into a temporary folder. Each side runs in its
 own long-lived worker process (this script with ``--worker``), ``PYTHONPATH=<tree>/src`` so that
@@ -18,13 +18,20 @@ of this tree) in a child process on 127.0.0.1:
   service and 64 concurrent ``ainvoke_model`` calls (wall time per call: the inverse of the
   throughput); then, in process, the process CPU per call (the ledger's writer thread included)
   of ``invoke_model``, ``stream_model`` and sequential ``ainvoke_model`` calls through a second
-  service whose SDK clients (given through ``ProviderContext.client``) replay the fake server's
-  recorded answers: no socket, no server, so far less sensitive to other load on the machine;
+  service whose SDK clients (given through ``ProviderContext.client``; the async one in the
+  providers' ``LoopClients`` holder, the same at both commits) replay the fake server's recorded
+  answers: no socket, no server, so far less sensitive to other load on the machine;
 - ``ledger``: ``bench_ledger.py``'s measures (that file is the same at both commits): 16
   producers recording pre-built events until ``flush()`` returns, the caller-side cost of
   ``record()`` and ``summary(by=("model", "day"))`` from the rollup over ``--rows`` rows.
 
-Every figure is a cost (lower is better); for each the script prints both sides' medians, the
+With ``--instructions N`` the script times nothing: each side's worker runs under valgrind's
+callgrind (``PYTHONHASHSEED=0``), makes N in-process calls of each kind (N ledger summaries
+over ten, 10 N recorded events) after as many of warm-up, and calls ``os.getppid()`` between the
+parts, at which callgrind (``--dump-before=os_getppid``) writes the instructions counted since
+the last one; the load of the machine does not change those counts.
+
+Every timed figure is a cost (lower is better); for each the script prints both sides' medians, the
 ratio new/old of those medians and of both sides' least disturbed (minimum) blocks, and the
 median and min-max of the per-block ratios new/old (the paired figure: each block's two sides ran
 one after the other).
