@@ -43,7 +43,7 @@ def test_signatures_are_readable() -> None:
 
 
 def test_contract_methods_are_listed() -> None:
-    """Methods of DESIGN.md §2, including those a class inherits from a modelwire mixin."""
+    """The service's and registry's public methods, including those inherited from a modelwire mixin."""
     page = gen_api_docs.render()
     for method in (
         "register_model(",

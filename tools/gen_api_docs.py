@@ -3,7 +3,7 @@
     python tools/gen_api_docs.py            # rewrite docs/api.md
     python tools/gen_api_docs.py --check    # exit 1 when docs/api.md is out of date
 
-The public names are ``modelwire.__all__`` (the contract of DESIGN.md §2) plus a few modules
+The public names are ``modelwire.__all__`` (the public API contract) plus a few modules
 that users import from directly (``EXTRA_MODULES``). For each: its signature and docstring; for a
 class, its public methods and properties defined in modelwire (inherited pydantic/stdlib members
 are left out), for a pydantic model or dataclass its fields with types and defaults.

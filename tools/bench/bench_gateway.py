@@ -226,7 +226,9 @@ def versus_litellm(args: argparse.Namespace, folder: Path, db: str, token: str) 
                 value = median_ms(values)
                 extra = "" if name == order[0] else f"   over the server {value - floor:6.3f} ms"
                 print(f"    {name:<22} {value:8.3f} ms{extra}")
-            for client, _ in clients.values():
+            for name, (client, _) in clients.items():
+                if client.reconnects:
+                    print(f"    ({name}: {client.reconnects} idle connection(s) closed, resent)")
                 client.close()
         finally:
             modelwire.stop()
@@ -262,9 +264,14 @@ class PlainClient:
 
     def __init__(self, url: str, token: str) -> None:
         host, port = url.removeprefix("http://").split(":")
-        self.sock = socket.create_connection((host, int(port)))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.address = (host, int(port))
         self.auth = f"authorization: Bearer {token}\r\n"
+        self.reconnects = 0
+        self._connect()
+
+    def _connect(self) -> None:
+        self.sock = socket.create_connection(self.address)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
 
     def _request(self, method: str, path: str, body: bytes = b"") -> None:
@@ -283,9 +290,23 @@ class PlainClient:
         return found
 
     def call(self, method: str, path: str, body: bytes = b"") -> bytes:
-        """One request, its whole (content-length) body."""
-        self._request(method, path, body)
-        head = self._until(b"\r\n\r\n")
+        """One request, its whole (content-length) body.
+
+        A server closes a keep-alive connection that stayed idle longer than its timeout
+        (uvicorn's default is 5 s, which a loaded machine can exceed between two blocks): the
+        request is then sent again once on a new connection, as HTTP clients do.
+        """
+        try:
+            self._request(method, path, body)
+            head = self._until(b"\r\n\r\n")
+        except OSError:  # ConnectionError included
+            if self.buffer:
+                raise
+            self.sock.close()
+            self.reconnects += 1
+            self._connect()
+            self._request(method, path, body)
+            head = self._until(b"\r\n\r\n")
         length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))  # type: ignore[union-attr]
         while len(self.buffer) < length:
             self.buffer += self.sock.recv(65536)
@@ -328,6 +349,11 @@ async def plain_throughput(url: str, token: str, body: bytes, total: int, conns:
     start = time.perf_counter()
     await asyncio.gather(*(connection(total // conns) for _ in range(conns)))
     return (total // conns * conns) / (time.perf_counter() - start)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages: other work on the machine skews every figure."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def median_ms(samples: list[float]) -> float:
@@ -385,7 +411,11 @@ def main(argv: list[str] | None = None) -> None:
     service = mw.ModelService(
         mw.ModelRegistry.from_config(cfg), mw.UsageLedger(folder / "inproc.db"), caller="bench"
     )
-    print(f"cores: {os.cpu_count()}; mock provider, no latency; SQLite ledgers")
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(
+        f"{started}; cores: {os.cpu_count()}, load average {load_average()}; mock provider, "
+        "no latency; SQLite ledgers"
+    )
 
     gateway = Gateway(config, db, 1)
     try:
@@ -453,6 +483,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"2. stream time to first text, median over {args.streams} streams")
         print(f"  in process             {a:8.3f} ms")
         print(f"  gateway, plain socket  {b:8.3f} ms   added {b - a:6.3f} ms")
+        if plain.reconnects:
+            print(f"  (plain client: {plain.reconnects} idle connection(s) closed, resent)")
         plain.close()
         http.close()
         sdk.close()
@@ -489,6 +521,8 @@ def main(argv: list[str] | None = None) -> None:
     with mw.UsageLedger(db) as ledger:
         rows = sum(r["calls"] for r in ledger.summary(by=("caller",), caller="bench"))
     print(f"gateway ledger rows (caller 'bench'): {rows}")
+    ended = time.strftime("%H:%M UTC", time.gmtime())
+    print(f"ended {ended}, load average {load_average()}")
     tmp.cleanup()
 
 
