@@ -137,3 +137,19 @@ def test_non_object_outputs_are_wrapped_and_unwrapped(inner: Any, seed: int) -> 
     assert isinstance(json.loads(answer_json(spec, strict_answer)), list)
     if not rewritten.removed:
         spec.validate_json(answer_json(spec, strict_answer))
+
+
+def test_a_null_inside_an_optional_list_of_models_is_dropped() -> None:
+    """Found by the property above: an optional list is ``anyOf: [array, null]``, and the nulls
+    of its items' optional fields must be dropped through that branch too."""
+
+    class Inner(BaseModel):
+        f0: list[int] = []
+
+    class Outer(BaseModel):
+        f0: Optional[list[Inner]] = None  # noqa: UP045
+
+    spec = OutputSpec.of(Outer)
+    turned_back = answer_json(spec, '{"f0": [{"f0": null}, {"f0": [1]}]}')
+    assert json.loads(turned_back) == {"f0": [{}, {"f0": [1]}]}
+    assert spec.validate_json(turned_back) == Outer(f0=[Inner(), Inner(f0=[1])])

@@ -334,17 +334,22 @@ class _NullDropper:
         schema = self.resolve(schema)
         if not isinstance(schema, Mapping):
             return
+        branches = [schema, *schema.get("anyOf", ()), *schema.get("oneOf", ())]
+        branches += schema.get("allOf", ())
         if type(value) is list:
-            items = schema.get("items")
-            prefix = schema.get("prefixItems") or ()
-            for i, item in enumerate(value):
-                if type(item) is dict or type(item) is list:
-                    self.drop(item, prefix[i] if i < len(prefix) else items, depth + 1)
+            # the array branch of the schema (an optional list is ``anyOf: [array, null]``)
+            for candidate in branches:
+                branch = self.resolve(candidate)
+                if isinstance(branch, Mapping) and ("items" in branch or "prefixItems" in branch):
+                    items = branch.get("items")
+                    prefix = branch.get("prefixItems") or ()
+                    for i, item in enumerate(value):
+                        if type(item) is dict or type(item) is list:
+                            self.drop(item, prefix[i] if i < len(prefix) else items, depth + 1)
+                    return
             return
         if type(value) is not dict:
             return
-        branches = [schema, *schema.get("anyOf", ()), *schema.get("oneOf", ())]
-        branches += schema.get("allOf", ())
         for candidate in branches:
             branch = self.resolve(candidate)
             properties = branch.get("properties") if isinstance(branch, Mapping) else None
