@@ -27,6 +27,7 @@ __all__ = [
     "StreamState",
     "StreamTotals",
     "discovered_model",
+    "listed",
     "listing_failure",
     "with_cause",
 ]
@@ -433,6 +434,26 @@ def listing_failure(
     scrubbed of every secret of ``provider`` (its key, header values, a URL password). Raise it
     outside the ``except`` block so that ``error`` is not kept as the context either."""
     return with_cause(mapped, error, provider.secrets())
+
+
+def listed(
+    provider: ProviderContext, fetch: Callable[[], T], mapper: Callable[..., ProviderError]
+) -> T:
+    """``fetch()``, a model listing of ``provider``. A failure is raised as ``mapper``'s error
+    (a provider's ``map_*_error``) through ``listing_failure``: the SDK's exception is kept only
+    as a scrubbed ``ProviderCause``, neither as the cause nor as the context."""
+    try:
+        return fetch()
+    except Exception as exc:
+        mapped = mapper(
+            exc,
+            provider=provider.name,
+            model_id=None,
+            timeout_s=provider.config.timeout_s,
+            secrets=provider.secrets(),
+        )
+        failure = listing_failure(provider, exc, mapped)
+    raise failure  # outside the handler, so that the SDK's exception is not the context
 
 
 def _positive(value: Any) -> int | None:

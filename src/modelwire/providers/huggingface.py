@@ -24,8 +24,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from modelwire.errors import ProviderError
-from modelwire.providers.base import ProviderContext, listing_failure
+from modelwire.providers.base import ProviderContext, listed
 from modelwire.providers.openai.errors import map_openai_error
 from modelwire.providers.openai.mapping import is_chat_model
 from modelwire.providers.openai.model import OpenAICompatibleChatModel
@@ -99,25 +98,9 @@ class HuggingFaceChatModel(OpenAICompatibleChatModel):
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:
         """The router's chat models, with context windows and unambiguous prices."""
         client = cls.sync_client(provider)
-        try:
-            page = client.models.list()
-            entries = [m.model_dump() for m in page.data]
-        except Exception as exc:
-            failure: ProviderError | None = listing_failure(
-                provider,
-                exc,
-                map_openai_error(
-                    exc,
-                    provider=provider.name,
-                    model_id=None,
-                    timeout_s=provider.config.timeout_s,
-                    secrets=provider.secrets(),
-                ),
-            )
-        else:
-            failure = None
-        if failure is not None:
-            raise failure  # outside the handler: the SDK's exception is not kept as the context
+        entries = listed(
+            provider, lambda: [m.model_dump() for m in client.models.list().data], map_openai_error
+        )
         out: dict[str, ModelInfo] = {}
         for entry in entries:
             name = str(entry.get("id") or "")

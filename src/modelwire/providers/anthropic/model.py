@@ -33,7 +33,7 @@ from modelwire.providers.base import (
     ChatModel,
     ProviderContext,
     discovered_model,
-    listing_failure,
+    listed,
     with_cause,
 )
 from modelwire.types import ChatRequest, ChatResponse, ModelInfo
@@ -386,35 +386,17 @@ class AnthropicChatModel(ChatModel):
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:
         """Every model ``GET /v1/models`` lists, following ``has_more`` / ``last_id`` paging."""
         client = sync_client(provider)
-        found: list[ModelInfo] = []
-        seen: set[str] = set()
-        try:
+
+        def fetch() -> list[ModelInfo]:
+            found: dict[str, ModelInfo] = {}
             for item in client.models.list(limit=100):
-                if item.id in seen:
-                    continue
-                seen.add(item.id)
-                found.append(
-                    discovered_model(
+                if item.id not in found:
+                    found[item.id] = discovered_model(
                         provider,
                         item.id,
                         context_window=getattr(item, "max_input_tokens", None),
                         max_output_tokens=getattr(item, "max_tokens", None),
                     )
-                )
-        except Exception as exc:
-            failure: ProviderError | None = listing_failure(
-                provider,
-                exc,
-                map_anthropic_error(
-                    exc,
-                    provider=provider.name,
-                    model_id=None,
-                    timeout_s=provider.config.timeout_s,
-                    secrets=provider.secrets(),
-                ),
-            )
-        else:
-            failure = None
-        if failure is not None:
-            raise failure  # outside the handler: the SDK's exception is not kept as the context
-        return found
+            return list(found.values())
+
+        return listed(provider, fetch, map_anthropic_error)

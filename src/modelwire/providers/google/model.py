@@ -20,7 +20,7 @@ from modelwire.providers.base import (
     ChatModel,
     ProviderContext,
     discovered_model,
-    listing_failure,
+    listed,
 )
 from modelwire.providers.google.errors import map_google_error
 from modelwire.providers.google.mapping import (
@@ -225,37 +225,20 @@ class GeminiChatModel(ChatModel):
     def list_models(cls, provider: ProviderContext) -> list[ModelInfo]:
         """Models that support ``generateContent``, following page tokens; ``models/`` stripped."""
         client = sync_client(provider)
-        found: list[ModelInfo] = []
-        seen: set[str] = set()
-        try:
+
+        def fetch() -> list[ModelInfo]:
+            found: dict[str, ModelInfo] = {}
             for item in client.models.list(config={"page_size": 100}):
                 actions = getattr(item, "supported_actions", None) or ()
                 name = str(getattr(item, "name", "") or "").removeprefix("models/")
-                if "generateContent" not in actions or not name or name in seen:
+                if "generateContent" not in actions or not name or name in found:
                     continue
-                seen.add(name)
-                found.append(
-                    discovered_model(
-                        provider,
-                        name,
-                        context_window=getattr(item, "input_token_limit", None),
-                        max_output_tokens=getattr(item, "output_token_limit", None),
-                    )
+                found[name] = discovered_model(
+                    provider,
+                    name,
+                    context_window=getattr(item, "input_token_limit", None),
+                    max_output_tokens=getattr(item, "output_token_limit", None),
                 )
-        except Exception as exc:
-            failure: ProviderError | None = listing_failure(
-                provider,
-                exc,
-                map_google_error(
-                    exc,
-                    provider=provider.name,
-                    model_id=None,
-                    timeout_s=provider.config.timeout_s,
-                    secrets=provider.secrets(),
-                ),
-            )
-        else:
-            failure = None
-        if failure is not None:
-            raise failure  # outside the handler: the SDK's exception is not kept as the context
-        return found
+            return list(found.values())
+
+        return listed(provider, fetch, map_google_error)

@@ -24,7 +24,7 @@ from modelwire.config.schema import OpenAICompatibleConfig, ProviderConfig
 from modelwire.errors import AuthenticationError, ConfigError, ProviderError
 from modelwire.providers import _http
 from modelwire.providers._async_clients import LoopClients
-from modelwire.providers.base import ChatModel, ProviderContext, listing_failure
+from modelwire.providers.base import ChatModel, ProviderContext, listed
 from modelwire.providers.openai.errors import map_openai_error
 from modelwire.providers.openai.mapping import (
     OPENAI_LIMITS,
@@ -353,9 +353,10 @@ class OpenAIChatModel(ChatModel):
         transcription, images, moderation, legacy completion models) are left out.
         """
         client = cls.sync_client(provider)
-        ids: list[str] = []
-        after: str | None = None
-        try:
+
+        def fetch() -> list[str]:
+            ids: list[str] = []
+            after: str | None = None
             for _ in range(_MAX_MODEL_PAGES):
                 page = client.models.list(extra_query={"after": after} if after else None)
                 data = list(page.data)
@@ -367,22 +368,9 @@ class OpenAIChatModel(ChatModel):
                 if following == after:
                     break
                 after = following
-        except Exception as exc:
-            failure: ProviderError | None = listing_failure(
-                provider,
-                exc,
-                map_openai_error(
-                    exc,
-                    provider=provider.name,
-                    model_id=None,
-                    timeout_s=provider.config.timeout_s,
-                    secrets=provider.secrets(),
-                ),
-            )
-        else:
-            failure = None
-        if failure is not None:
-            raise failure  # outside the handler: the SDK's exception is not kept as the context
+            return ids
+
+        ids = listed(provider, fetch, map_openai_error)
         return [
             ModelInfo(
                 id=f"{provider.name}:{model}",
