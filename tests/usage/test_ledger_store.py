@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from hypothesis import strategies as st
 
 from modelwire.catalog.pricing import from_nanos, to_nanos
 from modelwire.types import ModelCost
+from modelwire.usage import store
 from modelwire.usage.events import UsageEvent
 from modelwire.usage.ledger import LedgerClosedError, UsageLedger
 from modelwire.usage.reports import GROUP_KEYS, SUMMARY_FIELDS
@@ -438,3 +442,36 @@ def test_summary_property(
         rollup_ok = set(by) <= {"model", "provider", "caller", "status", "day"}
         if rollup_ok:
             assert ledger.summary(by=by, since=since, source="rows") == got
+
+
+def test_sqlite_nulls_and_bools_stored_as_before_through_registered_adapters(
+    tmp_path: Path,
+) -> None:
+    # A SQLite ledger registers adapters for None and bool (binding them is then far cheaper);
+    # the stored values must stay what sqlite3 stores for them without adapters.
+    path = tmp_path / "usage.db"
+    ledger = UsageLedger(path, sync=True)
+    try:
+        assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters
+        assert (bool, sqlite3.PrepareProtocol) in sqlite3.adapters
+        ledger.record(event(stream=True, caller=None))
+        ledger.record(event(stream=False, caller="c"))
+    finally:
+        ledger.close()
+    with closing(sqlite3.connect(path)) as conn:
+        stored = conn.execute(
+            "SELECT stream, typeof(stream), caller, typeof(caller), typeof(tool_uses)"
+            " FROM usage_calls ORDER BY id"
+        ).fetchall()
+    assert stored == [(1, "integer", None, "null", "null"), (0, "integer", "c", "text", "null")]
+
+
+def test_sqlite_adapters_already_registered_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    def own(value: object) -> str:
+        return "own"
+
+    for kind in (type(None), bool):
+        monkeypatch.setitem(sqlite3.adapters, (kind, sqlite3.PrepareProtocol), own)
+    store.make_engine("sqlite://").dispose()
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)] is own
+    assert sqlite3.adapters[(bool, sqlite3.PrepareProtocol)] is own

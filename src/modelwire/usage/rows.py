@@ -90,14 +90,21 @@ class RowMaker:
     nano-dollars, and NULL for the prompt and output a ledger does not store).
     """
 
-    __slots__ = ("_cost", "_json", "_time", "_with_prompts", "_without_prompts")
+    __slots__ = ("_cost", "_json", "_no_json", "_time", "_with_prompts", "_without_prompts")
 
     def __init__(self, columns: Sequence[StoredColumn]) -> None:
         fields = UsageEvent._fields
         self._time = fields.index(_only(columns, Conversion.UTC_MICROS).field)
         self._cost = fields.index(_only(columns, Conversion.NANO_DOLLARS).field)
         json_columns = [c for c in columns if c.conversion is Conversion.JSON]
-        self._json = tuple(fields.index(c.field) for c in json_columns)
+        json_at = [fields.index(c.field) for c in json_columns]
+        # The JSON fields of an event as a tuple (itemgetter of one position returns the value).
+        self._json: Callable[[tuple[Any, ...]], tuple[Any, ...]] = (
+            operator.itemgetter(*json_at)
+            if len(json_at) > 1
+            else lambda e: tuple(e[i] for i in json_at)
+        )
+        self._no_json = (None,) * len(json_at)
         # Positions in ``event + (microseconds, nano-dollars, None, *JSON texts)``.
         converted = {Conversion.UTC_MICROS: len(fields), Conversion.NANO_DOLLARS: len(fields) + 1}
         null = len(fields) + 2
@@ -119,7 +126,7 @@ class RowMaker:
     def rows(self, events: Iterable[UsageEvent], store_prompts: bool) -> list[tuple[Any, ...]]:
         """The row of each event (cost in nano-dollars, banker's rounding)."""
         pick = self._with_prompts if store_prompts else self._without_prompts
-        at, priced, json_at = self._time, self._cost, self._json
+        at, priced, json_of, no_json = self._time, self._cost, self._json, self._no_json
         out = []
         # Read by positions compiled from the names: typed as plain tuples.
         for e in cast("Iterable[tuple[Any, ...]]", events):
@@ -130,7 +137,8 @@ class RowMaker:
                 us = int(ts.timestamp()) * 1_000_000 + ts.microsecond
             usd: Decimal | None = e[priced]
             nanos = None if usd is None else int((usd * _NANOS).to_integral_value(ROUND_HALF_EVEN))
-            texts = tuple(to_json(e[i]) for i in json_at)
+            values = json_of(e)
+            texts = tuple(map(to_json, values)) if any(values) else no_json
             out.append(pick(e + (us, nanos, None) + texts))  # noqa: RUF005 (faster than unpacking)
         return out
 
