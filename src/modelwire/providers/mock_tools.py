@@ -208,7 +208,8 @@ class _Maker:
         lo = -math.inf if low is None else low[0]
         hi = math.inf if high is None else high[0]
         a, b = _window(lo, hi)
-        for candidate in (round(self.rng.uniform(a, b), 2), (a + b) / 2, (lo + hi) / 2):
+        tight = math.nextafter(lo, hi)  # exclusive bounds one float apart
+        for candidate in (round(self.rng.uniform(a, b), 2), (a + b) / 2, (lo + hi) / 2, tight):
             if math.isfinite(candidate) and _within(candidate, low, high):
                 return candidate
         raise ValueError("the number's bounds admit no value")
