@@ -8,8 +8,10 @@ import datetime
 import enum
 import itertools
 import json
+import math
 import random
 import re
+import sys
 import uuid
 from decimal import Decimal
 from typing import Any, Literal
@@ -433,6 +435,10 @@ def test_arguments_are_stable_for_a_seed() -> None:
         ({"type": "number", "maximum": -2, "exclusiveMaximum": True}, lambda v: v < -2),
         ({"type": "integer", "exclusiveMaximum": -1000}, lambda v: v < -1000),
         ({"type": "number", "minimum": 1e300}, lambda v: v >= 1e300),
+        ({"type": "number", "exclusiveMaximum": 0}, lambda v: -1e6 < v < 0),
+        ({"type": "number", "exclusiveMaximum": -0.0}, lambda v: -1e6 < v < 0),
+        ({"type": "number", "exclusiveMinimum": 1.0, "exclusiveMaximum": 1.0 + 2 * 2**-52},
+         lambda v: v == 1.0 + 2**-52),
         ({"type": ["null", "string"], "maxLength": 2}, lambda v: isinstance(v, str)),
         ({"const": {"a": [1]}}, lambda v: v == {"a": [1]}),
         ({"allOf": [{"type": "integer"}, {"minimum": 40}]}, lambda v: v >= 40),
@@ -457,6 +463,38 @@ def test_arguments_are_stable_for_a_seed() -> None:
 def test_schema_keywords(schema: dict[str, Any], check: Any) -> None:
     for seed in range(30):
         assert check(example_value(schema, random.Random(seed))), schema
+
+
+_finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300)
+@given(st.none() | _finite, st.none() | _finite, st.booleans(), st.booleans(), st.integers(0, 9))
+def test_a_number_lies_within_any_bounds_that_admit_one(
+    low: float | None, high: float | None, strict_low: bool, strict_high: bool, seed: int
+) -> None:
+    schema: dict[str, Any] = {"type": "number"}
+    if low is not None:
+        schema["exclusiveMinimum" if strict_low else "minimum"] = low
+    if high is not None:
+        schema["exclusiveMaximum" if strict_high else "maximum"] = high
+    biggest = sys.float_info.max
+    if (
+        (strict_low and low == biggest)
+        or (strict_high and high == -biggest)
+        or (low is not None and high is not None and (
+            low > high
+            or (low == high and (strict_low or strict_high))
+            or (strict_low and strict_high and math.nextafter(low, high) == high)
+        ))
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match="admit no value"):
+            example_value(schema, random.Random(seed))
+        return
+    value = example_value(schema, random.Random(seed))
+    assert math.isfinite(value)
+    assert low is None or (value > low if strict_low else value >= low)
+    assert high is None or (value < high if strict_high else value <= high)
 
 
 def test_impossible_schemas_are_value_errors() -> None:

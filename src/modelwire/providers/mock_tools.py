@@ -205,11 +205,13 @@ class _Maker:
         step = schema.get("multipleOf")
         if step:
             return _multiple(float(step), low, high, self.rng)
-        lo = -math.inf if low is None else low[0]
-        hi = math.inf if high is None else high[0]
+        # An exclusive bound becomes the nearest float inside it, so every bound is inclusive.
+        lo = -math.inf if low is None else math.nextafter(low[0], math.inf) if low[1] else low[0]
+        hi = (
+            math.inf if high is None else math.nextafter(high[0], -math.inf) if high[1] else high[0]
+        )
         a, b = _window(lo, hi)
-        tight = math.nextafter(lo, hi)  # exclusive bounds one float apart
-        for candidate in (round(self.rng.uniform(a, b), 2), (a + b) / 2, (lo + hi) / 2, tight):
+        for candidate in (round(self.rng.uniform(a, b), 2), (a + b) / 2, a):
             if math.isfinite(candidate) and _within(candidate, low, high):
                 return candidate
         raise ValueError("the number's bounds admit no value")
