@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from modelwire.errors import ConfigError, GatewayError
@@ -45,6 +45,7 @@ from modelwire.gateway.errors import (
     cleaned,
     openai_body,
 )
+from modelwire.gateway.event_stream import EventStream
 from modelwire.gateway.keys import KeyStore, VirtualKey
 from modelwire.gateway.limits import KeyLimits, LedgerKeyLimits
 from modelwire.gateway.settings import GatewaySettings
@@ -305,7 +306,7 @@ class Gateway:
             finally:
                 await _close(events)
 
-        return StreamingResponse(body(), 200, _SSE_HEADERS, "text/event-stream")
+        return EventStream(body(), 200, _SSE_HEADERS, "text/event-stream")
 
     async def models(self, request: Request) -> Response:
         """``GET /v1/models``, and ``GET /v1/models/{name}``: what the key may call."""
