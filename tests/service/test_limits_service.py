@@ -4,6 +4,7 @@ style; refusals recorded; groups skip members whose limits are hit."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -254,3 +255,43 @@ def test_concurrent_async_calls_never_pass_a_budget(service: ModelService) -> No
     (status,) = service.limits.status()
     assert status.spent == sum(costs) <= budget
     assert status.reserved == 0 and 0 < sum(1 for c in costs if c) < 60
+
+
+def test_limits_on_an_in_memory_ledger_hold_under_threads() -> None:
+    """``sqlite://`` is one connection shared by every thread, the ledger's writer included;
+    the ledger lends it to one thread at a time, so limits settle every call."""
+    config = Config.model_validate(
+        {
+            "providers": {"mock": {"type": "mock"}},
+            "limits": {"rules": [{"budget": "50/month"}, {"requests_per_minute": 100_000}]},
+        }
+    )
+    svc = ModelService(ModelRegistry(config=config), UsageLedger("sqlite://"))
+    errors: list[BaseException] = []
+
+    def calls() -> None:
+        for _ in range(40):
+            try:
+                svc.invoke_model("mock:gpt-4o-mini", "hi")  # priced
+            except Exception as exc:  # noqa: BLE001 - every failure is the finding
+                errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=calls) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        svc.ledger.flush()
+        assert len(_rows(svc)) == 160
+        assert _holds(svc) == 0
+        ledger = svc.ledger
+        assert isinstance(ledger, UsageLedger)
+        with ledger.engine.connect() as conn:
+            nanos = conn.exec_driver_sql("SELECT SUM(cost_nanos) FROM usage_calls").scalar()
+        (budget,) = [s for s in svc.limits.status() if s.limit.is_budget]
+        assert (budget.spent, budget.reserved) == (Decimal(nanos) / 10**9, 0)
+        assert budget.spent > 0
+    finally:
+        svc.close()

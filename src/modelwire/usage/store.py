@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
@@ -28,6 +29,7 @@ from modelwire.usage.rows import RollupDelta, delta_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 __all__ = [
     "BusyError",
@@ -129,11 +131,40 @@ def _create_private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+def _one_connection_pool() -> type[Pool]:
+    """SQLAlchemy's ``StaticPool`` (one connection for every checkout), lent to one thread at a
+    time: a lock is held from checkout to checkin, so that two threads (an application's, the
+    ledger's writer, limits, reports) never interleave their statements in one transaction. The
+    thread that holds it may check it out again; ``StaticPool`` returns such a nested checkout
+    once, and that return lends the connection on."""
+    from sqlalchemy.pool import StaticPool
+
+    lock = threading.Lock()
+    holder: list[int | None] = [None]  # the thread that has the connection
+
+    class OneConnectionPool(StaticPool):
+        def _do_get(self) -> ConnectionPoolEntry:
+            me = threading.get_ident()
+            if holder[0] != me:
+                lock.acquire()
+                holder[0] = me
+            return super()._do_get()
+
+        def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
+            try:
+                super()._do_return_conn(record)
+            finally:
+                if holder[0] is not None:
+                    holder[0] = None
+                    lock.release()
+
+    return OneConnectionPool
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the ledger's SQLite settings applied on every connection."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import StaticPool
 
     path = sqlite_path(url)
     is_sqlite = url.startswith("sqlite")
@@ -155,8 +186,10 @@ def make_engine(url: str) -> Engine:
                 cargs[0] = existing_only
                 cparams["uri"] = True
 
-    elif is_sqlite:  # in-memory: one shared connection
-        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+    elif is_sqlite:  # in-memory: the database lives in one connection, shared by every thread
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, poolclass=_one_connection_pool()
+        )
     else:
         u = make_url(url)
         libpq = u.get_backend_name() == "postgresql" and u.get_driver_name() in _LIBPQ_DRIVERS
