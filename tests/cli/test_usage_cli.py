@@ -21,6 +21,7 @@ from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
 from modelwire.cli.app import app
+from modelwire.usage import reports
 from modelwire.usage.ledger import UsageLedger
 from tests.support.ledger import event, make_url
 
@@ -154,16 +155,26 @@ def test_tail_last_rows(db: str) -> None:
     assert "unpriced" in out or "$" in out
 
 
-def test_tail_follow_prints_new_rows_and_stops(db: str) -> None:
+def test_tail_follow_prints_new_rows_and_stops(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    following = threading.Event()
+    polls = reports.iter_records
+
+    def first_poll_seen(*args: Any, **kwargs: Any) -> Any:
+        following.set()
+        return polls(*args, **kwargs)
+
+    monkeypatch.setattr(reports, "iter_records", first_poll_seen)
+
     def writer() -> None:
+        assert following.wait(30)  # the last row is printed: only new rows from here on
         with UsageLedger(db, sync=True) as ledger:
             for i in range(3):
-                time.sleep(0.3)
                 ledger.record(event(1000 + i, caller="late"))
+                time.sleep(0.05)
 
     t = threading.Thread(target=writer)
     t.start()
-    # --for leaves the writer (about a second) ample time on a loaded machine
+    # --for leaves the writer ample time on a loaded machine
     code, out, _ = invoke(
         "usage", "tail", "--db", db, "-n", "1", "--follow", "--interval", "0.2", "--for", "10"
     )
