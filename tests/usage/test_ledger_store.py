@@ -223,6 +223,45 @@ def test_filters_and_bounds(filled: tuple[UsageLedger, list[UsageEvent]]) -> Non
     assert [r.request_id for r in recs] == [e.request_id for e in want]
 
 
+def test_counts_used_in_some_rows_only(ledger_url: str) -> None:
+    # Counts non-zero on one day, for one caller or one model only: each is summed where it
+    # is and 0 in every other group, whatever the filters (a SQLite rollup reads back only the
+    # counts non-zero in the rows a summary matches).
+    events = [event(i, cache_write_tokens=0, reasoning_tokens=0) for i in range(90)]
+    events += [
+        event(200, input_audio_tokens=7, timestamp=T0 + timedelta(days=3)),
+        event(201, output_image_tokens=11, caller="web", model_id="mock:beta", provider="mock"),
+        event(202, cache_write_1h_tokens=5, model_id="other:gamma", timestamp=T0 + timedelta(1)),
+        event(203, reasoning_tokens=3, input_image_tokens=2, output_audio_tokens=4, caller=None),
+    ]
+    day = T0.date()
+    cases: list[tuple[dict[str, Any], list[UsageEvent]]] = [
+        ({}, events),
+        (
+            {"since": day + timedelta(2)},
+            [e for e in events if e.timestamp.date() >= day + timedelta(2)],
+        ),
+        (
+            {"until": day + timedelta(1)},
+            [e for e in events if e.timestamp.date() < day + timedelta(1)],
+        ),
+        ({"caller": "web"}, [e for e in events if e.caller == "web"]),
+        ({"caller": "batch"}, [e for e in events if e.caller == "batch"]),
+        ({"model": "other:gamma"}, [e for e in events if e.model_id == "other:gamma"]),
+        ({"model": "nobody:here"}, []),
+    ]
+    with UsageLedger(ledger_url) as ledger:
+        for e in events:
+            ledger.record(e)
+        for kwargs, subset in cases:
+            for by in ((), ("model",), ("model", "day"), ("caller", "status")):
+                got = ledger.summary(by=by, source="rollup", **kwargs)
+                assert got == expected_summary(subset, by), (kwargs, by)
+                assert got == ledger.summary(by=by, source="rows", **kwargs), (kwargs, by)
+                for row in got:
+                    assert list(row) == [*by, *SUMMARY_FIELDS]
+
+
 def test_records_paging_and_order(filled: tuple[UsageLedger, list[UsageEvent]]) -> None:
     ledger, events = filled
     from modelwire.usage.reports import iter_records
@@ -390,6 +429,9 @@ def test_bad_values_do_not_block_the_ledger(ledger_url: str) -> None:
 
 
 _models = st.sampled_from(["mock:a", "mock:b", "other:c"])
+# The counts most calls leave at 0 (a summary from a SQLite rollup reads back only the counts
+# non-zero in some matched row).
+_rare_count = st.just(0) | st.integers(0, 1000)
 # Every field is given: builds() draws any field of a named tuple that it is not given.
 _events = st.builds(
     UsageEvent,
@@ -405,6 +447,11 @@ _events = st.builds(
     cache_read_tokens=st.integers(0, 1000),
     cache_write_tokens=st.integers(0, 1000),
     reasoning_tokens=st.integers(0, 1000),
+    cache_write_1h_tokens=_rare_count,
+    input_audio_tokens=_rare_count,
+    input_image_tokens=_rare_count,
+    output_audio_tokens=_rare_count,
+    output_image_tokens=_rare_count,
     cost_usd=st.none() | st.decimals(min_value=0, max_value=100, places=12),
     latency_ms=st.floats(0, 1e5),
     ttft_ms=st.none() | st.floats(0, 1e5),

@@ -29,7 +29,10 @@ With ``--instructions N`` the script times nothing: each side's worker runs unde
 callgrind (``PYTHONHASHSEED=0``), makes N in-process calls of each kind (N ledger summaries
 over ten, 10 N recorded events) after as many of warm-up, and calls ``os.getppid()`` between the
 parts, at which callgrind (``--dump-before=os_getppid``) writes the instructions counted since
-the last one; the load of the machine does not change those counts.
+the last one; the load of the machine does not change those counts. ``--all-counts`` sets every
+token count of the ledger's events that the side has to 1-3 (cache writes, reasoning and, where
+the side has them, the 1-hour cache writes and the audio and image counts; ``bench_ledger.py``
+leaves them 0): the summary then sums and reads back every count.
 
 Every timed figure is a cost (lower is better); for each the script prints both sides' medians, the
 ratio new/old of those medians and of both sides' least disturbed (minimum) blocks, and the
@@ -386,6 +389,8 @@ def count_worker(args: argparse.Namespace) -> None:
             from tools.bench import bench_ledger
 
             events = bench_ledger.make_events(20 * n, days=90)  # 720 groups in the rollup
+            if args.all_counts:
+                events = [every_count_set(e, 1 + k % 3) for k, e in enumerate(events)]
             ledger = UsageLedger(tmp / "count.db", queue_size=len(events) + 1)
             chunks = iter([events[: 10 * n], events[10 * n :]])  # the warm-up's, the measured's
 
@@ -445,7 +450,31 @@ def count_worker(args: argparse.Namespace) -> None:
         print(json.dumps({"ready": modelwire.__file__, "parts": list(parts), "divide": divide}))
 
 
-def count_instructions(bench: str, trees: dict[str, Path], count: int, url: str) -> None:
+_SOMETIMES_ZERO = (
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cache_write_1h_tokens",
+    "input_audio_tokens",
+    "input_image_tokens",
+    "output_audio_tokens",
+    "output_image_tokens",
+)
+
+
+def every_count_set(event: Any, value: int) -> Any:
+    """``event`` with each count of ``_SOMETIMES_ZERO`` its type has set to ``value`` (a usage
+    event is a named tuple now, a dataclass at older commits)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(event):
+        names = {f.name for f in dataclasses.fields(event)}
+        return dataclasses.replace(event, **{f: value for f in _SOMETIMES_ZERO if f in names})
+    return event._replace(**{f: value for f in _SOMETIMES_ZERO if f in event._fields})
+
+
+def count_instructions(
+    bench: str, trees: dict[str, Path], count: int, url: str, all_counts: bool = False
+) -> None:
     """Instructions per call of each side (callgrind), printed side by side."""
     got: dict[str, dict[str, float]] = {}
     for label, tree in trees.items():
@@ -467,6 +496,7 @@ def count_instructions(bench: str, trees: dict[str, Path], count: int, url: str)
                     url,
                     "--count",
                     str(count),
+                    *(["--all-counts"] if all_counts else []),
                 ],
                 env=env,
                 cwd=tempfile.gettempdir(),
@@ -486,7 +516,10 @@ def count_instructions(bench: str, trees: dict[str, Path], count: int, url: str)
                 part: total / info["divide"][part]
                 for part, total in zip(info["parts"], totals, strict=True)
             }
-    print(f"{bench}: instructions per call (callgrind, {count} calls a part after a warm-up)")
+    counts = ", every count set" if all_counts else ""
+    print(
+        f"{bench}: instructions per call (callgrind, {count} calls a part after a warm-up{counts})"
+    )
     for part in got["old"]:
         old, new = got["old"][part], got["new"][part]
         print(f"  {part:<40} old {old:12,.0f}  new {new:12,.0f}  new/old {new / old:6.3f}")
@@ -615,6 +648,11 @@ def main(argv: list[str] | None = None) -> None:
         metavar="N",
         help="instead of timing: instructions per call under valgrind's callgrind, N calls a part",
     )
+    parser.add_argument(
+        "--all-counts",
+        action="store_true",
+        help="with --instructions: the ledger's events set every token count (see above)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -659,7 +697,7 @@ def main(argv: list[str] | None = None) -> None:
             extra += ["--per-thread", str(args.per_thread), "--rows", str(args.rows)]
             for bench in args.bench:
                 if args.instructions:
-                    count_instructions(bench, trees, args.instructions, url)
+                    count_instructions(bench, trees, args.instructions, url, args.all_counts)
                 else:
                     compare(bench, trees, args.blocks, extra)
         finally:

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import partial
-from operator import itemgetter
+from functools import lru_cache, partial
+from operator import index, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from modelwire.catalog.pricing import from_nanos
@@ -162,77 +162,181 @@ def summary(
     ``source`` is ``"auto"`` (the rollup when it can answer), ``"rows"`` or ``"rollup"`` (which
     raises ``ValueError`` when the rollup cannot answer exactly).
     """
-    from sqlalchemy import case, func, select
-
-    from modelwire.usage.tables import CALLS, DAILY, ROLLUP_GROUPS
-
     keys = _check_by(by)
     since_us, until_us = parse_when(since), parse_when(until)
-    cols: list[Any]
-    group_cols: list[Any]
     if source not in ("auto", "rows", "rollup"):
         raise ValueError(f"source must be 'auto', 'rows' or 'rollup', not {source!r}")
     can = uses_rollup(keys, since_us, until_us)
     if source == "rollup" and not can:
         raise ValueError("the daily rollup cannot answer this grouping or these bounds")
     if can and source != "rows":
-        t = DAILY
-        group_cols = [t.c[ROLLUP_GROUPS[k]] for k in keys]
-        cols = [
-            func.sum(t.c.calls),
-            func.sum(case((t.c.status == "error", t.c.calls), else_=0)),
-            *(func.sum(t.c[x]) for x in SUMMED_FIELDS),
-            func.sum(t.c.cost_nanos),
-            func.sum(t.c.unpriced_calls),
-        ]
-        where = []
-        if since_us is not None:
-            where.append(t.c.day >= _key_value("day", since_us // US_PER_DAY).isoformat())
-        if until_us is not None:
-            where.append(t.c.day < _key_value("day", until_us // US_PER_DAY).isoformat())
-        if caller is not None:
-            where.append(t.c.caller == caller)
+        out = _rollup_summary(engine, keys, since_us, until_us, caller, model)
     else:
-        t = CALLS
-        exprs = _group_exprs(t)
-        group_cols = [exprs[k] for k in keys]
-        cols = [
-            func.count(),
-            func.sum(case((t.c.status == "error", 1), else_=0)),
-            *(func.sum(t.c[column_of(x)]) for x in SUMMED_FIELDS),
-            func.sum(t.c.cost_nanos),
-            func.sum(case((t.c.cost_nanos.is_(None), 1), else_=0)),
-        ]
-        where = _row_filters(t, since_us, until_us, caller=caller)
-    if model is not None:
-        where.append(t.c.model_id == model)
-    stmt = select(*group_cols, *cols).where(*where)
-    if group_cols:
-        stmt = stmt.group_by(*group_cols)
-    with engine.connect() as conn:
-        result = [tuple(r) for r in conn.execute(stmt).all()]
-    n = len(keys)
-    convert = [(k, _CONVERT.get(k)) for k in keys]
-    out: list[dict[str, Any]] = []
-    calls_at = SUMMARY_FIELDS.index("calls")
-    for r in result:
-        # The selected sums are SUMMARY_FIELDS in order (the cost in nano-dollars).
-        sums = [int(v or 0) for v in r[n:]]
-        calls = sums[calls_at]
-        if calls == 0:
-            continue
-        row: dict[str, Any] = {}
-        for i, (k, conv) in enumerate(convert):
-            row[k] = r[i] if conv is None else conv(r[i])
-        row.update(zip(SUMMARY_FIELDS, sums, strict=True))
-        row["cost_usd"] = None if row["unpriced_calls"] == calls else from_nanos(row["cost_usd"])
-        out.append(row)
+        out = _rows_summary(engine, keys, since_us, until_us, caller, model)
     nullable = [k for k in keys if k in ("caller", "group", "run")]
     if nullable:
         out.sort(key=lambda d: tuple((d[k] is None, d[k]) for k in keys))
     elif keys:
         out.sort(key=itemgetter(*keys))
     return out
+
+
+def _rollup_summary(
+    engine: Engine,
+    keys: tuple[str, ...],
+    since_us: int | None,
+    until_us: int | None,
+    caller: str | None,
+    model: str | None,
+) -> list[dict[str, Any]]:
+    """``summary`` from the daily rollup, in SQL of its own (the rollup's columns are plain
+    names; the statement text is built once per shape).
+
+    On SQLite only the counts non-zero in some matched rollup row are summed and read back
+    (``_counts_in_use``; most ledgers never see audio, image or 1-hour cache counts): the
+    others are 0 in every group. Both reads run in the one read transaction the connection
+    begins (``BEGIN DEFERRED``), so they see the same rows. On PostgreSQL every count is summed.
+    """
+    from modelwire.usage.tables import ROLLUP_GROUPS
+
+    filters: list[str] = []
+    params: list[Any] = []
+    if since_us is not None:
+        filters.append("day >= {ph}")
+        params.append(_key_value("day", since_us // US_PER_DAY).isoformat())
+    if until_us is not None:
+        filters.append("day < {ph}")
+        params.append(_key_value("day", until_us // US_PER_DAY).isoformat())
+    if caller is not None:
+        filters.append("caller = {ph}")
+        params.append(caller)
+    if model is not None:
+        filters.append("model_id = {ph}")
+        params.append(model)
+    groups = tuple(ROLLUP_GROUPS[k] for k in keys)
+    with engine.connect() as conn:
+        ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        where = tuple(f.format(ph=ph) for f in filters)
+        if conn.dialect.name == "sqlite":
+            summed = _counts_in_use(conn, where, tuple(params))
+        else:
+            summed = SUMMED_FIELDS
+        result = conn.exec_driver_sql(_rollup_sql(groups, summed, where), tuple(params)).all()
+    return _result_rows(keys, summed, result)
+
+
+@lru_cache(maxsize=256)
+def _rollup_sql(groups: tuple[str, ...], summed: tuple[str, ...], where: tuple[str, ...]) -> str:
+    """The rollup's SELECT: the ``groups`` columns, then the sums of ``SUMMARY_FIELDS`` with
+    only the counts ``summed`` (the cost in nano-dollars)."""
+    sums = [
+        "sum(calls)",
+        "sum(CASE WHEN status = 'error' THEN calls ELSE 0 END)",
+        *(f"sum({c})" for c in summed),
+        "sum(cost_nanos)",
+        "sum(unpriced_calls)",
+    ]
+    sql = f"SELECT {', '.join((*groups, *sums))} FROM usage_daily"
+    if where:
+        sql += f" WHERE {' AND '.join(where)}"
+    if groups:
+        sql += f" GROUP BY {', '.join(groups)}"
+    return sql
+
+
+def _counts_in_use(
+    conn: Connection, where: tuple[str, ...], params: tuple[Any, ...]
+) -> tuple[str, ...]:
+    """The ``SUMMED_FIELDS`` that are non-zero in at least one rollup row matched by ``where``:
+    the first row with any of the counts not yet seen non-zero, until none is left (one scan
+    of the rows for the counts that are 0 throughout, a few rows for the others)."""
+    left = SUMMED_FIELDS
+    while left:
+        found = conn.exec_driver_sql(_first_nonzero_sql(left, where), params).first()
+        if found is None:
+            break
+        left = tuple(c for c, v in zip(left, found, strict=True) if not v)
+    return tuple(c for c in SUMMED_FIELDS if c not in left)
+
+
+@lru_cache(maxsize=256)
+def _first_nonzero_sql(counts: tuple[str, ...], where: tuple[str, ...]) -> str:
+    nonzero = " OR ".join(f"{c} <> 0" for c in counts)
+    return (
+        f"SELECT {', '.join(counts)} FROM usage_daily "
+        f"WHERE {' AND '.join((f'({nonzero})', *where))} LIMIT 1"
+    )
+
+
+def _rows_summary(
+    engine: Engine,
+    keys: tuple[str, ...],
+    since_us: int | None,
+    until_us: int | None,
+    caller: str | None,
+    model: str | None,
+) -> list[dict[str, Any]]:
+    """``summary`` from the ``usage_calls`` rows (any grouping, any bounds)."""
+    from sqlalchemy import case, func, select
+
+    from modelwire.usage.tables import CALLS
+
+    t = CALLS
+    exprs = _group_exprs(t)
+    group_cols = [exprs[k] for k in keys]
+    cols = [
+        func.count(),
+        func.sum(case((t.c.status == "error", 1), else_=0)),
+        *(func.sum(t.c[column_of(x)]) for x in SUMMED_FIELDS),
+        func.coalesce(func.sum(t.c.cost_nanos), 0),
+        func.sum(case((t.c.cost_nanos.is_(None), 1), else_=0)),
+    ]
+    where = _row_filters(t, since_us, until_us, caller=caller, model_id=model)
+    stmt = select(*group_cols, *cols).where(*where)
+    if group_cols:
+        stmt = stmt.group_by(*group_cols)
+    with engine.connect() as conn:
+        result = conn.execute(stmt).all()
+    return _result_rows(keys, SUMMED_FIELDS, result)
+
+
+def _result_rows(
+    keys: tuple[str, ...], summed: tuple[str, ...], result: Sequence[Sequence[Any]]
+) -> list[dict[str, Any]]:
+    """The summary's dicts from the selected rows: the ``keys`` then the sums of ``calls``,
+    ``errors``, the counts ``summed``, the cost in nano-dollars and ``unpriced_calls`` (none
+    NULL in a group with calls). Worked column by column: each distinct key value converted
+    once, the sums made ``int`` (PostgreSQL's are ``Decimal``), the counts not summed 0."""
+    n = len(keys)
+    if not all(r[n] for r in result):  # no calls: ``by=()`` over no rows gives one such row
+        result = [r for r in result if r[n]]
+    if not result:
+        return []
+    columns: list[Any] = list(zip(*result, strict=True))
+    for i, k in enumerate(keys):
+        conv = _CONVERT.get(k)
+        if conv is not None:
+            seen = {v: conv(v) for v in set(columns[i])}
+            columns[i] = map(seen.__getitem__, columns[i])
+    fields = ("calls", "errors", *summed, "cost_usd", "unpriced_calls")
+    sums: dict[str, list[Any]] = dict(zip(fields, map(_ints, columns[n:]), strict=True))
+    sums["cost_usd"] = [
+        None if u == c else from_nanos(x)
+        for c, x, u in zip(sums["calls"], sums["cost_usd"], sums["unpriced_calls"], strict=True)
+    ]
+    zeros = [0] * len(result)
+    columns[n:] = [sums.get(f, zeros) for f in SUMMARY_FIELDS]
+    names = (*keys, *SUMMARY_FIELDS)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _ints(values: Sequence[Any]) -> list[int]:
+    """``values`` as ``int``: as they are when they all are (``index`` takes an ``int`` at
+    once, where ``int()`` parses its arguments first), else each through ``int()`` (NULL 0)."""
+    try:
+        return list(map(index, values))
+    except TypeError:
+        return [int(v or 0) for v in values]
 
 
 def tool_use_summary(
