@@ -85,17 +85,19 @@ def test_every_event_written_once_in_per_thread_order(
 
 
 def test_full_queue_waits_then_raises_a_clear_error() -> None:
-    gate = threading.Event()
+    gate, taken = threading.Event(), threading.Event()
     written: list[UsageEvent] = []
 
     def slow(events: Sequence[UsageEvent]) -> None:
-        gate.wait(10)
+        taken.set()
+        gate.wait(30)
         written.extend(events)
 
     w = WriteBehind(slow, batch_size=1, flush_interval_s=0.001, queue_size=3, put_timeout_s=0.2)
-    for i in range(4):  # one in the writer's hands, three queued
+    w.put(event(0))
+    assert taken.wait(30)  # one in the writer's hands
+    for i in range(1, 4):  # three queued
         w.put(event(i))
-    time.sleep(0.05)
     with pytest.raises(LedgerFullError, match=r"queue full \(3 events\) for 0.2s"):
         w.put(event(99))
     assert written == []  # it gave up while the writer was still held
