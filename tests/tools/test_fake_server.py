@@ -239,3 +239,40 @@ def test_header_specific_route_wins_over_a_shared_path() -> None:
         body = json.loads(_post(server, "/v1/m2", {}, {"x-kind": "1"})[2])
         assert body == {"who": "special", "model": "m2"}
         assert [r.format for r in server.requests] == ["generic", "special"]
+
+
+def test_a_request_that_slept_through_clear_takes_no_later_scripted_answer(
+    fake_server: FakeProviderServer,
+) -> None:
+    """A test whose client gave up on a delayed request must not leave it to answer the next
+    test of a shared server with that test's scripted answer."""
+    from tools.fake_provider.anthropic_format import Answer, text_block
+
+    gate = threading.Event()
+    fake_server._sleep = lambda seconds: not gate.wait(30)  # type: ignore[method-assign]
+    fake_server.faults.push(delay_ms=1000)
+    body = json.dumps(
+        {"model": "claude-x", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+    )
+    stale = socket.create_connection(("127.0.0.1", fake_server.port), timeout=30)
+    stale.sendall(
+        f"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: k\r\nanthropic-version: 2023-06-01\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n{body}".encode()
+    )
+    assert len(fake_server.wait_for_requests(1, timeout=30)) == 1  # it arrived and sleeps
+    fake_server.clear()  # the next test begins
+    fake_server.script("anthropic", Answer(text_block("for the next test")))
+    gate.set()
+    assert stale.recv(65536) == b""  # closed without an answer
+    stale.close()
+    conn = http.client.HTTPConnection("127.0.0.1", fake_server.port, timeout=30)
+    conn.request(
+        "POST",
+        "/v1/messages",
+        body=body,
+        headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
+    )
+    reply = json.loads(conn.getresponse().read())
+    conn.close()
+    assert reply["content"][0]["text"] == "for the next test"

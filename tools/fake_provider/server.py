@@ -207,6 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         owner = self.server.owner
+        generation = owner.generation
         parts = urlsplit(self.path)
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -242,7 +243,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fmt, handler, params = found
         rid_headers = {fmt.request_id_header: owner._next_request_id()}
-        if fault.delay_ms and owner._sleep(fault.delay_ms / 1000.0):
+        if fault.delay_ms and (
+            owner._sleep(fault.delay_ms / 1000.0) or owner.generation != generation
+        ):  # stopped, or cleared while it slept: its client gave up; answer nothing, take no
+            # scripted answer of a later test
             self.close_connection = True
             return
         if fault.reset:
@@ -401,6 +405,8 @@ class FakeProviderServer:
         self._log_limit = log_limit
         self._requests: list[RecordedRequest] = []
         self._scripted: dict[str, deque[Any]] = {}
+        #: Bumped by ``clear()``: a request that arrived before it belongs to an earlier test.
+        self.generation = 0
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stop = threading.Event()
@@ -562,6 +568,7 @@ class FakeProviderServer:
     def clear(self) -> None:
         """Forget the request log, scripted answers and faults; reset paging and key checks."""
         with self._lock:
+            self.generation += 1
             self._requests.clear()
             self._scripted.clear()
         self.faults.clear()
