@@ -348,15 +348,24 @@ class ChatModel(ABC):
             if request.output is not None:
                 state = self.output_state(state, request)
             next_chunk = Next(chunks)
-            while (chunk := (yield next_chunk)) is not END:
+            emit = Emit(None, next_chunk)  # an event and the next chunk's read (reused)
+            deltas = getattr(state, "deltas", None)
+            chunk = yield next_chunk
+            while chunk is not END:
                 text = state.feed(chunk)
-                if text:
-                    yield Emit(StreamEvent(text=text))
-                deltas = getattr(state, "deltas", None)
                 if deltas:  # tool calls being streamed
-                    for delta in deltas:
-                        yield Emit(StreamEvent(tool_call_delta=delta))
+                    events = [StreamEvent(tool_call_delta=delta) for delta in deltas]
                     deltas.clear()
+                    if text:
+                        yield Emit(StreamEvent(text=text))
+                    for event in events[:-1]:
+                        yield Emit(event)
+                    chunk = yield Emit(events[-1], next_chunk)  # and the next chunk
+                elif text:
+                    emit.event = StreamEvent(text=text)
+                    chunk = yield emit
+                else:
+                    chunk = yield next_chunk
         except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
         except Exception as exc:

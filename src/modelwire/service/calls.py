@@ -204,26 +204,24 @@ def model_stream(
                         effect = source.throw(thrown) if thrown is not None else source.send(sent)
                     except StopIteration:
                         break
-                    sent, thrown = None, None
-                    if type(effect) is not Emit:  # the provider's I/O: the driver does it
-                        try:
-                            sent = yield effect
-                        except BaseException as err:  # handed back to the provider to map
-                            thrown = err
-                        continue
-                    event: StreamEvent = effect.event
-                    if event.done:
-                        final = event
-                        continue
-                    if event.text:
-                        parts.append(event.text)
-                    if event.text or event.tool_call_delta is not None:
-                        record.first_token()
-                        progress.delivered = True  # from here on, a failure cannot be retried
+                    thrown = None
+                    if type(effect) is Emit:
+                        event: StreamEvent = effect.event
+                        if event.done:
+                            final, sent = event, None
+                            continue
+                        text = event.text
+                        if text:
+                            parts.append(text)
+                        if not progress.delivered and (text or event.tool_call_delta is not None):
+                            record.first_token()
+                            progress.delivered = True  # from here on, a failure cannot be retried
                     try:
-                        yield effect  # the event, on to the consumer
-                    except BaseException as err:  # the consumer left: the provider cleans up
-                        thrown = err
+                        # the provider's I/O, which the driver does; or the event, on to the
+                        # consumer (with the read that goes with it)
+                        sent = yield effect
+                    except BaseException as err:  # handed back to the provider: to map, or to
+                        sent, thrown = None, err  # clean up after a consumer that left
             except BaseException as err:
                 source.close()
                 if held is not None:
