@@ -90,13 +90,13 @@ class Close(Effect):
 class Emit(Effect):
     """Hand an item to the consumer (stream drivers only).
 
-    With ``then`` (a ``Next``), the driver reads that stream's next item as soon as the consumer
-    asks for more and resumes the machine with it: an event and the read after it in one step.
+    With ``then`` (a read: ``Next`` or the like), the driver does it as soon as the consumer asks
+    for more and resumes the machine with its result: an event and the read after it in one step.
     """
 
     __slots__ = ("event", "then")
 
-    def __init__(self, event: Any, then: Next | None = None) -> None:
+    def __init__(self, event: Any, then: Effect | None = None) -> None:
         self.event = event
         self.then = then
 
