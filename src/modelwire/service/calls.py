@@ -269,7 +269,7 @@ def group_run(
         try:
             model, request = member(step.member)
             attempts = model_stream if stream else model_call
-            response = yield from attempts(
+            machine = attempts(
                 recorder,
                 model,
                 request,
@@ -281,6 +281,21 @@ def group_run(
                 wait_s=wait_s,
                 **({"progress": progress} if stream else {}),
             )
+            # ``yield from machine``, but written out: ``yield from`` closes the attempt when the
+            # consumer leaves (``GeneratorExit``), and an attempt that is closed cannot yield the
+            # effect that closes its stream; thrown in, it can.
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                try:
+                    effect = machine.throw(thrown) if thrown is not None else machine.send(sent)
+                except StopIteration as stop:
+                    response: ChatResponse | None = stop.value
+                    break
+                try:
+                    sent, thrown = (yield effect), None
+                except BaseException as err:
+                    sent, thrown = None, err
         except LimitExceededError as err:
             run.refused(step.member, err)
             continue
