@@ -88,12 +88,17 @@ class Close(Effect):
 
 
 class Emit(Effect):
-    """Hand an item to the consumer (stream drivers only)."""
+    """Hand an item to the consumer (stream drivers only).
 
-    __slots__ = ("event",)
+    With ``then`` (a read: ``Next`` or the like), the driver does it as soon as the consumer asks
+    for more and resumes the machine with its result: an event and the read after it in one step.
+    """
 
-    def __init__(self, event: Any) -> None:
+    __slots__ = ("event", "then")
+
+    def __init__(self, event: Any, then: Effect | None = None) -> None:
         self.event = event
+        self.then = then
 
 
 Machine = Generator[Effect, Any, T]
@@ -152,29 +157,53 @@ async def arun(machine: Machine[T]) -> T:
     return stepper.result  # type: ignore[no-any-return]
 
 
+def _resume(machine: Machine[Any], value: Any, error: BaseException | None) -> Effect | None:
+    """The machine's next effect after ``value`` (or ``error``), or ``None`` once it returned."""
+    try:
+        return machine.send(value) if error is None else machine.throw(error)
+    except StopIteration:
+        return None
+
+
+def _handed(error: BaseException, effect: Effect | None) -> BaseException:
+    """What a stream driver hands back to its machine: the failure of an effect, or the
+    consumer leaving (``GeneratorExit`` at an ``Emit``); anything else thrown at an ``Emit``
+    goes on to the consumer."""
+    if type(effect) is Emit and not isinstance(error, GeneratorExit):
+        raise error
+    return error
+
+
 def run_stream(machine: Machine[Any]) -> Iterator[Any]:
     """Run a stream machine with blocking I/O, yielding what it emits.
 
     Closing the iterator early is told to the machine (as ``GeneratorExit`` thrown at the
-    ``Emit`` it waits on), so it can clean up before it ends.
+    ``Emit`` it waits on), so it can clean up before it ends. ``Emit`` and ``Next`` (the two
+    effects of every chunk) are done inline, without a call of their own: this runs per event.
     """
-    stepper, outcome = _Stepper(machine), _STARTED
-    while (effect := stepper.advance(outcome)) is not None:
+    value, error = None, None
+    while (effect := _resume(machine, value, error)) is not None:
         try:
-            outcome = ((yield effect.event), None) if isinstance(effect, Emit) else _perform(effect)
-        except GeneratorExit as exc:
-            outcome = (None, exc)
+            if type(effect) is Emit:
+                value = yield effect.event
+                effect = effect.then  # the read that goes with the event, if any
+            if effect is not None:
+                value = next(effect.stream, END) if type(effect) is Next else effect.run()
+            error = None
+        except BaseException as exc:
+            value, error = None, _handed(exc, effect)
 
 
 async def arun_stream(machine: Machine[Any]) -> AsyncIterator[Any]:
     """The same as ``run_stream``, on the running event loop."""
-    stepper, outcome = _Stepper(machine), _STARTED
-    while (effect := stepper.advance(outcome)) is not None:
+    value, error = None, None
+    while (effect := _resume(machine, value, error)) is not None:
         try:
-            outcome = (
-                ((yield effect.event), None)
-                if isinstance(effect, Emit)
-                else await _aperform(effect)
-            )
-        except GeneratorExit as exc:
-            outcome = (None, exc)
+            if type(effect) is Emit:
+                value = yield effect.event
+                effect = effect.then  # the read that goes with the event, if any
+            if effect is not None:
+                value = await (anext(effect.stream, END) if type(effect) is Next else effect.arun())
+            error = None
+        except BaseException as exc:
+            value, error = None, _handed(exc, effect)

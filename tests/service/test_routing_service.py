@@ -161,6 +161,27 @@ def test_stream_cut_after_the_first_token_is_not_failed_over(cut_provider: None)
     assert [(e.model_id, e.status) for e in sink.events] == [("cut:a", "error")]
 
 
+def test_group_stream_closed_early_records_cancelled_and_raises_nothing() -> None:
+    # The group's attempt gets the consumer's leaving thrown in (not closed), so it can close
+    # the provider's stream (an effect it yields) before it ends.
+    svc, sink = make_service({"g": {"members": ["mock:cheap"], "retry": FAST_RETRY}})
+    stream = svc.stream_model("g", "stream please a long answer")
+    assert next(stream).text
+    stream.close()
+
+    async def leave_early() -> None:
+        events = svc.astream_model("g", "stream please a long answer")
+        assert (await anext(events)).text
+        await events.aclose()
+
+    asyncio.run(leave_early())
+    assert [(e.model_id, e.group, e.status) for e in sink.events] == [
+        ("mock:cheap", "g", "cancelled"),
+        ("mock:cheap", "g", "cancelled"),
+    ]
+    assert svc.health()["groups"]["g"]["members"][0]["state"] == "closed"
+
+
 def test_async_stream_fails_over() -> None:
     svc, sink = make_service({"g": {"members": ["down:a", "mock:cheap"], "retry": FAST_RETRY}})
 

@@ -204,6 +204,33 @@ class _OpenChunks(Effect):
         return await self.model.aopen_stream(self.request)
 
 
+class _ReadChunks(Effect):
+    """Read the vendor's chunks into the stream's state until one brings something to emit:
+    its text (maybe empty when it brought tool-call deltas), or ``END``. The state is pure, so
+    the chunks that only update it (usage, block starts, pings) cost the machine no step."""
+
+    __slots__ = ("deltas", "feed", "stream")
+
+    def __init__(self, stream: Any, state: StreamState) -> None:
+        self.stream = stream
+        self.feed = state.feed
+        self.deltas = getattr(state, "deltas", None)
+
+    def run(self) -> Any:
+        stream, feed, deltas = self.stream, self.feed, self.deltas
+        while (chunk := next(stream, END)) is not END:
+            if (text := feed(chunk)) or deltas:
+                return text
+        return END
+
+    async def arun(self) -> Any:
+        stream, feed, deltas = self.stream, self.feed, self.deltas
+        while (chunk := await anext(stream, END)) is not END:
+            if (text := feed(chunk)) or deltas:
+                return text
+        return END
+
+
 class ChatModel(ABC):
     """Base class of provider model implementations.
 
@@ -347,16 +374,22 @@ class ChatModel(ABC):
             state = self.stream_state(chunks)
             if request.output is not None:
                 state = self.output_state(state, request)
-            next_chunk = Next(chunks)
-            while (chunk := (yield next_chunk)) is not END:
-                text = state.feed(chunk)
-                if text:
-                    yield Emit(StreamEvent(text=text))
-                deltas = getattr(state, "deltas", None)
+            read = _ReadChunks(chunks, state)
+            emit = Emit(None, read)  # an event and the read after it (reused)
+            deltas = read.deltas
+            text = yield read
+            while text is not END:
                 if deltas:  # tool calls being streamed
-                    for delta in deltas:
-                        yield Emit(StreamEvent(tool_call_delta=delta))
+                    events = [StreamEvent(tool_call_delta=delta) for delta in deltas]
                     deltas.clear()
+                    if text:
+                        yield Emit(StreamEvent(text=text))
+                    for event in events[:-1]:
+                        yield Emit(event)
+                    text = yield Emit(events[-1], read)  # and the next read
+                else:
+                    emit.event = StreamEvent(text=text)
+                    text = yield emit
         except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
         except Exception as exc:

@@ -204,26 +204,24 @@ def model_stream(
                         effect = source.throw(thrown) if thrown is not None else source.send(sent)
                     except StopIteration:
                         break
-                    sent, thrown = None, None
-                    if type(effect) is not Emit:  # the provider's I/O: the driver does it
-                        try:
-                            sent = yield effect
-                        except BaseException as err:  # handed back to the provider to map
-                            thrown = err
-                        continue
-                    event: StreamEvent = effect.event
-                    if event.done:
-                        final = event
-                        continue
-                    if event.text:
-                        parts.append(event.text)
-                    if event.text or event.tool_call_delta is not None:
-                        record.first_token()
-                        progress.delivered = True  # from here on, a failure cannot be retried
+                    thrown = None
+                    if type(effect) is Emit:
+                        event: StreamEvent = effect.event
+                        if event.done:
+                            final, sent = event, None
+                            continue
+                        text = event.text
+                        if text:
+                            parts.append(text)
+                        if not progress.delivered and (text or event.tool_call_delta is not None):
+                            record.first_token()
+                            progress.delivered = True  # from here on, a failure cannot be retried
                     try:
-                        yield effect  # the event, on to the consumer
-                    except BaseException as err:  # the consumer left: the provider cleans up
-                        thrown = err
+                        # the provider's I/O, which the driver does; or the event, on to the
+                        # consumer (with the read that goes with it)
+                        sent = yield effect
+                    except BaseException as err:  # handed back to the provider: to map, or to
+                        sent, thrown = None, err  # clean up after a consumer that left
             except BaseException as err:
                 source.close()
                 if held is not None:
@@ -271,7 +269,7 @@ def group_run(
         try:
             model, request = member(step.member)
             attempts = model_stream if stream else model_call
-            response = yield from attempts(
+            machine = attempts(
                 recorder,
                 model,
                 request,
@@ -283,6 +281,21 @@ def group_run(
                 wait_s=wait_s,
                 **({"progress": progress} if stream else {}),
             )
+            # ``yield from machine``, but written out: ``yield from`` closes the attempt when the
+            # consumer leaves (``GeneratorExit``), and an attempt that is closed cannot yield the
+            # effect that closes its stream; thrown in, it can.
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                try:
+                    effect = machine.throw(thrown) if thrown is not None else machine.send(sent)
+                except StopIteration as stop:
+                    response: ChatResponse | None = stop.value
+                    break
+                try:
+                    sent, thrown = (yield effect), None
+                except BaseException as err:
+                    sent, thrown = None, err
         except LimitExceededError as err:
             run.refused(step.member, err)
             continue

@@ -42,6 +42,7 @@ top level leaves out the compaction step that is billed all the same.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from modelwire import assemble
@@ -205,6 +206,18 @@ def _extra(obj: Any, name: str) -> Any:
         fields = getattr(obj, "__dict__", None)
         found = fields.get(name) if fields else None
     return found
+
+
+#: The ``usage`` fields a stream's events carry (the latest non-null value of each wins).
+_USAGE_FIELDS = (
+    "input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "output_tokens",
+    "output_tokens_details",
+    "cache_creation",
+    "server_tool_use",
+)
 
 
 def _tool_uses(server: Any) -> dict[str, int]:
@@ -396,16 +409,9 @@ class StreamState:
     def _merge_usage(self, usage: Any) -> None:
         if usage is None:
             return
-        for field in (
-            "input_tokens",
-            "cache_read_input_tokens",
-            "cache_creation_input_tokens",
-            "output_tokens",
-            "output_tokens_details",
-            "cache_creation",
-            "server_tool_use",
-        ):
-            value = _get(usage, field)
+        get = usage.get if type(usage) is dict else partial(getattr, usage)
+        for field in _USAGE_FIELDS:
+            value = get(field, None)
             if value is not None:
                 self._usage[field] = value
         iterations = _extra(usage, "iterations")
@@ -414,18 +420,25 @@ class StreamState:
 
     def feed(self, event: Any) -> str:
         """Take one event; return the new text it carries (often empty)."""
-        kind = _get(event, "type")
+        # The fields are read inline, not through ``_get``: this runs for every event.
+        plain = type(event) is dict
+        kind = event.get("type") if plain else getattr(event, "type", None)
         if kind == "content_block_delta":
-            delta = _get(event, "delta")
-            delta_kind = _get(delta, "type")
+            if plain:
+                delta, index = event.get("delta"), event.get("index")
+            else:
+                delta, index = getattr(event, "delta", None), getattr(event, "index", None)
+            delta_kind = delta.get("type") if type(delta) is dict else getattr(delta, "type", None)
             if delta_kind == "text_delta":
-                text: str = _get(delta, "text") or ""
+                text: str = (
+                    delta.get("text") if type(delta) is dict else getattr(delta, "text", None)
+                ) or ""
                 self.chars += len(text)
-                block = self._blocks.get(_get(event, "index"))
+                block = self._blocks.get(index)
                 if block is not None:
                     block.pieces.append(text)
                 return self._hold(text) if self.output is not None else text
-            return self._block_delta(_get(event, "index"), delta_kind, delta)
+            return self._block_delta(index, delta_kind, delta)
         elif kind == "content_block_start":
             return self._block_start(_get(event, "index"), _get(event, "content_block"))
         elif kind == "message_start":
