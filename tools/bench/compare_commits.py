@@ -29,7 +29,10 @@ With ``--instructions N`` the script times nothing: each side's worker runs unde
 callgrind (``PYTHONHASHSEED=0``), makes N in-process calls of each kind (N ledger summaries
 over ten, 10 N recorded events) after as many of warm-up, and calls ``os.getppid()`` between the
 parts, at which callgrind (``--dump-before=os_getppid``) writes the instructions counted since
-the last one; the load of the machine does not change those counts. ``--all-counts`` sets every
+the last one. The load of the machine does not change those counts, but the ledger's writer
+thread's work does vary with timing (how events fall into batches), by a few per cent from run
+to run; ``--no-ledger`` takes the ledger off the in-process calls (no row, no writer thread), so
+the counts are of the call path alone and steady. ``--all-counts`` sets every
 token count of the ledger's events that the side has to 1-3 (cache writes, reasoning and, where
 the side has them, the 1-hour cache writes and the audio and image counts; ``bench_ledger.py``
 leaves them 0): the summary then sums and reads back every count.
@@ -415,6 +418,8 @@ def count_worker(args: argparse.Namespace) -> None:
         else:
             bench = CallBench(args.bench, args.url, tmp, 1, n, warm=False)
             service, model, params = bench.inproc, bench.model, bench.params
+            if args.no_ledger:
+                service.ledger = None  # the call path alone: no row, no writer thread
 
             async def sequential() -> None:
                 for _ in range(n):
@@ -473,7 +478,12 @@ def every_count_set(event: Any, value: int) -> Any:
 
 
 def count_instructions(
-    bench: str, trees: dict[str, Path], count: int, url: str, all_counts: bool = False
+    bench: str,
+    trees: dict[str, Path],
+    count: int,
+    url: str,
+    all_counts: bool = False,
+    no_ledger: bool = False,
 ) -> None:
     """Instructions per call of each side (callgrind), printed side by side."""
     got: dict[str, dict[str, float]] = {}
@@ -497,6 +507,7 @@ def count_instructions(
                     "--count",
                     str(count),
                     *(["--all-counts"] if all_counts else []),
+                    *(["--no-ledger"] if no_ledger else []),
                 ],
                 env=env,
                 cwd=tempfile.gettempdir(),
@@ -517,6 +528,7 @@ def count_instructions(
                 for part, total in zip(info["parts"], totals, strict=True)
             }
     counts = ", every count set" if all_counts else ""
+    counts += ", no ledger" if no_ledger else ""
     print(
         f"{bench}: instructions per call (callgrind, {count} calls a part after a warm-up{counts})"
     )
@@ -653,6 +665,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="with --instructions: the ledger's events set every token count (see above)",
     )
+    parser.add_argument(
+        "--no-ledger",
+        action="store_true",
+        help="with --instructions: the in-process calls record no ledger row (see above)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -697,7 +714,9 @@ def main(argv: list[str] | None = None) -> None:
             extra += ["--per-thread", str(args.per_thread), "--rows", str(args.rows)]
             for bench in args.bench:
                 if args.instructions:
-                    count_instructions(bench, trees, args.instructions, url, args.all_counts)
+                    count_instructions(
+                        bench, trees, args.instructions, url, args.all_counts, args.no_ledger
+                    )
                 else:
                     compare(bench, trees, args.blocks, extra)
         finally:
