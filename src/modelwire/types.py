@@ -494,3 +494,19 @@ def assistant_message(text: str, parts: Sequence[Part], tool_calls: Sequence[Too
 
 
 StreamEvent.model_rebuild()
+
+_TEXT_EVENT_DEFAULTS = StreamEvent().__dict__
+_new_stream_event = StreamEvent.__new__
+_set = object.__setattr__
+
+
+def text_event(text: str) -> StreamEvent:
+    """``StreamEvent(text=text)`` for a ``str`` known to be one, without validating it: a stream
+    makes one per piece of text, and pydantic's validation of fifteen fields was most of that
+    event's cost. The same event as ``StreamEvent(text=text)``, fields set included (tested)."""
+    event = _new_stream_event(StreamEvent)
+    _set(event, "__dict__", {**_TEXT_EVENT_DEFAULTS, "text": text})
+    _set(event, "__pydantic_fields_set__", {"text"})
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event

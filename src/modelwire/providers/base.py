@@ -18,7 +18,7 @@ from modelwire.config.schema import ProviderConfig
 from modelwire.config.secrets import remember, scrub, secret_values
 from modelwire.errors import ModelwireError, ProviderCause, ProviderError
 from modelwire.machines import END, Close, Effect, Emit, Machine, Next, arun_stream, run_stream
-from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent, Usage
+from modelwire.types import ChatRequest, ChatResponse, ModelInfo, StreamEvent, Usage, text_event
 
 __all__ = [
     "REQUIRED_METHODS",
@@ -383,12 +383,12 @@ class ChatModel(ABC):
                     events = [StreamEvent(tool_call_delta=delta) for delta in deltas]
                     deltas.clear()
                     if text:
-                        yield Emit(StreamEvent(text=text))
+                        yield Emit(text_event(text))
                     for event in events[:-1]:
                         yield Emit(event)
                     text = yield Emit(events[-1], read)  # and the next read
                 else:
-                    emit.event = StreamEvent(text=text)
+                    emit.event = text_event(text)
                     text = yield emit
         except (ModelwireError, NotImplementedError):  # already modelwire's, or a missing hook
             raise
